@@ -328,8 +328,11 @@ def xing_accuracy(c, c_hat, balanced=None):
       problems with more than two clusters, where the plain score is inflated
       because almost any clustering gets most different-class pairs right).
     * balanced=None (default): plain form when c has <= 2 distinct classes,
-      balanced form when it has > 2.  This is the rule the paper states: the
-      balanced variant is introduced only for "many (> 2) clusters".
+      balanced form when it has > 2.  The paper's footnote introduces the
+      balanced variant for the case of "many (> 2) clusters", so the 2-class
+      case uses the plain form.  (The footnote is paraphrased from the
+      published paper; its text could not be retrieved here to re-check the
+      wording.)
     If one of the two pair groups is empty, the balanced form falls back to
     the mean over the group that exists.
     """

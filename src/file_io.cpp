@@ -41,7 +41,10 @@ input_file::input_file(const std::string& path, const char* where) : path_(path)
       ::close(fd_);
       throw io_error(detail::concat(where_, ": cannot read '", path_, "': it is a directory"));
     }
-    if (S_ISREG(st.st_mode)) size_ = static_cast<std::uint64_t>(st.st_size);
+    if (S_ISREG(st.st_mode)) {
+      size_ = static_cast<std::uint64_t>(st.st_size);
+      size_known_ = true;
+    }
   }
 }
 

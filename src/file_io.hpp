@@ -18,7 +18,9 @@ class input_file {
   input_file(const input_file&) = delete;
   input_file& operator=(const input_file&) = delete;
 
-  // Bytes in the file (for a regular file; 0 when unknown, e.g. a pipe).
+  // Whether size() is known: true for a regular file, false e.g. for a pipe.
+  bool size_known() const { return size_known_; }
+  // Bytes in the file when size_known(), else 0.
   std::uint64_t size() const { return size_; }
   // Reads exactly n bytes or throws "<where>: <path>: truncated ...: <what>".
   void read_exact(void* dst, std::size_t n, const char* what);
@@ -30,6 +32,7 @@ class input_file {
   const char* where_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
+  bool size_known_ = false;
 };
 
 // The whole file as bytes.

@@ -85,8 +85,10 @@ TEST_CASE("model files round-trip bit for bit, in order") {
     CHECK(back.arrays[i].name == m.arrays[i].name);
     REQUIRE(back.arrays[i].data.rows() == m.arrays[i].data.rows());
     REQUIRE(back.arrays[i].data.cols() == m.arrays[i].data.cols());
-    CHECK(std::memcmp(back.arrays[i].data.data(), m.arrays[i].data.data(),
-                      sizeof(double) * static_cast<std::size_t>(m.arrays[i].data.size())) == 0);
+    const auto n = static_cast<std::size_t>(m.arrays[i].data.size());
+    if (n > 0) {  // an empty matrix has no storage to compare
+      CHECK(std::memcmp(back.arrays[i].data.data(), m.arrays[i].data.data(), 8 * n) == 0);
+    }
   }
   CHECK(back.array("A").data == m.array("A").data);
   CHECK(back.meta_value("solver") == "lmnn");

@@ -16,7 +16,7 @@ void add_info_command(CLI::App& app) {
     report["version"] = MAHAL_VERSION_STRING;
     report["cuda_compiled"] = cuda_compiled();
     report["gpu_devices"] = gpus;
-    report["blas"] = make_backend<double>(device::cpu)->name();
+    report["blas"] = blas_info();
     report["hardware_threads"] = std::thread::hardware_concurrency();
     if (gpus > 0) report["gpu"] = make_backend<double>(device::cuda)->name();
     emit(report, *options);

@@ -1,6 +1,7 @@
 // mahal knn: k-NN classification accuracy of a test set under a metric (Euclidean, or a
 // learned one with --model).
 #include "cli.hpp"
+#include "mahal/error.hpp"
 #include "mahal/metric_io.hpp"
 #include "mahal/neighbors.hpp"
 

@@ -1,6 +1,7 @@
 // mahal transform: map data into the learned space, Z = L·x (after the model's
 // standardisation, if it has one). CSV in → CSV out (labels kept); .npy in → .npy out.
 #include "cli.hpp"
+#include "mahal/error.hpp"
 #include "mahal/metric_io.hpp"
 #include "mahal/npy.hpp"
 

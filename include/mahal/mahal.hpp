@@ -1,0 +1,21 @@
+// mahal/mahal.hpp — everything at once. Prefer the single headers in library code.
+#pragma once
+
+#include "mahal/backend.hpp"
+#include "mahal/config.hpp"
+#include "mahal/constraints.hpp"
+#include "mahal/csv.hpp"
+#include "mahal/device_transfer.hpp"
+#include "mahal/distances.hpp"
+#include "mahal/engine.hpp"
+#include "mahal/error.hpp"
+#include "mahal/labels.hpp"
+#include "mahal/matrix.hpp"
+#include "mahal/metric.hpp"
+#include "mahal/metric_io.hpp"
+#include "mahal/model_file.hpp"
+#include "mahal/neighbors.hpp"
+#include "mahal/npy.hpp"
+#include "mahal/solver.hpp"
+#include "mahal/standardizer.hpp"
+#include "mahal/types.hpp"

@@ -16,11 +16,13 @@ namespace {
 
 // The units Lloyd's iterations move around: single points, or must-link components.
 struct unit_set {
-  matrix<double> mean;    // k×m: mean of each unit's points
+  vector<double> origin;  // k: the grand mean of the points; means are stored relative to it
+  matrix<double> mean;    // k×m: mean of each unit's points, minus origin
   vector<double> weight;  // m: number of points in each unit
   label_vector unit_of;   // n: the unit of each point
   double scatter = 0;     // Σ_u Σ_{i∈u} ||z_i − m_u||², the part of J no assignment changes
   double variance = 0;    // mean over coordinates of the per-coordinate variance of the points
+  double between = 0;  // Σ_u w_u ||m_u||² (centred): J = scatter + between − Σ_k ||S_k||²/W_k
 };
 
 template <class T>
@@ -39,25 +41,37 @@ void check_common(matrix_ref<T> Z, const kmeans_options& o, const char* where) {
 template <class T>
 unit_set make_units(matrix_ref<T> Z, const label_vector& unit_of, index_t m) {
   const index_t k = Z.rows(), n = Z.cols();
+  const matrix<double> Zd = Z.template cast<double>();
   unit_set u;
   u.unit_of = unit_of;
+  u.origin = Zd.rowwise().mean();
   u.mean = matrix<double>::Zero(k, m);
   u.weight = vector<double>::Zero(m);
   for (index_t i = 0; i < n; ++i) {
-    u.mean.col(unit_of(i)) += Z.col(i).template cast<double>();
+    u.mean.col(unit_of(i)) += Zd.col(i) - u.origin;
     u.weight(unit_of(i)) += 1;
   }
   for (index_t j = 0; j < m; ++j) u.mean.col(j) /= u.weight(j);
-  vector<double> grand = vector<double>::Zero(k);
-  for (index_t i = 0; i < n; ++i) {
-    u.scatter += (Z.col(i).template cast<double>() - u.mean.col(unit_of(i))).squaredNorm();
-    grand += Z.col(i).template cast<double>();
-  }
-  grand /= static_cast<double>(n);
   double total = 0;
-  for (index_t i = 0; i < n; ++i) total += (Z.col(i).template cast<double>() - grand).squaredNorm();
+  for (index_t i = 0; i < n; ++i) {
+    const vector<double> centred = Zd.col(i) - u.origin;
+    u.scatter += (centred - u.mean.col(unit_of(i))).squaredNorm();
+    total += centred.squaredNorm();
+  }
+  for (index_t j = 0; j < m; ++j) u.between += u.weight(j) * u.mean.col(j).squaredNorm();
   u.variance = total / static_cast<double>(n) / static_cast<double>(k);
   return u;
+}
+
+// ||m_j − μ_c||² over raw columns (k is small; this runs O(m·K) times per iteration).
+double sqdist_to(const unit_set& u, index_t j, const matrix<double>& centres, index_t c) {
+  const index_t k = u.mean.rows();
+  const double* mj = u.mean.data() + j * k;
+  const double* cc = centres.data() + c * k;
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (index_t r = 0; r < k; ++r) s += (mj[r] - cc[r]) * (mj[r] - cc[r]);
+  return s;
 }
 
 // Index drawn with probability ∝ weight (weights >= 0, total > 0).
@@ -97,8 +111,7 @@ matrix<double> seed_plus_plus(const unit_set& u, index_t K, detail::rng& g) {
     const index_t pick = draw(g, p, total);
     chosen[pick] = 1;
     centres.col(c) = u.mean.col(pick);
-    for (index_t j = 0; j < m; ++j)
-      nearest[j] = std::min(nearest[j], (u.mean.col(j) - centres.col(c)).squaredNorm());
+    for (index_t j = 0; j < m; ++j) nearest[j] = std::min(nearest[j], sqdist_to(u, j, centres, c));
   }
   return centres;
 }
@@ -143,53 +156,90 @@ class assigner {
   label_vector result_;
 };
 
-// Centroids as weighted means of the units assigned to them (k×K); counts units per cluster.
-void update_centres(const unit_set& u, const label_vector& a, matrix<double>& centres,
-                    vector<double>& mass, std::vector<index_t>& units_in) {
-  centres.setZero();
-  mass.setZero();
-  std::fill(units_in.begin(), units_in.end(), 0);
-  for (index_t j = 0; j < u.mean.cols(); ++j) {
-    centres.col(a(j)) += u.weight(j) * u.mean.col(j);
-    mass(a(j)) += u.weight(j);
-    ++units_in[a(j)];
+// Per-cluster sums S_k = Σ_{u→k} w_u m_u, masses W_k = Σ_{u→k} w_u and unit counts, kept up to
+// date by moving single units, so that an iteration costs O(k) per unit that changed cluster
+// rather than O(k) per unit. Centroids are μ_k = S_k / W_k.
+class cluster_sums {
+ public:
+  cluster_sums(index_t k, index_t K) : sum_(k, K), mass_(K), units_(static_cast<std::size_t>(K)) {}
+
+  void rebuild(const unit_set& u, const label_vector& a) {
+    sum_.setZero();
+    mass_.setZero();
+    std::fill(units_.begin(), units_.end(), 0);
+    for (index_t j = 0; j < u.mean.cols(); ++j) add(u, j, a(j), 1.0);
   }
-  for (index_t c = 0; c < centres.cols(); ++c)
-    if (mass(c) > 0) centres.col(c) /= mass(c);
+  void move(const unit_set& u, index_t j, index_t from, index_t to) {
+    add(u, j, from, -1.0);
+    add(u, j, to, 1.0);
+  }
+  index_t units(index_t c) const { return units_[c]; }
+  void centres(matrix<double>& out) const {
+    for (index_t c = 0; c < sum_.cols(); ++c)
+      out.col(c) =
+          mass_(c) > 0 ? vector<double>(sum_.col(c) / mass_(c)) : vector<double>::Zero(sum_.rows());
+  }
+  // Σ_k ||S_k||² / W_k, so that J = scatter + between − this (the bias–variance identity).
+  double explained() const {
+    double e = 0;
+    for (index_t c = 0; c < sum_.cols(); ++c)
+      if (mass_(c) > 0) e += sum_.col(c).squaredNorm() / mass_(c);
+    return e;
+  }
+
+ private:
+  void add(const unit_set& u, index_t j, index_t c, double sign) {
+    const index_t k = u.mean.rows();
+    const double w = sign * u.weight(j);
+    const double* mj = u.mean.data() + j * k;
+    double* sc = sum_.data() + c * k;
+#pragma omp simd
+    for (index_t r = 0; r < k; ++r) sc[r] += w * mj[r];
+    mass_(c) += w;
+    units_[c] += sign > 0 ? 1 : -1;
+  }
+  matrix<double> sum_;
+  vector<double> mass_;
+  std::vector<index_t> units_;
+};
+
+// w_u·||m_u − μ_c||².
+double unit_cost(const unit_set& u, index_t j, const matrix<double>& centres, index_t c) {
+  return u.weight(j) * sqdist_to(u, j, centres, c);
 }
 
 // Moves, into each empty cluster, the unit of largest cost w_u·||m_u − μ_{a(u)}||² whose
-// cluster keeps another unit; recomputes the centroids after each move.
-void fill_empty(const unit_set& u, label_vector& a, matrix<double>& centres, vector<double>& mass,
-                std::vector<index_t>& units_in) {
+// cluster keeps another unit (ties: the smaller index); recomputes the centroids after each.
+void fill_empty(const unit_set& u, label_vector& a, cluster_sums& sums, matrix<double>& centres) {
   for (index_t c = 0; c < centres.cols(); ++c) {
-    if (units_in[c] > 0) continue;
+    if (sums.units(c) > 0) continue;
     index_t far = -1;
     double far_cost = -1;
     for (index_t j = 0; j < u.mean.cols(); ++j) {
-      if (units_in[a(j)] < 2) continue;
-      const double cost = u.weight(j) * (u.mean.col(j) - centres.col(a(j))).squaredNorm();
+      if (sums.units(a(j)) < 2) continue;
+      const double cost = unit_cost(u, j, centres, a(j));
       if (cost > far_cost) {
         far = j;
         far_cost = cost;
       }
     }
     // far >= 0: K <= m units in fewer than K clusters leave one cluster with two units.
+    sums.move(u, far, a(far), c);
     a(far) = static_cast<label_t>(c);
-    update_centres(u, a, centres, mass, units_in);
+    sums.centres(centres);
   }
 }
 
-double inertia(const unit_set& u, const label_vector& a, const matrix<double>& centres) {
+// Σ_i ||z_i − μ_{a(i)}||², summed directly (no cancellation).
+double exact_inertia(const unit_set& u, const label_vector& a, const matrix<double>& centres) {
   double j_total = u.scatter;
-  for (index_t j = 0; j < u.mean.cols(); ++j)
-    j_total += u.weight(j) * (u.mean.col(j) - centres.col(a(j))).squaredNorm();
+  for (index_t j = 0; j < u.mean.cols(); ++j) j_total += unit_cost(u, j, centres, a(j));
   return j_total;
 }
 
 struct run_result {
   label_vector assignment;  // per unit
-  matrix<double> centres;
+  matrix<double> centres;   // centred coordinates
   double inertia = 0;
   index_t iterations = 0;
   solver_status status = solver_status::iteration_cap;
@@ -204,26 +254,36 @@ run_result lloyd(assigner<T>& assign, const unit_set& u, const kmeans_options& o
   run_result r;
   matrix<double> centres = seed_plus_plus(u, K, g);
   matrix<double> next(centres.rows(), K);
-  vector<double> mass(K);
-  std::vector<index_t> units_in(static_cast<std::size_t>(K));
+  cluster_sums sums(centres.rows(), K);
   label_vector previous = label_vector::Constant(m, -1);
   const double shift_tol = o.tol * u.variance;
   for (index_t it = 1; it <= o.max_iter; ++it) {
     r.assignment = assign(centres);
-    update_centres(u, r.assignment, next, mass, units_in);
-    fill_empty(u, r.assignment, next, mass, units_in);
+    if (it == 1) {
+      sums.rebuild(u, r.assignment);
+    } else {
+      for (index_t j = 0; j < m; ++j)
+        if (r.assignment(j) != previous(j)) sums.move(u, j, previous(j), r.assignment(j));
+    }
+    sums.centres(next);
+    fill_empty(u, r.assignment, sums, next);
     const double shift = (next - centres).squaredNorm();
     centres.swap(next);
     r.iterations = it;
-    r.inertia = inertia(u, r.assignment, centres);
+    const double objective = std::max(0.0, u.scatter + u.between - sums.explained());
     const double seconds = std::chrono::duration<double>(clock::now() - start).count();
-    r.trace.push_back({it, r.inertia, shift, seconds, 0});
+    r.trace.push_back({it, objective, shift, seconds, 0});
     if (r.assignment == previous || shift <= shift_tol) {
       r.status = solver_status::converged;
       break;
     }
     previous = r.assignment;
   }
+  // The result from scratch: centroids exactly the means, inertia summed without cancellation.
+  sums.rebuild(u, r.assignment);
+  sums.centres(centres);
+  r.inertia = exact_inertia(u, r.assignment, centres);
+  r.trace.back().objective = r.inertia;
   r.centres = std::move(centres);
   return r;
 }
@@ -245,7 +305,7 @@ kmeans_result<T> cluster_units(backend<T>& be, const unit_set& u, const kmeans_o
   const index_t n = u.unit_of.size();
   out.assignment.resize(n);
   for (index_t i = 0; i < n; ++i) out.assignment(i) = best.assignment(u.unit_of(i));
-  out.centroids = best.centres.cast<T>();
+  out.centroids = (best.centres.colwise() + u.origin).cast<T>();
   out.inertia = best.inertia;
   out.iterations = best.iterations;
   out.status = best.status;

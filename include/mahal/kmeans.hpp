@@ -19,7 +19,9 @@
 //   * Assignment: every unit to its nearest centroid (ties: the smaller cluster index). The
 //     distances unit-means × centroids are one backend sqdist_block and the argmin one
 //     topk_merge with k = 1, so this step runs on the CPU or the GPU.
-//   * Update (host, O(n·d)): μ_k = Σ_{u→k} w_u m_u / Σ_{u→k} w_u, the mean of all member POINTS.
+//   * Update (host): μ_k = Σ_{u→k} w_u m_u / Σ_{u→k} w_u, the mean of all member POINTS. The
+//     sums are updated incrementally for the units that changed cluster (O(k) each) and
+//     rebuilt from scratch at the end of every restart, so the returned centroids are exact.
 //   * Empty cluster: it is re-seeded with the unit farthest from its centroid, i.e. the one
 //     with the largest cost w_u·||m_u − μ_{c(u)}||² among units of clusters that keep at least
 //     one other unit (ties: the smaller unit index); the unit moves there and both centroids
@@ -35,8 +37,12 @@
 //   * Restarts: `restarts` independent seedings from one detail::rng stream started at `seed`
 //     (identical on every platform); the run with the lowest inertia is kept (ties: the first).
 //
-// Cost per iteration: one (n_units×k×K) GEMM on the backend plus O(n·k) host work. Host and
-// device exchange only the K centroids and the n_units assignments per iteration.
+// Units are handled in coordinates centred on the grand mean (distances do not change; the
+// norm expansion on the device and the identity below lose less to cancellation).
+// Cost per iteration: one (n_units×k×K) GEMM and a k = 1 top-k on the backend plus O(n_units
+// + k·moved) host work; host and device exchange only the K centroids and n_units indices.
+// The per-iteration trace objective uses J = Σ_u s_u + Σ_u w_u||m_u||² − Σ_k ||S_k||²/W_k
+// (S_k, W_k: cluster sums and masses), O(K·k); the last entry and `inertia` are summed directly.
 //
 //   auto be = mahal::make_backend<double>(mahal::device::cpu);
 //   mahal::kmeans_options opt;  opt.clusters = 3;  opt.seed = 7;
@@ -71,7 +77,9 @@ struct kmeans_result {
   index_t iterations = 0;   // Lloyd iterations of the kept restart
   solver_status status = solver_status::converged;  // of the kept restart
   index_t best_restart = 0;                         // which restart was kept (0-based)
-  std::vector<iteration_record> trace;  // kept restart: objective = inertia after each update
+  // Kept restart, one record per iteration: objective = inertia after the update, step = the
+  // squared centroid shift Σ_k ||μ_k − μ_k_prev||², seconds since the restart began.
+  std::vector<iteration_record> trace;
 };
 
 // K-means of the columns of Z (k×n). Throws invalid_argument for K < 1 or K > n, restarts < 1,

@@ -1,0 +1,370 @@
+#include "mahal/kmeans.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <vector>
+
+#include "mahal/constraints.hpp"
+#include "mahal/detail/random.hpp"
+#include "mahal/device_transfer.hpp"
+#include "mahal/distances.hpp"
+#include "mahal/error.hpp"
+
+namespace mahal {
+namespace {
+
+// The units Lloyd's iterations move around: single points, or must-link components.
+struct unit_set {
+  vector<double> origin;  // k: the grand mean of the points; means are stored relative to it
+  matrix<double> mean;    // k×m: mean of each unit's points, minus origin
+  vector<double> weight;  // m: number of points in each unit
+  label_vector unit_of;   // n: the unit of each point
+  double scatter = 0;     // Σ_u Σ_{i∈u} ||z_i − m_u||², the part of J no assignment changes
+  double variance = 0;    // mean over coordinates of the per-coordinate variance of the points
+  double between = 0;  // Σ_u w_u ||m_u||² (centred): J = scatter + between − Σ_k ||S_k||²/W_k
+};
+
+template <class T>
+void check_common(matrix_ref<T> Z, const kmeans_options& o, const char* where) {
+  expects(Z.rows() > 0 && Z.cols() > 0, where, "Z is ", Z.rows(), "x", Z.cols(),
+          ": need at least one coordinate and one point");
+  expects(o.clusters >= 1, where, "clusters = ", o.clusters, " but at least 1 is needed");
+  expects(o.clusters <= Z.cols(), where, "clusters = ", o.clusters, " but there are only ",
+          Z.cols(), " points");
+  expects(o.restarts >= 1, where, "restarts = ", o.restarts, " but at least 1 is needed");
+  expects(o.max_iter >= 1, where, "max_iter = ", o.max_iter, " but at least 1 is needed");
+  expects(o.tol >= 0 && o.tol == o.tol, where, "tol = ", o.tol, " must be >= 0");
+  check_finite<T>(Z, where, "Z");
+}
+
+template <class T>
+unit_set make_units(matrix_ref<T> Z, const label_vector& unit_of, index_t m) {
+  const index_t k = Z.rows(), n = Z.cols();
+  const matrix<double> Zd = Z.template cast<double>();
+  unit_set u;
+  u.unit_of = unit_of;
+  u.origin = Zd.rowwise().mean();
+  u.mean = matrix<double>::Zero(k, m);
+  u.weight = vector<double>::Zero(m);
+  for (index_t i = 0; i < n; ++i) {
+    u.mean.col(unit_of(i)) += Zd.col(i) - u.origin;
+    u.weight(unit_of(i)) += 1;
+  }
+  for (index_t j = 0; j < m; ++j) u.mean.col(j) /= u.weight(j);
+  double total = 0;
+  for (index_t i = 0; i < n; ++i) {
+    const vector<double> centred = Zd.col(i) - u.origin;
+    u.scatter += (centred - u.mean.col(unit_of(i))).squaredNorm();
+    total += centred.squaredNorm();
+  }
+  for (index_t j = 0; j < m; ++j) u.between += u.weight(j) * u.mean.col(j).squaredNorm();
+  u.variance = total / static_cast<double>(n) / static_cast<double>(k);
+  return u;
+}
+
+// ||m_j − μ_c||² over raw columns (k is small; this runs O(m·K) times per iteration).
+double sqdist_to(const unit_set& u, index_t j, const matrix<double>& centres, index_t c) {
+  const index_t k = u.mean.rows();
+  const double* mj = u.mean.data() + j * k;
+  const double* cc = centres.data() + c * k;
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (index_t r = 0; r < k; ++r) s += (mj[r] - cc[r]) * (mj[r] - cc[r]);
+  return s;
+}
+
+// Index drawn with probability ∝ weight (weights >= 0, total > 0).
+index_t draw(detail::rng& g, const std::vector<double>& weight, double total) {
+  const double r = g.uniform() * total;
+  double cumulative = 0;
+  index_t last_positive = -1;
+  for (std::size_t j = 0; j < weight.size(); ++j) {
+    if (weight[j] <= 0) continue;
+    cumulative += weight[j];
+    last_positive = static_cast<index_t>(j);
+    if (r < cumulative) return last_positive;
+  }
+  return last_positive;  // r landed on the rounding error at the top end
+}
+
+// k-means++ over units, centres are unit means (k×K).
+matrix<double> seed_plus_plus(const unit_set& u, index_t K, detail::rng& g) {
+  const index_t m = u.mean.cols();
+  matrix<double> centres(u.mean.rows(), K);
+  std::vector<double> nearest(static_cast<std::size_t>(m), std::numeric_limits<double>::infinity());
+  std::vector<char> chosen(static_cast<std::size_t>(m), 0);
+  std::vector<double> p(static_cast<std::size_t>(m));
+  for (index_t c = 0; c < K; ++c) {
+    double total = 0;
+    for (index_t j = 0; j < m; ++j) {
+      p[j] = c == 0 ? u.weight(j) : u.weight(j) * nearest[j];
+      total += p[j];
+    }
+    if (!(total > 0)) {  // every unit sits on a centre: draw among the units not chosen yet
+      total = 0;
+      for (index_t j = 0; j < m; ++j) {
+        p[j] = chosen[j] ? 0.0 : u.weight(j);
+        total += p[j];
+      }
+    }
+    const index_t pick = draw(g, p, total);
+    chosen[pick] = 1;
+    centres.col(c) = u.mean.col(pick);
+    for (index_t j = 0; j < m; ++j) nearest[j] = std::min(nearest[j], sqdist_to(u, j, centres, c));
+  }
+  return centres;
+}
+
+// The nearest centre of every unit mean, on the backend: one sqdist_block and a k = 1 top-k.
+template <class T>
+class assigner {
+ public:
+  assigner(backend<T>& be, const unit_set& u, index_t K)
+      : be_(be),
+        means_(to_device<T>(be, matrix<T>(u.mean.cast<T>()))),
+        mean_norms_(be.alloc(u.mean.cols(), 1)),
+        centres_(be.alloc(u.mean.rows(), K)),
+        centre_norms_(be.alloc(K, 1)),
+        block_(be.alloc(u.mean.cols(), K)),
+        reset_(static_cast<std::size_t>(u.mean.cols()), -1),
+        host_centres_(u.mean.rows(), K),
+        result_(u.mean.cols()) {
+    be_.col_dots(means_, means_, mean_norms_);
+    state_.indices = be.alloc_labels(1, u.mean.cols());
+    state_.sqdist = be.alloc(1, u.mean.cols());
+  }
+
+  const label_vector& operator()(const matrix<double>& centres) {
+    host_centres_ = centres.cast<T>();
+    be_.upload(host_centres_.data(), centres_);
+    be_.col_dots(centres_, centres_, centre_norms_);
+    be_.sqdist_block(means_, centres_, mean_norms_, centre_norms_, block_);
+    be_.fill(state_.sqdist, std::numeric_limits<T>::infinity());
+    be_.upload_labels(reset_.data(), state_.indices);
+    be_.topk_merge(block_, topk_block{}, state_);
+    be_.download_labels(state_.indices, result_.data());
+    return result_;
+  }
+
+ private:
+  backend<T>& be_;
+  device_array<T> means_, mean_norms_, centres_, centre_norms_, block_;
+  topk_state<T> state_;
+  std::vector<label_t> reset_;
+  matrix<T> host_centres_;
+  label_vector result_;
+};
+
+// Per-cluster sums S_k = Σ_{u→k} w_u m_u, masses W_k = Σ_{u→k} w_u and unit counts, kept up to
+// date by moving single units, so that an iteration costs O(k) per unit that changed cluster
+// rather than O(k) per unit. Centroids are μ_k = S_k / W_k.
+class cluster_sums {
+ public:
+  cluster_sums(index_t k, index_t K) : sum_(k, K), mass_(K), units_(static_cast<std::size_t>(K)) {}
+
+  void rebuild(const unit_set& u, const label_vector& a) {
+    sum_.setZero();
+    mass_.setZero();
+    std::fill(units_.begin(), units_.end(), 0);
+    for (index_t j = 0; j < u.mean.cols(); ++j) add(u, j, a(j), 1.0);
+  }
+  void move(const unit_set& u, index_t j, index_t from, index_t to) {
+    add(u, j, from, -1.0);
+    add(u, j, to, 1.0);
+  }
+  index_t units(index_t c) const { return units_[c]; }
+  void centres(matrix<double>& out) const {
+    for (index_t c = 0; c < sum_.cols(); ++c)
+      out.col(c) =
+          mass_(c) > 0 ? vector<double>(sum_.col(c) / mass_(c)) : vector<double>::Zero(sum_.rows());
+  }
+  // Σ_k ||S_k||² / W_k, so that J = scatter + between − this (the bias–variance identity).
+  double explained() const {
+    double e = 0;
+    for (index_t c = 0; c < sum_.cols(); ++c)
+      if (mass_(c) > 0) e += sum_.col(c).squaredNorm() / mass_(c);
+    return e;
+  }
+
+ private:
+  void add(const unit_set& u, index_t j, index_t c, double sign) {
+    const index_t k = u.mean.rows();
+    const double w = sign * u.weight(j);
+    const double* mj = u.mean.data() + j * k;
+    double* sc = sum_.data() + c * k;
+#pragma omp simd
+    for (index_t r = 0; r < k; ++r) sc[r] += w * mj[r];
+    mass_(c) += w;
+    units_[c] += sign > 0 ? 1 : -1;
+  }
+  matrix<double> sum_;
+  vector<double> mass_;
+  std::vector<index_t> units_;
+};
+
+// w_u·||m_u − μ_c||².
+double unit_cost(const unit_set& u, index_t j, const matrix<double>& centres, index_t c) {
+  return u.weight(j) * sqdist_to(u, j, centres, c);
+}
+
+// Moves, into each empty cluster, the unit of largest cost w_u·||m_u − μ_{a(u)}||² whose
+// cluster keeps another unit (ties: the smaller index); recomputes the centroids after each.
+void fill_empty(const unit_set& u, label_vector& a, cluster_sums& sums, matrix<double>& centres) {
+  for (index_t c = 0; c < centres.cols(); ++c) {
+    if (sums.units(c) > 0) continue;
+    index_t far = -1;
+    double far_cost = -1;
+    for (index_t j = 0; j < u.mean.cols(); ++j) {
+      if (sums.units(a(j)) < 2) continue;
+      const double cost = unit_cost(u, j, centres, a(j));
+      if (cost > far_cost) {
+        far = j;
+        far_cost = cost;
+      }
+    }
+    // far >= 0: K <= m units in fewer than K clusters leave one cluster with two units.
+    sums.move(u, far, a(far), c);
+    a(far) = static_cast<label_t>(c);
+    sums.centres(centres);
+  }
+}
+
+// Σ_i ||z_i − μ_{a(i)}||², summed directly (no cancellation).
+double exact_inertia(const unit_set& u, const label_vector& a, const matrix<double>& centres) {
+  double j_total = u.scatter;
+  for (index_t j = 0; j < u.mean.cols(); ++j) j_total += unit_cost(u, j, centres, a(j));
+  return j_total;
+}
+
+struct run_result {
+  label_vector assignment;  // per unit
+  matrix<double> centres;   // centred coordinates
+  double inertia = 0;
+  index_t iterations = 0;
+  solver_status status = solver_status::iteration_cap;
+  std::vector<iteration_record> trace;
+};
+
+template <class T>
+run_result lloyd(assigner<T>& assign, const unit_set& u, const kmeans_options& o, detail::rng& g) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  const index_t K = o.clusters, m = u.mean.cols();
+  run_result r;
+  matrix<double> centres = seed_plus_plus(u, K, g);
+  matrix<double> next(centres.rows(), K);
+  cluster_sums sums(centres.rows(), K);
+  label_vector previous = label_vector::Constant(m, -1);
+  const double shift_tol = o.tol * u.variance;
+  for (index_t it = 1; it <= o.max_iter; ++it) {
+    r.assignment = assign(centres);
+    if (it == 1) {
+      sums.rebuild(u, r.assignment);
+    } else {
+      for (index_t j = 0; j < m; ++j)
+        if (r.assignment(j) != previous(j)) sums.move(u, j, previous(j), r.assignment(j));
+    }
+    sums.centres(next);
+    fill_empty(u, r.assignment, sums, next);
+    const double shift = (next - centres).squaredNorm();
+    centres.swap(next);
+    r.iterations = it;
+    const double objective = std::max(0.0, u.scatter + u.between - sums.explained());
+    const double seconds = std::chrono::duration<double>(clock::now() - start).count();
+    r.trace.push_back({it, objective, shift, seconds, 0});
+    if (r.assignment == previous || shift <= shift_tol) {
+      r.status = solver_status::converged;
+      break;
+    }
+    previous = r.assignment;
+  }
+  // The result from scratch: centroids exactly the means, inertia summed without cancellation.
+  sums.rebuild(u, r.assignment);
+  sums.centres(centres);
+  r.inertia = exact_inertia(u, r.assignment, centres);
+  r.trace.back().objective = r.inertia;
+  r.centres = std::move(centres);
+  return r;
+}
+
+template <class T>
+kmeans_result<T> cluster_units(backend<T>& be, const unit_set& u, const kmeans_options& o) {
+  assigner<T> assign(be, u, o.clusters);
+  detail::rng g(o.seed);
+  run_result best;
+  index_t best_restart = -1;
+  for (index_t restart = 0; restart < o.restarts; ++restart) {
+    run_result r = lloyd(assign, u, o, g);
+    if (best_restart < 0 || r.inertia < best.inertia) {
+      best = std::move(r);
+      best_restart = restart;
+    }
+  }
+  kmeans_result<T> out;
+  const index_t n = u.unit_of.size();
+  out.assignment.resize(n);
+  for (index_t i = 0; i < n; ++i) out.assignment(i) = best.assignment(u.unit_of(i));
+  out.centroids = (best.centres.colwise() + u.origin).cast<T>();
+  out.inertia = best.inertia;
+  out.iterations = best.iterations;
+  out.status = best.status;
+  out.best_restart = best_restart;
+  out.trace = std::move(best.trace);
+  return out;
+}
+
+}  // namespace
+
+template <class T>
+kmeans_result<T> kmeans(backend<T>& be, matrix_ref<T> Z, const kmeans_options& options) {
+  check_common(Z, options, "mahal::kmeans");
+  const index_t n = Z.cols();
+  label_vector identity(n);
+  for (index_t i = 0; i < n; ++i) identity(i) = static_cast<label_t>(i);
+  return cluster_units(be, make_units(Z, identity, n), options);
+}
+
+template <class T>
+kmeans_result<T> kmeans(backend<T>& be, const metric<T>& m, matrix_ref<T> X,
+                        const kmeans_options& options) {
+  expects(X.rows() == m.dim(), "mahal::kmeans", "X is ", X.rows(), "x", X.cols(),
+          " but the metric is on R^", m.dim());
+  check_finite<T>(X, "mahal::kmeans", "X");
+  return kmeans(be, matrix_ref<T>(m.transform(X)), options);
+}
+
+template <class T>
+kmeans_result<T> constrained_kmeans(backend<T>& be, matrix_ref<T> Z, const pair_list& must_link,
+                                    const kmeans_options& options) {
+  const char* where = "mahal::constrained_kmeans";
+  check_common(Z, options, where);
+  check_pairs(must_link, Z.cols(), where);
+  const component_labels comp = connected_components(Z.cols(), must_link);
+  expects(options.clusters <= comp.count, where, "clusters = ", options.clusters,
+          " but the must-link pairs leave only ", comp.count, " connected components");
+  return cluster_units(be, make_units(Z, comp.id, comp.count), options);
+}
+
+template <class T>
+kmeans_result<T> constrained_kmeans(backend<T>& be, const metric<T>& m, matrix_ref<T> X,
+                                    const pair_list& must_link, const kmeans_options& options) {
+  expects(X.rows() == m.dim(), "mahal::constrained_kmeans", "X is ", X.rows(), "x", X.cols(),
+          " but the metric is on R^", m.dim());
+  check_finite<T>(X, "mahal::constrained_kmeans", "X");
+  return constrained_kmeans(be, matrix_ref<T>(m.transform(X)), must_link, options);
+}
+
+#define MAHAL_INSTANTIATE(T)                                                                    \
+  template kmeans_result<T> kmeans<T>(backend<T>&, matrix_ref<T>, const kmeans_options&);       \
+  template kmeans_result<T> kmeans<T>(backend<T>&, const metric<T>&, matrix_ref<T>,             \
+                                      const kmeans_options&);                                   \
+  template kmeans_result<T> constrained_kmeans<T>(backend<T>&, matrix_ref<T>, const pair_list&, \
+                                                  const kmeans_options&);                       \
+  template kmeans_result<T> constrained_kmeans<T>(backend<T>&, const metric<T>&, matrix_ref<T>, \
+                                                  const pair_list&, const kmeans_options&);
+MAHAL_INSTANTIATE(float)
+MAHAL_INSTANTIATE(double)
+#undef MAHAL_INSTANTIATE
+
+}  // namespace mahal

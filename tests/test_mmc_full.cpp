@@ -31,3 +31,20 @@ TEST_CASE("reference mode reproduces the reference code on iris (A0 = I/10, tol 
   CHECK(r.eigendecompositions == 7760);  // one per projection pass
   CHECK(r.status == solver_status::converged);
 }
+
+TEST_CASE("diagonal reference mode reproduces the reference code's sign slip on iris") {
+  if (!test::have_data("iris.csv")) {
+    MESSAGE("iris.csv not found: skipped");
+    return;
+  }
+  const auto data = test::read_labelled_csv(test::data_path("iris.csv"));
+  const auto [S, D] = all_pairs_by_label(data.y);
+  auto be = make_backend<double>(device::cpu);
+  mmc_options o;
+  o.mode = mmc_mode::reference;
+  const auto r = fit_mmc_diagonal<double>(*be, data.X, S, &D, o);
+  vector<double> expected(4);
+  expected << 0, 0, 1.210220, 1.228596;
+  CHECK((r.a - expected).cwiseAbs().maxCoeff() < 5e-7);
+  CHECK(r.iterations == 4);
+}

@@ -46,8 +46,7 @@ mmc_result<T> fit_mmc_linear(backend<T>& be, matrix_ref<T> X, const pair_list& S
     const device_array<T> Ld = to_device<T>(be, matrix<T>(M.template cast<T>()));
     const device_array<T> Z = engine::transform(be, Ld, p.X());
     matrix<double> LG;
-    const double g = p.dissimilar(Z, Z, Z, p.X(), detail::mmc_weight::paper,
-                                  grad ? &LG : nullptr);
+    const double g = p.dissimilar(Z, Z, Z, p.X(), detail::mmc_weight::paper, grad ? &LG : nullptr);
     if (grad) {
       // ∇r at f = t: 2·L·G − (g / 2t)·2·L·W, the component that keeps the scale.
       *grad = 2 * LG - (g / t) * (M * W);
@@ -110,15 +109,15 @@ mmc_result<T> fit_mmc_linear(backend<T>& be, matrix_ref<T> X, label_ref y,
                              const pair_sampling& sampling, const mmc_options& options) {
   expects(y.size() == X.cols(), "mahal::fit_mmc_linear", y.size(), " labels for ", X.cols(),
           " samples");
-  const pair_constraints c = sample_pairs(y, sampling.n_similar, sampling.n_dissimilar,
-                                          sampling.seed);
+  const pair_constraints c =
+      sample_pairs(y, sampling.n_similar, sampling.n_dissimilar, sampling.seed);
   return fit_mmc_linear<T>(be, X, c.similar, &c.dissimilar, options);
 }
 
-#define MAHAL_INSTANTIATE(T)                                                                  \
-  template mmc_result<T> fit_mmc_linear<T>(backend<T>&, matrix_ref<T>, const pair_list&,      \
-                                           const pair_list*, const mmc_options&);             \
-  template mmc_result<T> fit_mmc_linear<T>(backend<T>&, matrix_ref<T>, label_ref,             \
+#define MAHAL_INSTANTIATE(T)                                                             \
+  template mmc_result<T> fit_mmc_linear<T>(backend<T>&, matrix_ref<T>, const pair_list&, \
+                                           const pair_list*, const mmc_options&);        \
+  template mmc_result<T> fit_mmc_linear<T>(backend<T>&, matrix_ref<T>, label_ref,        \
                                            const pair_sampling&, const mmc_options&);
 MAHAL_INSTANTIATE(float)
 MAHAL_INSTANTIATE(double)

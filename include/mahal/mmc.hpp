@@ -78,9 +78,9 @@ struct pair_sampling {
 
 template <class T>
 struct mmc_result {
-  matrix<T> A;            // d×d learned metric (PSD; diagonal for fit_mmc_diagonal)
-  matrix<T> L;            // k×d with A = LᵀL (eigen factor; not the reference code's Cholesky form)
-  vector<T> a;            // d: diag(A) (the learned vector for fit_mmc_diagonal)
+  matrix<T> A;  // d×d learned metric (PSD; diagonal for fit_mmc_diagonal)
+  matrix<T> L;  // k×d with A = LᵀL (eigen factor; not the reference code's Cholesky form)
+  vector<T> a;  // d: diag(A) (the learned vector for fit_mmc_diagonal)
   double objective = 0;   // the paper's g(A) = Σ_D ||x_i − x_j||_A at the returned A
   double similarity = 0;  // f(A) = Σ_S ||x_i − x_j||²_A at the returned A
   double bound = 0;       // t (full and linear; 0 for diagonal)

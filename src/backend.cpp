@@ -2,6 +2,8 @@
 // all devices, and then hands over to the device's do_* implementation.
 #include "mahal/backend.hpp"
 
+#include <vector>
+
 #include "mahal/error.hpp"
 
 namespace mahal {
@@ -80,8 +82,8 @@ void backend<T>::gemm(bool transpose_a, bool transpose_b, T alpha, const array& 
   const index_t k = transpose_a ? a.rows() : a.cols();
   const index_t kb = transpose_b ? b.cols() : b.rows();
   const index_t n = transpose_b ? b.rows() : b.cols();
-  expects(k == kb && c.rows() == m && c.cols() == n, "mahal::backend::gemm",
-          "op(A) is ", m, "x", k, ", op(B) is ", kb, "x", n, " and C is ", shape(c));
+  expects(k == kb && c.rows() == m && c.cols() == n, "mahal::backend::gemm", "op(A) is ", m, "x", k,
+          ", op(B) is ", kb, "x", n, " and C is ", shape(c));
   if (m == 0 || n == 0) return;
   if (k == 0) {  // an empty product: C = beta·C
     scale(beta, c);
@@ -134,9 +136,9 @@ void backend<T>::col_dots(const array& p, const array& q, array& out) {
 
 template <class T>
 void backend<T>::sym_eig(const array& a, array& w, array& v) {
-  expects(a.rows() == a.cols() && w.size() == a.rows() && v.rows() == a.rows() &&
-              v.cols() == a.cols(),
-          "mahal::backend::sym_eig", "A is ", shape(a), ", w is ", shape(w), ", V is ", shape(v));
+  expects(
+      a.rows() == a.cols() && w.size() == a.rows() && v.rows() == a.rows() && v.cols() == a.cols(),
+      "mahal::backend::sym_eig", "A is ", shape(a), ", w is ", shape(w), ", V is ", shape(v));
   if (!a.empty()) do_sym_eig(a, w, v);
 }
 
@@ -175,8 +177,7 @@ void backend<T>::sqdist_block(const array& p, const array& q, const array& pn, c
 }
 
 template <class T>
-void backend<T>::topk_merge(const array& block, const topk_block& where_,
-                            topk_state<T>& state) {
+void backend<T>::topk_merge(const array& block, const topk_block& where_, topk_state<T>& state) {
   const index_t k = state.indices.rows();
   expects(k > 0 && state.sqdist.rows() == k && state.sqdist.cols() == state.indices.cols() &&
               where_.first_query >= 0 && where_.first_ref >= 0 &&
@@ -187,6 +188,48 @@ void backend<T>::topk_merge(const array& block, const topk_block& where_,
               (where_.query_labels != nullptr && where_.ref_labels != nullptr),
           "mahal::backend::topk_merge", "a label filter needs query and reference labels");
   if (!block.empty()) do_topk_merge(block, where_, state);
+}
+
+template <class T>
+void backend<T>::block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
+                               const array& q_cols, const array& w, T alpha, T beta, array& out) {
+  expects(p_rows.cols() == q_rows.cols() && p_cols.cols() == q_cols.cols() &&
+              p_rows.rows() == p_cols.rows() && q_rows.rows() == q_cols.rows() &&
+              w.rows() == p_rows.cols() && w.cols() == p_cols.cols() &&
+              out.rows() == p_rows.rows() && out.cols() == q_rows.rows(),
+          "mahal::backend::block_scatter", "P_I is ", shape(p_rows), ", Q_I is ", shape(q_rows),
+          ", P_J is ", shape(p_cols), ", Q_J is ", shape(q_cols), ", W is ", shape(w), ", out ",
+          shape(out));
+  if (out.empty()) return;
+  if (w.empty()) {
+    scale(beta, out);
+    return;
+  }
+  do_block_scatter(p_rows, q_rows, p_cols, q_cols, w, alpha, beta, out);
+}
+
+// Fallback: the block's |I|·|J| pairs as an explicit list over the columns [P_I P_J].
+template <class T>
+void backend<T>::do_block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
+                                  const array& q_cols, const array& w, T alpha, T beta,
+                                  array& out) {
+  const index_t ni = p_rows.cols(), nj = p_cols.cols();
+  array p = alloc(p_rows.rows(), ni + nj), q = alloc(q_rows.rows(), ni + nj);
+  array p_head = p.col_range(0, ni), p_tail = p.col_range(ni, nj);
+  array q_head = q.col_range(0, ni), q_tail = q.col_range(ni, nj);
+  copy(p_rows, p_head);
+  copy(p_cols, p_tail);
+  copy(q_rows, q_head);
+  copy(q_cols, q_tail);
+  std::vector<label_t> ij(static_cast<std::size_t>(2 * ni * nj));
+  for (index_t b = 0; b < nj; ++b)
+    for (index_t a = 0; a < ni; ++a) {  // column-major order of W: weight k = a + b·ni
+      ij[2 * (a + b * ni)] = static_cast<label_t>(a);
+      ij[2 * (a + b * ni) + 1] = static_cast<label_t>(ni + b);
+    }
+  labels pairs = alloc_labels(2, ni * nj);
+  upload_labels(ij.data(), pairs);
+  do_pair_scatter(p, q, pairs, w.reshaped(ni * nj, 1), alpha, beta, out);
 }
 
 template class backend<float>;

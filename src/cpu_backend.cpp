@@ -20,8 +20,8 @@ extern "C" {
 char* openblas_get_config(void);
 void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w,
              float* work, const int* lwork, int* iwork, const int* liwork, int* info);
-void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
-             double* w, double* work, const int* lwork, int* iwork, const int* liwork, int* info);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+             double* work, const int* lwork, int* iwork, const int* liwork, int* info);
 }
 
 namespace mahal::cpu {
@@ -47,8 +47,8 @@ void lapack_syevd(int n, double* a, double* w, double* work, int lwork, int* iwo
 }
 
 int blas_int(index_t v, const char* where) {
-  expects(v <= std::numeric_limits<int>::max(), where,
-          "dimension ", v, " exceeds the BLAS integer range");
+  expects(v <= std::numeric_limits<int>::max(), where, "dimension ", v,
+          " exceeds the BLAS integer range");
   return static_cast<int>(v);
 }
 
@@ -255,8 +255,8 @@ class cpu_backend final : public backend<T> {
     std::vector<T> work(static_cast<std::size_t>(lwork));
     std::vector<int> iwork(static_cast<std::size_t>(std::max(liwork, 1)));
     lapack_syevd(n, v.data(), w.data(), work.data(), lwork, iwork.data(), liwork, &info);
-    expects<numerical_error>(info == 0, "mahal::backend::sym_eig", "LAPACK syevd failed, info = ",
-                             info, " (non-finite entries?)");
+    expects<numerical_error>(info == 0, "mahal::backend::sym_eig",
+                             "LAPACK syevd failed, info = ", info, " (non-finite entries?)");
   }
 
   void do_pair_scatter(const array& p, const array& q, const labels& pairs, const array& weights,
@@ -293,8 +293,7 @@ class cpu_backend final : public backend<T> {
                 out.data(), pr);
   }
 
-  void do_pair_sqdist(const array& p, const array& q, const labels& pairs,
-                      array& out) override {
+  void do_pair_sqdist(const array& p, const array& q, const labels& pairs, array& out) override {
     check_pair_indices(pairs, p.cols(), "mahal::backend::pair_sqdist");
     const index_t rows = p.rows(), m = pairs.cols();
     const label_t* ij = pairs.data();
@@ -365,6 +364,47 @@ class cpu_backend final : public backend<T> {
     }
   }
 
+  // out = beta·out + alpha·[P_I diag(W1) Q_Iᵀ + P_J diag(Wᵀ1) Q_Jᵀ − P_I W Q_Jᵀ − P_J Wᵀ Q_Iᵀ]
+  void do_block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
+                        const array& q_cols, const array& w, T alpha, T beta, array& out) override {
+    const char* where = "mahal::backend::block_scatter";
+    const index_t ni = w.rows(), nj = w.cols(), pr = p_rows.rows(), qr = q_rows.rows();
+    const T* ws = w.data();
+    std::vector<T> row_sum(static_cast<std::size_t>(ni), T(0)),
+        col_sum(static_cast<std::size_t>(nj));
+    for (index_t b = 0; b < nj; ++b) {
+      T acc = 0;
+      for (index_t a = 0; a < ni; ++a) {
+        acc += ws[a + b * ni];
+        row_sum[a] += ws[a + b * ni];
+      }
+      col_sum[b] = acc;
+    }
+    // Scaled copies P_I diag(W1) and P_J diag(Wᵀ1), each followed by its GEMM with Q.
+    const index_t nmax = std::max(ni, nj);
+    std::vector<T> scaled(static_cast<std::size_t>(pr * nmax));
+    const int ipr = blas_int(pr, where), iqr = blas_int(qr, where);
+    auto scaled_gemm = [&](const array& pside, const array& qside, const std::vector<T>& s,
+                           index_t count, T beta_here) {
+      for (index_t a = 0; a < count; ++a)
+        for (index_t t = 0; t < pr; ++t) scaled[a * pr + t] = pside.data()[a * pr + t] * s[a];
+      blas_gemm(CblasNoTrans, CblasTrans, ipr, iqr, blas_int(count, where), alpha, scaled.data(),
+                ipr, qside.data(), iqr, beta_here, out.data(), ipr);
+    };
+    scaled_gemm(p_rows, q_rows, row_sum, ni, beta);
+    scaled_gemm(p_cols, q_cols, col_sum, nj, T(1));
+    // −P_I W Q_Jᵀ: first P_I W (pr×nj), then its product with Q_Jᵀ; likewise −P_J Wᵀ Q_Iᵀ.
+    std::vector<T> pw(static_cast<std::size_t>(pr * nmax));
+    blas_gemm(CblasNoTrans, CblasNoTrans, ipr, blas_int(nj, where), blas_int(ni, where), T(1),
+              p_rows.data(), ipr, ws, blas_int(ni, where), T(0), pw.data(), ipr);
+    blas_gemm(CblasNoTrans, CblasTrans, ipr, iqr, blas_int(nj, where), -alpha, pw.data(), ipr,
+              q_cols.data(), iqr, T(1), out.data(), ipr);
+    blas_gemm(CblasNoTrans, CblasTrans, ipr, blas_int(ni, where), blas_int(nj, where), T(1),
+              p_cols.data(), ipr, ws, blas_int(ni, where), T(0), pw.data(), ipr);
+    blas_gemm(CblasNoTrans, CblasTrans, ipr, iqr, blas_int(ni, where), -alpha, pw.data(), ipr,
+              q_rows.data(), iqr, T(1), out.data(), ipr);
+  }
+
  private:
   // Inserts (d, idx) into a sorted list of k if it beats the last entry in (distance, index)
   // order; returns whether it did.
@@ -388,8 +428,8 @@ class cpu_backend final : public backend<T> {
   static void check_pair_indices(const labels& pairs, index_t n, const char* where) {
     const label_t* ij = pairs.data();
     for (index_t t = 0; t < pairs.size(); ++t)
-      expects(ij[t] >= 0 && ij[t] < n, where, "pair ", t / 2, " has index ", ij[t],
-              " outside [0, ", n, ")");
+      expects(ij[t] >= 0 && ij[t] < n, where, "pair ", t / 2, " has index ", ij[t], " outside [0, ",
+              n, ")");
   }
 };
 

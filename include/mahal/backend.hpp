@@ -72,12 +72,12 @@ enum class label_filter {
 
 // Element-wise maps y = f(x) that solvers need on the device (one generic kernel runs them).
 enum class unary_op {
-  sqrt,            // sqrt(max(x, 0))
-  inv_two_sqrt,    // 1 / (2 sqrt(x)), 0 where x <= 0   (d/dx of sqrt)
-  reciprocal,      // 1 / x, 0 where x == 0
-  square,          // x²
-  relu,            // max(x, 0)
-  step,            // 1 where x > 0, else 0
+  sqrt,          // sqrt(max(x, 0))
+  inv_two_sqrt,  // 1 / (2 sqrt(x)), 0 where x <= 0   (d/dx of sqrt)
+  reciprocal,    // 1 / x, 0 where x == 0
+  square,        // x²
+  relu,          // max(x, 0)
+  step,          // 1 where x > 0, else 0
 };
 
 // Running top-k state of a blocked nearest-neighbour search: for each query column, k
@@ -91,9 +91,9 @@ struct topk_state {
 
 // Where a block of queries and references sits inside the whole search, and what it may keep.
 struct topk_block {
-  index_t first_query = 0;       // global index of the block's first query column
-  index_t first_ref = 0;         // global index of the block's first reference column
-  bool exclude_self = false;     // queries and references are one set: skip ref == query
+  index_t first_query = 0;    // global index of the block's first query column
+  index_t first_ref = 0;      // global index of the block's first reference column
+  bool exclude_self = false;  // queries and references are one set: skip ref == query
   label_filter filter = label_filter::any;
   const label_t* query_labels = nullptr;  // device pointers to all labels (needed unless `any`)
   const label_t* ref_labels = nullptr;
@@ -157,6 +157,18 @@ class backend {
   // All-pairs block: out(a, b) = max(0, pn_a + qn_b − 2 p_aᵀ q_b) for query columns p_a and
   // reference columns q_b (out is n_queries × n_refs); pn, qn are each side's col_dots.
   void sqdist_block(const array& p, const array& q, const array& pn, const array& qn, array& out);
+  // Dense-block pair scatter, the all-pairs companion of pair_scatter: for the columns
+  // a = 0..|I|-1 of P_I, Q_I (block rows) and b = 0..|J|-1 of P_J, Q_J (block columns) and a
+  // dense |I|×|J| weight block W (e.g. a function of an sqdist_block),
+  //   out = beta·out + alpha · Σ_ab W_ab (p_a − p_b)(q_a − q_b)ᵀ
+  //       = beta·out + alpha · [P_I diag(W·1) Q_Iᵀ + P_J diag(Wᵀ·1) Q_Jᵀ − P_I W Q_Jᵀ − P_J Wᵀ
+  //       Q_Iᵀ]
+  // (out p×q). With P = Q = X this is Σ W_ab (x_a − x_b)(x_a − x_b)ᵀ over a block of all pairs;
+  // with P = LX, Q = X the L-space form. Cost: two GEMMs of p×|I|×|J| plus O(p·(|I| + |J|)).
+  // The default implementation lists the block's pairs and calls pair_scatter; devices
+  // override it with the dense form.
+  void block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
+                     const array& q_cols, const array& w, T alpha, T beta, array& out);
   // Merges one distance block (queries × refs of the block, from sqdist_block) into the running
   // top-k of those queries: state columns [where.first_query, + block.rows()).
   void topk_merge(const array& block, const topk_block& where, topk_state<T>& state);
@@ -170,8 +182,8 @@ class backend {
   virtual void do_download_labels(const labels& src, label_t* host) = 0;
   virtual void do_copy(const array& src, array& dst) = 0;
   virtual void do_fill(array& x, T value) = 0;
-  virtual void do_gemm(bool transpose_a, bool transpose_b, T alpha, const array& a,
-                       const array& b, T beta, array& c) = 0;
+  virtual void do_gemm(bool transpose_a, bool transpose_b, T alpha, const array& a, const array& b,
+                       T beta, array& c) = 0;
   virtual void do_axpy(T alpha, const array& x, array& y) = 0;
   virtual void do_scale(T alpha, array& x) = 0;
   virtual T do_dot(const array& x, const array& y) = 0;
@@ -182,12 +194,12 @@ class backend {
   virtual void do_sym_eig(const array& a, array& w, array& v) = 0;
   virtual void do_pair_scatter(const array& p, const array& q, const labels& pairs,
                                const array& weights, T alpha, T beta, array& out) = 0;
-  virtual void do_pair_sqdist(const array& p, const array& q, const labels& pairs,
-                              array& out) = 0;
-  virtual void do_sqdist_block(const array& p, const array& q, const array& pn,
-                               const array& qn, array& out) = 0;
-  virtual void do_topk_merge(const array& block, const topk_block& where,
-                             topk_state<T>& state) = 0;
+  virtual void do_pair_sqdist(const array& p, const array& q, const labels& pairs, array& out) = 0;
+  virtual void do_sqdist_block(const array& p, const array& q, const array& pn, const array& qn,
+                               array& out) = 0;
+  virtual void do_topk_merge(const array& block, const topk_block& where, topk_state<T>& state) = 0;
+  virtual void do_block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
+                                const array& q_cols, const array& w, T alpha, T beta, array& out);
 };
 
 extern template class backend<float>;

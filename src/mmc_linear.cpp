@@ -1,0 +1,126 @@
+// Xing et al.'s objective over A = LᵀL (L k×d): maximise the scale-invariant ratio
+//   r(L) = g(L) / sqrt(f(L) / t),  g = Σ_D ||Lδ||,  f = Σ_S ||Lδ||²,
+// by gradient ascent with step adaptation, L rescaled onto f(L) = t after every step, so the
+// constraint f <= t holds exactly and no eigendecomposition is needed. ∇_L g = 2·L·G with
+// G = Σ_D δδᵀ / (2||Lδ||) (the pair scatter with P = LX, Q = X), ∇_L f = 2·L·W.
+#include <chrono>
+#include <cmath>
+
+#include "mahal/constraints.hpp"
+#include "mahal/device_transfer.hpp"
+#include "mahal/engine.hpp"
+#include "mahal/error.hpp"
+#include "mahal/metric.hpp"
+#include "mahal/mmc.hpp"
+#include "mmc_objective.hpp"
+
+namespace mahal {
+
+template <class T>
+mmc_result<T> fit_mmc_linear(backend<T>& be, matrix_ref<T> X, const pair_list& S,
+                             const pair_list* D, const mmc_options& o) {
+  const char* where = "mahal::fit_mmc_linear";
+  using clock_type = std::chrono::steady_clock;
+  const auto t0 = clock_type::now();
+  detail::check_mmc_inputs<T>(X, S, D, where);
+  expects(o.mode == mmc_mode::fast, where, "the reference code has no L-space mode");
+  expects(o.max_iter >= 1 && o.tol > 0, where, "max_iter = ", o.max_iter, ", tol = ", o.tol,
+          " must be positive");
+  const index_t d = X.rows();
+  const index_t k = o.rank == 0 ? d : o.rank;
+  expects(k >= 1 && k <= d, where, "rank = ", o.rank, " must be in [0, d = ", d, "]");
+  const matrix<double> A0 = detail::initial_metric(o, d, where);
+  detail::mmc_problem<T> p(be, X, S, D, o.block);
+  const matrix<double>& W = p.W();
+  const double t = o.bound > 0 ? o.bound : detail::frob_dot(W, A0) / 100;
+  expects(t > 0, where, "the bound t is 0: every similar pair has zero distance under A0");
+  // L0: the k leading rows of A0's factor.
+  matrix<double> L = psd_to_linear_map<double>(A0).topRows(std::min<index_t>(k, d));
+  if (L.rows() < k) L.conservativeResizeLike(matrix<double>::Zero(k, d));
+  auto rescale = [&](matrix<double>& M) {
+    const double f = detail::frob_dot(W, M.transpose() * M);
+    if (f > 0) M *= std::sqrt(t / f);
+  };
+  // g and ∇_L g at L (f = t after rescaling, so r = g there).
+  auto evaluate = [&](const matrix<double>& M, matrix<double>* grad) {
+    const device_array<T> Ld = to_device<T>(be, matrix<T>(M.template cast<T>()));
+    const device_array<T> Z = engine::transform(be, Ld, p.X());
+    matrix<double> LG;
+    const double g = p.dissimilar(Z, Z, Z, p.X(), detail::mmc_weight::paper, grad ? &LG : nullptr);
+    if (grad) {
+      // ∇r at f = t: 2·L·G − (g / 2t)·2·L·W, the component that keeps the scale.
+      *grad = 2 * LG - (g / t) * (M * W);
+    }
+    return g;
+  };
+  rescale(L);
+  mmc_result<T> r;
+  r.bound = t;
+  matrix<double> grad;
+  double g = evaluate(L, &grad);
+  double step = 0.1 * L.norm() / std::max(grad.norm(), 1e-300);
+  r.status = solver_status::iteration_cap;
+  index_t it = 0;
+  for (; it < o.max_iter; ++it) {
+    bool moved = false;
+    double g_new = g;
+    for (int tries = 0; tries < 60; ++tries) {
+      matrix<double> L_new = L + step * grad;
+      rescale(L_new);
+      matrix<double> grad_new;
+      g_new = evaluate(L_new, &grad_new);
+      if (std::isfinite(g_new) && g_new > g) {
+        L = L_new;
+        grad = grad_new;
+        step *= 1.5;
+        moved = true;
+        break;
+      }
+      step /= 2;
+    }
+    r.trace.push_back({it, moved ? g_new : g, step,
+                       std::chrono::duration<double>(clock_type::now() - t0).count(), 0});
+    if (o.progress) o.progress(r.trace.back());
+    if (!moved) {
+      r.status = solver_status::stalled;
+      ++it;
+      break;
+    }
+    const double gain = (g_new - g) / g;
+    g = g_new;
+    if (gain < o.tol * 1e-3) {
+      r.status = solver_status::converged;
+      ++it;
+      break;
+    }
+  }
+  r.iterations = it;
+  r.L = L.cast<T>();
+  r.A = (L.transpose() * L).cast<T>();
+  r.a = r.A.diagonal();
+  r.objective = g;
+  r.similarity = detail::frob_dot(W, L.transpose() * L);
+  r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  return r;
+}
+
+template <class T>
+mmc_result<T> fit_mmc_linear(backend<T>& be, matrix_ref<T> X, label_ref y,
+                             const pair_sampling& sampling, const mmc_options& options) {
+  expects(y.size() == X.cols(), "mahal::fit_mmc_linear", y.size(), " labels for ", X.cols(),
+          " samples");
+  const pair_constraints c =
+      sample_pairs(y, sampling.n_similar, sampling.n_dissimilar, sampling.seed);
+  return fit_mmc_linear<T>(be, X, c.similar, &c.dissimilar, options);
+}
+
+#define MAHAL_INSTANTIATE(T)                                                             \
+  template mmc_result<T> fit_mmc_linear<T>(backend<T>&, matrix_ref<T>, const pair_list&, \
+                                           const pair_list*, const mmc_options&);        \
+  template mmc_result<T> fit_mmc_linear<T>(backend<T>&, matrix_ref<T>, label_ref,        \
+                                           const pair_sampling&, const mmc_options&);
+MAHAL_INSTANTIATE(float)
+MAHAL_INSTANTIATE(double)
+#undef MAHAL_INSTANTIATE
+
+}  // namespace mahal

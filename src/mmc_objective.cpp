@@ -1,0 +1,191 @@
+#include "mmc_objective.hpp"
+
+#include <Eigen/Eigenvalues>
+#include <cmath>
+#include <type_traits>
+
+#include "mahal/device_transfer.hpp"
+#include "mahal/distances.hpp"
+#include "mahal/engine.hpp"
+#include "mahal/error.hpp"
+#include "mahal/metric.hpp"
+
+namespace mahal::detail {
+
+namespace {
+
+// n×n strictly upper triangular 0/1 mask (entry (a, b) = 1 iff a < b).
+template <class T>
+device_array<T> upper_mask(backend<T>& be, index_t size) {
+  matrix<T> m = matrix<T>::Zero(size, size);
+  for (index_t b = 0; b < size; ++b)
+    for (index_t a = 0; a < b; ++a) m(a, b) = T(1);
+  return to_device<T>(be, m);
+}
+
+}  // namespace
+
+template <class T>
+mmc_problem<T>::mmc_problem(backend<T>& be, matrix_ref<T> X, const pair_list& S, const pair_list* D,
+                            index_t block)
+    : be_(be), d_(X.rows()), n_(X.cols()), implicit_(D == nullptr) {
+  // Implicit D uses the expanded form ||p_a||² + ||q_b||² − 2 p_aᵀq_b: centre X (differences
+  // are unchanged) so that it does not cancel against a large mean.
+  X_host_ = X;
+  if (implicit_) X_host_.colwise() -= X_host_.rowwise().mean();
+  X_ = to_device<T>(be, X_host_);
+  // W = Σ_S δδᵀ on the host in double (d×d, once).
+  matrix<double> Delta(d_, static_cast<index_t>(S.size()));
+  for (std::size_t k = 0; k < S.size(); ++k)
+    Delta.col(static_cast<index_t>(k)) =
+        (X_host_.col(S[k].i) - X_host_.col(S[k].j)).template cast<double>();
+  W_ = Delta * Delta.transpose();
+  if (!implicit_) {
+    D_host_ = *D;
+    D_ = pairs_to_device(be, *D);
+    n_dissimilar_ = static_cast<double>(D->size());
+    return;
+  }
+  for (const auto& p : S)
+    if (p.i != p.j) S_sorted_.emplace_back(std::min(p.i, p.j), std::max(p.i, p.j));
+  std::sort(S_sorted_.begin(), S_sorted_.end());
+  S_sorted_.erase(std::unique(S_sorted_.begin(), S_sorted_.end()), S_sorted_.end());
+  pair_list unique;
+  for (const auto& p : S_sorted_) unique.push_back({p.first, p.second});
+  S_unique_ = pairs_to_device(be, unique);
+  n_dissimilar_ = 0.5 * static_cast<double>(n_) * static_cast<double>(n_ - 1) -
+                  static_cast<double>(unique.size());
+  expects(n_dissimilar_ > 0, "mahal::fit_mmc", "S holds every pair of the ", n_,
+          " points: the implicit D is empty");
+  block_ = engine::resolve({block, block}, be.where(), n_, n_).queries;
+  if (block <= 0) block_ = be.where() == device::cpu ? 512 : 4096;
+  block_ = std::max<index_t>(1, std::min(block_, n_));
+  mask_full_ = upper_mask(be, block_);
+  if (n_ % block_ != 0) mask_tail_ = upper_mask(be, n_ % block_);
+}
+
+template <class T>
+void mmc_problem<T>::weights(mmc_weight rule, const array& sqdist, array& w) {
+  if (rule == mmc_weight::paper) {
+    be_.map(unary_op::inv_two_sqrt, sqdist, w);
+    return;
+  }
+  // The reference weights have no device op: a host round trip (reference mode only).
+  std::vector<T> h(static_cast<std::size_t>(sqdist.size()));
+  be_.download(sqdist, h.data());
+  for (auto& v : h) v = T(0.5) / (std::sqrt(std::max(v, T(0))) + T(1e-6));
+  be_.upload(h.data(), w);
+}
+
+template <class T>
+double mmc_problem<T>::dissimilar(const array& dp, const array& dq, const array& sp,
+                                  const array& sq, mmc_weight rule, matrix<double>* grad) {
+  array G;
+  if (grad != nullptr) G = be_.alloc(sp.rows(), sq.rows());
+  double total = 0;
+  auto pair_part = [&](const device_array<label_t>& pairs, T alpha) {
+    const index_t m = pairs.cols();
+    if (m == 0) return;
+    array sqd = be_.alloc(m, 1), tmp = be_.alloc(m, 1);
+    be_.pair_sqdist(dp, dq, pairs, sqd);
+    be_.map(unary_op::sqrt, sqd, tmp);
+    total += static_cast<double>(alpha) * static_cast<double>(be_.sum(tmp));
+    if (grad != nullptr) {
+      weights(rule, sqd, tmp);
+      be_.pair_scatter(sp, sq, pairs, tmp, alpha, T(1), G);
+    }
+  };
+  if (!implicit_) {
+    pair_part(D_, T(1));
+  } else {
+    array pn = be_.alloc(n_, 1);
+    be_.col_dots(dp, dq, pn);
+    array scratch = be_.alloc(block_ * block_, 1), wscratch = be_.alloc(block_ * block_, 1);
+    for (index_t q0 = 0; q0 < n_; q0 += block_) {
+      const index_t qb = std::min(block_, n_ - q0);
+      for (index_t r0 = q0; r0 < n_; r0 += block_) {
+        const index_t rb = std::min(block_, n_ - r0);
+        array B = scratch.reshaped(qb, rb), Wb = wscratch.reshaped(qb, rb);
+        be_.sqdist_block(dp.col_range(q0, qb), dq.col_range(r0, rb), pn.segment(q0, qb),
+                         pn.segment(r0, rb), B);
+        const array* mask = nullptr;
+        if (r0 == q0) mask = qb == block_ ? &mask_full_ : &mask_tail_;
+        if (mask != nullptr) be_.multiply(*mask, B);  // keep a < b only
+        be_.map(unary_op::sqrt, B, Wb);
+        total += static_cast<double>(be_.sum(Wb));
+        if (grad != nullptr) {
+          weights(rule, B, Wb);
+          if (mask != nullptr) be_.multiply(*mask, Wb);
+          be_.block_scatter(sp.col_range(q0, qb), sq.col_range(q0, qb), sp.col_range(r0, rb),
+                            sq.col_range(r0, rb), Wb, T(1), T(1), G);
+        }
+      }
+    }
+    pair_part(S_unique_, T(-1));
+  }
+  if (grad != nullptr) *grad = to_host(be_, G).template cast<double>();
+  return total;
+}
+
+template <class T>
+void check_mmc_inputs(matrix_ref<T> X, const pair_list& S, const pair_list* D, const char* where) {
+  expects(X.rows() > 0 && X.cols() > 1, where, "X is ", X.rows(), "x", X.cols(),
+          ": need d >= 1 and n >= 2 (one sample per column)");
+  check_finite<T>(X, where);
+  expects(!S.empty(), where, "the similar pair set S is empty");
+  check_pairs(S, X.cols(), where);
+  if (D != nullptr) {
+    expects(!D->empty(), where,
+            "the dissimilar pair set D is empty (pass nullptr for all pairs "
+            "not in S)");
+    check_pairs(*D, X.cols(), where);
+  }
+}
+
+matrix<double> initial_metric(const mmc_options& options, index_t d, const char* where) {
+  if (!options.A0) return matrix<double>::Identity(d, d);
+  const matrix<double>& A0 = *options.A0;
+  expects(A0.rows() == d && A0.cols() == d, where, "A0 is ", A0.rows(), "x", A0.cols(),
+          " but the data have d = ", d);
+  validate_psd<double>(A0, 1e-8, where);
+  return A0;
+}
+
+template <class T>
+void host_eig(backend<T>& be, const matrix<double>& a, vector<double>& w, matrix<double>& v) {
+  const index_t d = a.rows();
+  if constexpr (std::is_same_v<T, double>) {
+    device_array<double> ad = to_device<double>(be, a), wd = be.alloc(d, 1), vd = be.alloc(d, d);
+    be.sym_eig(ad, wd, vd);
+    w = to_host(be, wd);
+    v = to_host(be, vd);
+  } else {
+    Eigen::SelfAdjointEigenSolver<matrix<double>> es(a);
+    expects<numerical_error>(es.info() == Eigen::Success, "mahal::fit_mmc",
+                             "eigendecomposition failed (non-finite iterate?)");
+    w = es.eigenvalues();
+    v = es.eigenvectors();
+  }
+}
+
+template <class T>
+device_array<T> times_X(backend<T>& be, const matrix<double>& A, const device_array<T>& X) {
+  const matrix<T> At = A.template cast<T>();
+  device_array<T> Ad = to_device<T>(be, At), out = be.alloc(X.rows(), X.cols());
+  be.gemm(false, false, T(1), Ad, X, T(0), out);
+  return out;
+}
+
+#define MAHAL_INSTANTIATE(T)                                                                       \
+  template void check_mmc_inputs<T>(matrix_ref<T>, const pair_list&, const pair_list*,             \
+                                    const char*);                                                  \
+  template void host_eig<T>(backend<T>&, const matrix<double>&, vector<double>&, matrix<double>&); \
+  template device_array<T> times_X<T>(backend<T>&, const matrix<double>&, const device_array<T>&);
+MAHAL_INSTANTIATE(float)
+MAHAL_INSTANTIATE(double)
+#undef MAHAL_INSTANTIATE
+
+template class mmc_problem<float>;
+template class mmc_problem<double>;
+
+}  // namespace mahal::detail

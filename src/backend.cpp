@@ -135,6 +135,62 @@ void backend<T>::col_dots(const array& p, const array& q, array& out) {
 }
 
 template <class T>
+void backend<T>::map2(binary_op op, const array& a, const array& b, array& out) {
+  same_size("mahal::backend::map2", a, b);
+  same_size("mahal::backend::map2", a, out);
+  if (!a.empty()) do_map2(op, a, b, out);
+}
+
+template <class T>
+void backend<T>::add_to_cols(const array& b, array& x) {
+  expects(b.size() == x.rows(), "mahal::backend::add_to_cols", "b has ", b.size(),
+          " entries but x is ", shape(x));
+  if (!x.empty()) do_add_to_cols(b, x);
+}
+
+template <class T>
+void backend<T>::add_row_sums(const array& x, array& out) {
+  expects(out.size() == x.rows(), "mahal::backend::add_row_sums", "out has ", out.size(),
+          " entries but x is ", shape(x));
+  if (!x.empty()) do_add_row_sums(x, out);
+}
+
+template <class T>
+void backend<T>::scale_cols(const array& s, array& x) {
+  expects(s.size() == x.cols(), "mahal::backend::scale_cols", "s has ", s.size(),
+          " entries but x is ", shape(x));
+  if (!x.empty()) do_scale_cols(s, x);
+}
+
+template <class T>
+void backend<T>::gather_cols(const array& x, const labels& idx, array& out) {
+  expects(out.rows() == x.rows() && out.cols() == idx.size(), "mahal::backend::gather_cols",
+          "x is ", shape(x), ", idx has ", idx.size(), " entries, out is ", shape(out));
+  if (!out.empty()) do_gather_cols(x, idx, out);
+}
+
+template <class T>
+void backend<T>::pair_laplacian(const array& z, const labels& pairs, const array& weights, T alpha,
+                                array& out) {
+  expects(pairs.rows() == 2 && weights.size() == pairs.cols() && out.rows() == z.rows() &&
+              out.cols() == z.cols(),
+          "mahal::backend::pair_laplacian", "Z is ", shape(z), ", pairs ", shape(pairs),
+          ", weights ", shape(weights), ", out ", shape(out));
+  if (!out.empty() && pairs.cols() > 0) do_pair_laplacian(z, pairs, weights, alpha, out);
+}
+
+template <class T>
+void backend<T>::adam_update(T lr, T beta1, T beta2, T eps, T c1, T c2, const array& g, array& m,
+                             array& v, array& p) {
+  same_size("mahal::backend::adam_update", g, p);
+  same_size("mahal::backend::adam_update", m, p);
+  same_size("mahal::backend::adam_update", v, p);
+  expects(c1 > 0 && c2 > 0, "mahal::backend::adam_update", "bias corrections c1 = ", c1,
+          ", c2 = ", c2, " must be positive");
+  if (!p.empty()) do_adam_update(lr, beta1, beta2, eps, c1, c2, g, m, v, p);
+}
+
+template <class T>
 void backend<T>::sym_eig(const array& a, array& w, array& v) {
   expects(
       a.rows() == a.cols() && w.size() == a.rows() && v.rows() == a.rows() && v.cols() == a.cols(),

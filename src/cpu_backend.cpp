@@ -78,6 +78,8 @@ T apply(unary_op op, T x) {
       return std::max(x, T(0));
     case unary_op::step:
       return x > 0 ? T(1) : T(0);
+    case unary_op::tanh:
+      return std::tanh(x);
   }
   return x;
 }
@@ -242,6 +244,119 @@ class cpu_backend final : public backend<T> {
       T acc = 0;
       for (index_t t = 0; t < rows; ++t) acc += ps[j * rows + t] * qs[j * rows + t];
       os[j] = acc;
+    }
+  }
+  void do_map2(binary_op op, const array& a, const array& b, array& out) override {
+    const T* as = a.data();
+    const T* bs = b.data();
+    T* os = out.data();
+    const index_t n = a.size();
+    switch (op) {
+      case binary_op::relu_grad:
+#pragma omp parallel for simd if (n > 65536)
+        for (index_t t = 0; t < n; ++t) os[t] = bs[t] > 0 ? as[t] : T(0);
+        break;
+      case binary_op::tanh_grad:
+#pragma omp parallel for simd if (n > 65536)
+        for (index_t t = 0; t < n; ++t) os[t] = as[t] * (T(1) - bs[t] * bs[t]);
+        break;
+    }
+  }
+  void do_add_to_cols(const array& b, array& x) override {
+    const index_t rows = x.rows(), n = x.cols();
+    const T* bs = b.data();
+    T* xs = x.data();
+#pragma omp parallel for if (n * rows > 65536)
+    for (index_t j = 0; j < n; ++j) {
+      T* col = xs + j * rows;
+#pragma omp simd
+      for (index_t i = 0; i < rows; ++i) col[i] += bs[i];
+    }
+  }
+  void do_add_row_sums(const array& x, array& out) override {
+    const index_t rows = x.rows(), n = x.cols();
+    const T* xs = x.data();
+    T* os = out.data();
+    // Serial over columns so that the summation order (and float result) is fixed.
+    for (index_t j = 0; j < n; ++j) {
+      const T* col = xs + j * rows;
+#pragma omp simd
+      for (index_t i = 0; i < rows; ++i) os[i] += col[i];
+    }
+  }
+  void do_scale_cols(const array& s, array& x) override {
+    const index_t rows = x.rows(), n = x.cols();
+    const T* ss = s.data();
+    T* xs = x.data();
+#pragma omp parallel for if (n * rows > 65536)
+    for (index_t j = 0; j < n; ++j) {
+      T* col = xs + j * rows;
+      const T sj = ss[j];
+#pragma omp simd
+      for (index_t i = 0; i < rows; ++i) col[i] *= sj;
+    }
+  }
+  void do_gather_cols(const array& x, const labels& idx, array& out) override {
+    const index_t rows = x.rows(), n = x.cols(), m = idx.size();
+    const label_t* is = idx.data();
+    for (index_t t = 0; t < m; ++t)
+      expects(is[t] >= 0 && is[t] < n, "mahal::backend::gather_cols", "index ", t, " is ", is[t],
+              " outside [0, ", n, ")");
+    const T* xs = x.data();
+    T* os = out.data();
+#pragma omp parallel for if (m * rows > 65536)
+    for (index_t t = 0; t < m; ++t)
+      std::memcpy(os + t * rows, xs + static_cast<index_t>(is[t]) * rows, sizeof(T) * rows);
+  }
+  void do_pair_laplacian(const array& z, const labels& pairs, const array& weights, T alpha,
+                         array& out) override {
+    const char* where = "mahal::backend::pair_laplacian";
+    const index_t rows = z.rows(), n = z.cols(), m = pairs.cols();
+    check_pair_indices(pairs, n, where);
+    const label_t* ij = pairs.data();
+    const T* w = weights.data();
+    const T* zs = z.data();
+    T* os = out.data();
+    if (m * rows <= (index_t{1} << 18)) {  // small: one pass over the pairs
+      for (index_t k = 0; k < m; ++k) {
+        const T* zi = zs + rows * ij[2 * k];
+        const T* zj = zs + rows * ij[2 * k + 1];
+        T* oi = os + rows * ij[2 * k];
+        T* oj = os + rows * ij[2 * k + 1];
+        const T a = alpha * w[k];
+        for (index_t t = 0; t < rows; ++t) {
+          const T delta = a * (zi[t] - zj[t]);
+          oi[t] += delta;
+          oj[t] -= delta;
+        }
+      }
+      return;
+    }
+    // Large: the pairs grouped by vertex, one output column per thread.
+    const compact_pairs cp = compact(ij, m, n);
+    const index_t nv = static_cast<index_t>(cp.vertices.size());
+    std::vector<T> y(static_cast<std::size_t>(rows * nv));
+    laplacian_apply(zs, rows, cp.vertices, cp, w, m, y.data());
+#pragma omp parallel for if (nv * rows > 65536)
+    for (index_t v = 0; v < nv; ++v) {
+      T* o = os + rows * static_cast<index_t>(cp.vertices[v]);
+      const T* yv = y.data() + rows * v;
+      for (index_t t = 0; t < rows; ++t) o[t] += alpha * yv[t];
+    }
+  }
+  void do_adam_update(T lr, T beta1, T beta2, T eps, T c1, T c2, const array& g, array& m, array& v,
+                      array& p) override {
+    const T* gs = g.data();
+    T* ms = m.data();
+    T* vs = v.data();
+    T* ps = p.data();
+    const index_t n = p.size();
+    const T step = lr / c1, root_c2 = std::sqrt(c2);
+#pragma omp parallel for simd if (n > 65536)
+    for (index_t t = 0; t < n; ++t) {
+      ms[t] = beta1 * ms[t] + (T(1) - beta1) * gs[t];
+      vs[t] = beta2 * vs[t] + (T(1) - beta2) * gs[t] * gs[t];
+      ps[t] -= step * ms[t] / (std::sqrt(vs[t]) / root_c2 + eps);
     }
   }
   void do_sym_eig(const array& a, array& w, array& v) override {

@@ -78,6 +78,13 @@ enum class unary_op {
   square,        // x²
   relu,          // max(x, 0)
   step,          // 1 where x > 0, else 0
+  tanh,          // tanh(x)
+};
+
+// Element-wise maps out = f(a, b) of two same-size arrays (the activations' backward passes).
+enum class binary_op {
+  relu_grad,  // a where b > 0, else 0      (a = ∂/∂y, b = the ReLU's input or output)
+  tanh_grad,  // a·(1 − b²)                 (a = ∂/∂y, b = tanh's output)
 };
 
 // Running top-k state of a blocked nearest-neighbour search: for each query column, k
@@ -139,6 +146,25 @@ class backend {
   void multiply(const array& x, array& y);          // y = x∘y
   // out_i = p_iᵀ q_i for the columns of P and Q (squared column norms when P is Q); out n×1.
   void col_dots(const array& p, const array& q, array& out);
+  void map2(binary_op op, const array& a, const array& b, array& out);  // out may be a or b
+
+  // ---- row and column broadcasts (the neural layer: bias, normalisation, gathers) -----------
+  void add_to_cols(const array& b, array& x);     // x(:, j) += b for every column; b rows×1
+  void add_row_sums(const array& x, array& out);  // out(i) += Σ_j x(i, j); out rows×1
+  void scale_cols(const array& s, array& x);      // x(:, j) *= s(j); s cols×1
+  // out(:, t) = x(:, idx(t)) for t < idx.size(); out x.rows()×idx.size(), indices in [0, cols).
+  void gather_cols(const array& x, const labels& idx, array& out);
+  // out += alpha · Z · Lap with Lap = Σ_k w_k (e_i − e_j)(e_i − e_j)ᵀ (n×n, never formed):
+  //   out(:, i) += alpha·w_k (z_i − z_j),  out(:, j) −= alpha·w_k (z_i − z_j)  for each pair k.
+  // Z and out r×n, pairs 2×m, weights m×1. The gradient of Σ_k f_k(||z_i − z_j||²) with
+  // respect to Z is 2·Z·Lap with w_k = f_k'. (pair_scatter is P·Lap·Qᵀ; this is P·Lap.)
+  void pair_laplacian(const array& z, const labels& pairs, const array& weights, T alpha,
+                      array& out);
+  // One Adam step (Kingma & Ba 2015, in PyTorch's arithmetic) on same-size p, g, m, v:
+  //   m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;
+  //   p −= (lr / c1) · m / (sqrt(v) / sqrt(c2) + eps)   with c1 = 1 − β1ᵗ, c2 = 1 − β2ᵗ.
+  void adam_update(T lr, T beta1, T beta2, T eps, T c1, T c2, const array& g, array& m, array& v,
+                   array& p);
   // Symmetric eigendecomposition of the d×d matrix a: eigenvalues ascending into w (d×1),
   // orthonormal eigenvectors into the columns of v (d×d). Only a's lower triangle is read.
   void sym_eig(const array& a, array& w, array& v);
@@ -191,6 +217,15 @@ class backend {
   virtual void do_map(unary_op op, const array& x, array& y) = 0;
   virtual void do_multiply(const array& x, array& y) = 0;
   virtual void do_col_dots(const array& p, const array& q, array& out) = 0;
+  virtual void do_map2(binary_op op, const array& a, const array& b, array& out) = 0;
+  virtual void do_add_to_cols(const array& b, array& x) = 0;
+  virtual void do_add_row_sums(const array& x, array& out) = 0;
+  virtual void do_scale_cols(const array& s, array& x) = 0;
+  virtual void do_gather_cols(const array& x, const labels& idx, array& out) = 0;
+  virtual void do_pair_laplacian(const array& z, const labels& pairs, const array& weights, T alpha,
+                                 array& out) = 0;
+  virtual void do_adam_update(T lr, T beta1, T beta2, T eps, T c1, T c2, const array& g, array& m,
+                              array& v, array& p) = 0;
   virtual void do_sym_eig(const array& a, array& w, array& v) = 0;
   virtual void do_pair_scatter(const array& p, const array& q, const labels& pairs,
                                const array& weights, T alpha, T beta, array& out) = 0;

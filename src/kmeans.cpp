@@ -318,11 +318,11 @@ kmeans_result<T> cluster_units(backend<T>& be, const unit_set& u, const kmeans_o
 
 template <class T>
 kmeans_result<T> kmeans(backend<T>& be, matrix_ref<T> Z, const kmeans_options& options) {
-  check_common(Z, options, "mahal::kmeans");
+  check_common<T>(Z, options, "mahal::kmeans");
   const index_t n = Z.cols();
   label_vector identity(n);
   for (index_t i = 0; i < n; ++i) identity(i) = static_cast<label_t>(i);
-  return cluster_units(be, make_units(Z, identity, n), options);
+  return cluster_units(be, make_units<T>(Z, identity, n), options);
 }
 
 template <class T>
@@ -338,12 +338,12 @@ template <class T>
 kmeans_result<T> constrained_kmeans(backend<T>& be, matrix_ref<T> Z, const pair_list& must_link,
                                     const kmeans_options& options) {
   const char* where = "mahal::constrained_kmeans";
-  check_common(Z, options, where);
+  check_common<T>(Z, options, where);
   check_pairs(must_link, Z.cols(), where);
   const component_labels comp = connected_components(Z.cols(), must_link);
   expects(options.clusters <= comp.count, where, "clusters = ", options.clusters,
           " but the must-link pairs leave only ", comp.count, " connected components");
-  return cluster_units(be, make_units(Z, comp.id, comp.count), options);
+  return cluster_units(be, make_units<T>(Z, comp.id, comp.count), options);
 }
 
 template <class T>

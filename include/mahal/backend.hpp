@@ -47,7 +47,11 @@ class device_array {
     return device_array(std::shared_ptr<U>(storage_, storage_.get() + first * rows_), rows_, count,
                         where_);
   }
-  // The same storage seen as rows×cols (rows·cols must equal size()).
+  // Entries [first, first + count) of the storage as a count×1 vector view.
+  device_array segment(index_t first, index_t count) const {
+    return device_array(std::shared_ptr<U>(storage_, storage_.get() + first), count, 1, where_);
+  }
+  // The first rows·cols entries of the storage seen as rows×cols (rows·cols <= size()).
   device_array reshaped(index_t rows, index_t cols) const {
     return device_array(storage_, rows, cols, where_);
   }
@@ -95,68 +99,99 @@ struct topk_block {
   const label_t* ref_labels = nullptr;
 };
 
+// The interface. Public member functions validate shapes (throwing invalid_argument with the
+// function's name and the sizes) and then call the protected `do_*` virtual that a device
+// implements, so the checks exist once for every backend.
 template <class T>
 class backend {
  public:
+  using array = device_array<T>;
+  using labels = device_array<label_t>;
+
   virtual ~backend() = default;
   backend() = default;
   backend(const backend&) = delete;
   backend& operator=(const backend&) = delete;
 
   virtual device where() const = 0;
-  virtual std::string name() const = 0;  // e.g. "cpu (OpenBLAS 0.3.21)", "cuda:0 (NVIDIA H200)"
+  virtual std::string name() const = 0;  // e.g. "cpu (OpenBLAS ...)", "cuda:0 (NVIDIA H200)"
 
   // ---- storage -------------------------------------------------------------------------------
-  virtual device_array<T> alloc(index_t rows, index_t cols) = 0;  // zero-filled
-  virtual device_array<label_t> alloc_labels(index_t rows, index_t cols) = 0;
-  virtual void upload(const T* host, device_array<T>& dst) = 0;  // dst.size() values
-  virtual void download(const device_array<T>& src, T* host) = 0;
-  virtual void upload_labels(const label_t* host, device_array<label_t>& dst) = 0;
-  virtual void download_labels(const device_array<label_t>& src, label_t* host) = 0;
-  virtual void copy(const device_array<T>& src, device_array<T>& dst) = 0;  // same size
-  virtual void fill(device_array<T>& x, T value) = 0;
+  array alloc(index_t rows, index_t cols);  // zero-filled
+  labels alloc_labels(index_t rows, index_t cols);
+  void upload(const T* host, array& dst);  // dst.size() values, column-major
+  void download(const array& src, T* host);
+  void upload_labels(const label_t* host, labels& dst);
+  void download_labels(const labels& src, label_t* host);
+  void copy(const array& src, array& dst);  // same size
+  void fill(array& x, T value);
   virtual void synchronize() = 0;  // wait for queued work (a no-op on the CPU)
 
   // ---- dense linear algebra --------------------------------------------------------------------
   // C = alpha·op(A)·op(B) + beta·C, op = transpose when the flag is set.
-  virtual void gemm(bool transpose_a, bool transpose_b, T alpha, const device_array<T>& a,
-                    const device_array<T>& b, T beta, device_array<T>& c) = 0;
-  virtual void axpy(T alpha, const device_array<T>& x, device_array<T>& y) = 0;  // y += αx
-  virtual void scale(T alpha, device_array<T>& x) = 0;                           // x *= α
-  virtual T dot(const device_array<T>& x, const device_array<T>& y) = 0;  // Σ x∘y over all
-  virtual T sum(const device_array<T>& x) = 0;
-  virtual void map(unary_op op, const device_array<T>& x, device_array<T>& y) = 0;
-  virtual void multiply(const device_array<T>& x, device_array<T>& y) = 0;  // y = x∘y
-  // out_i = p_iᵀ q_i for columns of P and Q (squared column norms when P is Q).
-  virtual void col_dots(const device_array<T>& p, const device_array<T>& q,
-                        device_array<T>& out) = 0;
+  void gemm(bool transpose_a, bool transpose_b, T alpha, const array& a, const array& b, T beta,
+            array& c);
+  void axpy(T alpha, const array& x, array& y);  // y += αx (same size)
+  void scale(T alpha, array& x);                 // x *= α
+  T dot(const array& x, const array& y);         // Σ x∘y over all entries
+  T sum(const array& x);
+  void map(unary_op op, const array& x, array& y);  // y = f(x), same size; y may be x
+  void multiply(const array& x, array& y);          // y = x∘y
+  // out_i = p_iᵀ q_i for the columns of P and Q (squared column norms when P is Q); out n×1.
+  void col_dots(const array& p, const array& q, array& out);
   // Symmetric eigendecomposition of the d×d matrix a: eigenvalues ascending into w (d×1),
   // orthonormal eigenvectors into the columns of v (d×d). Only a's lower triangle is read.
-  virtual void sym_eig(const device_array<T>& a, device_array<T>& w, device_array<T>& v) = 0;
+  void sym_eig(const array& a, array& w, array& v);
 
   // ---- the engine ------------------------------------------------------------------------------
-  // Weighted pair scatter:  out = beta·out + alpha · P · Lap · Qᵀ,
+  // Weighted pair scatter:  out = beta·out + alpha · P · Lap · Qᵀ   (out p×q),
   //   Lap = Σ_k w_k (e_{i_k} − e_{j_k})(e_{i_k} − e_{j_k})ᵀ   (n×n, never formed),
   // so with P = Q = X, out = Σ_k w_k (x_i − x_j)(x_i − x_j)ᵀ; with P = LX, Q = X it is the
-  // L-space form L·G. pairs is 2×m (i above j), weights m×1. Cost: one GEMM of p×n×q plus
-  // O((p + q)·m) for the sparse part.
-  virtual void pair_scatter(const device_array<T>& p, const device_array<T>& q,
-                            const device_array<label_t>& pairs, const device_array<T>& weights,
-                            T alpha, T beta, device_array<T>& out) = 0;
-  // out_k = (p_i − p_j)ᵀ(q_i − q_j) for each pair k: ||L(x_i − x_j)||² with P = Q = LX, or
-  // δᵀAδ with P = X and Q = AX.
-  virtual void pair_sqdist(const device_array<T>& p, const device_array<T>& q,
-                           const device_array<label_t>& pairs, device_array<T>& out) = 0;
+  // L-space form L·G. pairs is 2×m (row 0: i, row 1: j), weights m×1, indices in [0, n).
+  // Cost: one GEMM of p×n'×q over the n' points that occur in a pair, plus O(min(p, q)·m).
+  void pair_scatter(const array& p, const array& q, const labels& pairs, const array& weights,
+                    T alpha, T beta, array& out);
+  // out_k = (p_i − p_j)ᵀ(q_i − q_j) for each pair k (out m×1): ||L(x_i − x_j)||² with
+  // P = Q = LX, or δᵀAδ with P = X and Q = AX.
+  void pair_sqdist(const array& p, const array& q, const labels& pairs, array& out);
   // All-pairs block: out(a, b) = max(0, pn_a + qn_b − 2 p_aᵀ q_b) for query columns p_a and
-  // reference columns q_b (out is n_queries × n_refs); pn, qn are the col_dots of each side.
-  virtual void sqdist_block(const device_array<T>& p, const device_array<T>& q,
-                            const device_array<T>& pn, const device_array<T>& qn,
-                            device_array<T>& out) = 0;
-  // Merges one distance block (n_queries_in_block × n_refs_in_block, from sqdist_block) into
-  // the running top-k of those queries.
-  virtual void topk_merge(const device_array<T>& block, const topk_block& where,
-                          topk_state<T>& state) = 0;
+  // reference columns q_b (out is n_queries × n_refs); pn, qn are each side's col_dots.
+  void sqdist_block(const array& p, const array& q, const array& pn, const array& qn, array& out);
+  // Merges one distance block (queries × refs of the block, from sqdist_block) into the running
+  // top-k of those queries: state columns [where.first_query, + block.rows()).
+  void topk_merge(const array& block, const topk_block& where, topk_state<T>& state);
+
+ protected:
+  virtual array do_alloc(index_t rows, index_t cols) = 0;
+  virtual labels do_alloc_labels(index_t rows, index_t cols) = 0;
+  virtual void do_upload(const T* host, array& dst) = 0;
+  virtual void do_download(const array& src, T* host) = 0;
+  virtual void do_upload_labels(const label_t* host, labels& dst) = 0;
+  virtual void do_download_labels(const labels& src, label_t* host) = 0;
+  virtual void do_copy(const array& src, array& dst) = 0;
+  virtual void do_fill(array& x, T value) = 0;
+  virtual void do_gemm(bool transpose_a, bool transpose_b, T alpha, const array& a,
+                       const array& b, T beta, array& c) = 0;
+  virtual void do_axpy(T alpha, const array& x, array& y) = 0;
+  virtual void do_scale(T alpha, array& x) = 0;
+  virtual T do_dot(const array& x, const array& y) = 0;
+  virtual T do_sum(const array& x) = 0;
+  virtual void do_map(unary_op op, const array& x, array& y) = 0;
+  virtual void do_multiply(const array& x, array& y) = 0;
+  virtual void do_col_dots(const array& p, const array& q, array& out) = 0;
+  virtual void do_sym_eig(const array& a, array& w, array& v) = 0;
+  virtual void do_pair_scatter(const array& p, const array& q, const labels& pairs,
+                               const array& weights, T alpha, T beta, array& out) = 0;
+  virtual void do_pair_sqdist(const array& p, const array& q, const labels& pairs,
+                              array& out) = 0;
+  virtual void do_sqdist_block(const array& p, const array& q, const array& pn,
+                               const array& qn, array& out) = 0;
+  virtual void do_topk_merge(const array& block, const topk_block& where,
+                             topk_state<T>& state) = 0;
 };
+
+extern template class backend<float>;
+extern template class backend<double>;
 
 // Number of usable CUDA devices: 0 when mahal was built without CUDA or when the driver
 // answers with any error (e.g. no GPU on this machine).

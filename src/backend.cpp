@@ -1,0 +1,195 @@
+// The validating half of backend<T>: every public operation checks its shapes here, once for
+// all devices, and then hands over to the device's do_* implementation.
+#include "mahal/backend.hpp"
+
+#include "mahal/error.hpp"
+
+namespace mahal {
+namespace {
+
+template <class A>
+std::string shape(const A& a) {
+  return detail::concat(a.rows(), "x", a.cols());
+}
+
+template <class A, class B>
+void same_size(const char* where, const A& a, const B& b) {
+  expects(a.size() == b.size(), where, "sizes differ: ", shape(a), " and ", shape(b));
+}
+
+template <class A>
+void on_device(const char* where, const A& a, device d) {
+  expects(a.where() == d || a.empty(), where, "array lives on ", to_string(a.where()),
+          " but the backend is ", to_string(d));
+}
+
+}  // namespace
+
+template <class T>
+auto backend<T>::alloc(index_t rows, index_t cols) -> array {
+  expects(rows >= 0 && cols >= 0, "mahal::backend::alloc", "negative shape ", rows, "x", cols);
+  return do_alloc(rows, cols);
+}
+
+template <class T>
+auto backend<T>::alloc_labels(index_t rows, index_t cols) -> labels {
+  expects(rows >= 0 && cols >= 0, "mahal::backend::alloc_labels", "negative shape ", rows, "x",
+          cols);
+  return do_alloc_labels(rows, cols);
+}
+
+template <class T>
+void backend<T>::upload(const T* host, array& dst) {
+  on_device("mahal::backend::upload", dst, where());
+  if (!dst.empty()) do_upload(host, dst);
+}
+
+template <class T>
+void backend<T>::download(const array& src, T* host) {
+  on_device("mahal::backend::download", src, where());
+  if (!src.empty()) do_download(src, host);
+}
+
+template <class T>
+void backend<T>::upload_labels(const label_t* host, labels& dst) {
+  on_device("mahal::backend::upload_labels", dst, where());
+  if (!dst.empty()) do_upload_labels(host, dst);
+}
+
+template <class T>
+void backend<T>::download_labels(const labels& src, label_t* host) {
+  on_device("mahal::backend::download_labels", src, where());
+  if (!src.empty()) do_download_labels(src, host);
+}
+
+template <class T>
+void backend<T>::copy(const array& src, array& dst) {
+  same_size("mahal::backend::copy", src, dst);
+  if (!src.empty()) do_copy(src, dst);
+}
+
+template <class T>
+void backend<T>::fill(array& x, T value) {
+  if (!x.empty()) do_fill(x, value);
+}
+
+template <class T>
+void backend<T>::gemm(bool transpose_a, bool transpose_b, T alpha, const array& a, const array& b,
+                      T beta, array& c) {
+  const index_t m = transpose_a ? a.cols() : a.rows();
+  const index_t k = transpose_a ? a.rows() : a.cols();
+  const index_t kb = transpose_b ? b.cols() : b.rows();
+  const index_t n = transpose_b ? b.rows() : b.cols();
+  expects(k == kb && c.rows() == m && c.cols() == n, "mahal::backend::gemm",
+          "op(A) is ", m, "x", k, ", op(B) is ", kb, "x", n, " and C is ", shape(c));
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // an empty product: C = beta·C
+    scale(beta, c);
+    return;
+  }
+  do_gemm(transpose_a, transpose_b, alpha, a, b, beta, c);
+}
+
+template <class T>
+void backend<T>::axpy(T alpha, const array& x, array& y) {
+  same_size("mahal::backend::axpy", x, y);
+  if (!x.empty()) do_axpy(alpha, x, y);
+}
+
+template <class T>
+void backend<T>::scale(T alpha, array& x) {
+  if (!x.empty()) do_scale(alpha, x);
+}
+
+template <class T>
+T backend<T>::dot(const array& x, const array& y) {
+  same_size("mahal::backend::dot", x, y);
+  return x.empty() ? T(0) : do_dot(x, y);
+}
+
+template <class T>
+T backend<T>::sum(const array& x) {
+  return x.empty() ? T(0) : do_sum(x);
+}
+
+template <class T>
+void backend<T>::map(unary_op op, const array& x, array& y) {
+  same_size("mahal::backend::map", x, y);
+  if (!x.empty()) do_map(op, x, y);
+}
+
+template <class T>
+void backend<T>::multiply(const array& x, array& y) {
+  same_size("mahal::backend::multiply", x, y);
+  if (!x.empty()) do_multiply(x, y);
+}
+
+template <class T>
+void backend<T>::col_dots(const array& p, const array& q, array& out) {
+  expects(p.rows() == q.rows() && p.cols() == q.cols() && out.size() == p.cols(),
+          "mahal::backend::col_dots", "P is ", shape(p), ", Q is ", shape(q), ", out is ",
+          shape(out));
+  if (!out.empty()) do_col_dots(p, q, out);
+}
+
+template <class T>
+void backend<T>::sym_eig(const array& a, array& w, array& v) {
+  expects(a.rows() == a.cols() && w.size() == a.rows() && v.rows() == a.rows() &&
+              v.cols() == a.cols(),
+          "mahal::backend::sym_eig", "A is ", shape(a), ", w is ", shape(w), ", V is ", shape(v));
+  if (!a.empty()) do_sym_eig(a, w, v);
+}
+
+template <class T>
+void backend<T>::pair_scatter(const array& p, const array& q, const labels& pairs,
+                              const array& weights, T alpha, T beta, array& out) {
+  expects(p.cols() == q.cols() && pairs.rows() == 2 && weights.size() == pairs.cols() &&
+              out.rows() == p.rows() && out.cols() == q.rows(),
+          "mahal::backend::pair_scatter", "P is ", shape(p), ", Q is ", shape(q), ", pairs ",
+          shape(pairs), ", weights ", shape(weights), ", out ", shape(out));
+  if (out.empty()) return;
+  if (pairs.cols() == 0) {
+    scale(beta, out);
+    return;
+  }
+  do_pair_scatter(p, q, pairs, weights, alpha, beta, out);
+}
+
+template <class T>
+void backend<T>::pair_sqdist(const array& p, const array& q, const labels& pairs, array& out) {
+  expects(p.rows() == q.rows() && p.cols() == q.cols() && pairs.rows() == 2 &&
+              out.size() == pairs.cols(),
+          "mahal::backend::pair_sqdist", "P is ", shape(p), ", Q is ", shape(q), ", pairs ",
+          shape(pairs), ", out ", shape(out));
+  if (!out.empty()) do_pair_sqdist(p, q, pairs, out);
+}
+
+template <class T>
+void backend<T>::sqdist_block(const array& p, const array& q, const array& pn, const array& qn,
+                              array& out) {
+  expects(p.rows() == q.rows() && pn.size() == p.cols() && qn.size() == q.cols() &&
+              out.rows() == p.cols() && out.cols() == q.cols(),
+          "mahal::backend::sqdist_block", "P is ", shape(p), ", Q is ", shape(q), ", norms ",
+          pn.size(), " and ", qn.size(), ", out ", shape(out));
+  if (!out.empty()) do_sqdist_block(p, q, pn, qn, out);
+}
+
+template <class T>
+void backend<T>::topk_merge(const array& block, const topk_block& where_,
+                            topk_state<T>& state) {
+  const index_t k = state.indices.rows();
+  expects(k > 0 && state.sqdist.rows() == k && state.sqdist.cols() == state.indices.cols() &&
+              where_.first_query >= 0 && where_.first_ref >= 0 &&
+              where_.first_query + block.rows() <= state.indices.cols(),
+          "mahal::backend::topk_merge", "state is k=", k, " x ", state.indices.cols(),
+          " queries, block ", shape(block), " at query ", where_.first_query);
+  expects(where_.filter == label_filter::any ||
+              (where_.query_labels != nullptr && where_.ref_labels != nullptr),
+          "mahal::backend::topk_merge", "a label filter needs query and reference labels");
+  if (!block.empty()) do_topk_merge(block, where_, state);
+}
+
+template class backend<float>;
+template class backend<double>;
+
+}  // namespace mahal

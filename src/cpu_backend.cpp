@@ -1,0 +1,410 @@
+// CPU implementation of backend<T>. Arrays are plain host buffers (64-byte aligned); dense
+// products go to OpenBLAS through CBLAS, the symmetric eigenproblem to LAPACK's syevd, and the
+// sparse part of the pair scatter and the top-k merge are OpenMP loops.
+#include "cpu_backend.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <numeric>
+#include <vector>
+
+#include "mahal/error.hpp"
+
+extern "C" {
+char* openblas_get_config(void);
+void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w,
+             float* work, const int* lwork, int* iwork, const int* liwork, int* info);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
+             double* w, double* work, const int* lwork, int* iwork, const int* liwork, int* info);
+}
+
+namespace mahal::cpu {
+namespace {
+
+// ---- BLAS / LAPACK by scalar type -------------------------------------------------------------
+void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha,
+               const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc) {
+  cblas_sgemm(CblasColMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, double alpha,
+               const double* a, int lda, const double* b, int ldb, double beta, double* c,
+               int ldc) {
+  cblas_dgemm(CblasColMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void lapack_syevd(int n, float* a, float* w, float* work, int lwork, int* iwork, int liwork,
+                  int* info) {
+  ssyevd_("V", "L", &n, a, &n, w, work, &lwork, iwork, &liwork, info);
+}
+void lapack_syevd(int n, double* a, double* w, double* work, int lwork, int* iwork, int liwork,
+                  int* info) {
+  dsyevd_("V", "L", &n, a, &n, w, work, &lwork, iwork, &liwork, info);
+}
+
+int blas_int(index_t v, const char* where) {
+  expects(v <= std::numeric_limits<int>::max(), where,
+          "dimension ", v, " exceeds the BLAS integer range");
+  return static_cast<int>(v);
+}
+
+template <class U>
+std::shared_ptr<U> host_alloc(index_t count) {
+  constexpr std::size_t alignment = 64;
+  std::size_t bytes = static_cast<std::size_t>(std::max<index_t>(count, 1)) * sizeof(U);
+  bytes = (bytes + alignment - 1) / alignment * alignment;
+  void* p = std::aligned_alloc(alignment, bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  std::memset(p, 0, bytes);
+  return std::shared_ptr<U>(static_cast<U*>(p), [](U* q) { std::free(q); });
+}
+
+template <class T>
+T apply(unary_op op, T x) {
+  switch (op) {
+    case unary_op::sqrt:
+      return std::sqrt(std::max(x, T(0)));
+    case unary_op::inv_two_sqrt:
+      return x > 0 ? T(1) / (T(2) * std::sqrt(x)) : T(0);
+    case unary_op::reciprocal:
+      return x != 0 ? T(1) / x : T(0);
+    case unary_op::square:
+      return x * x;
+    case unary_op::relu:
+      return std::max(x, T(0));
+    case unary_op::step:
+      return x > 0 ? T(1) : T(0);
+  }
+  return x;
+}
+
+// The vertices that occur in a pair list, and each pair's endpoints renumbered 0..n'-1.
+struct compact_pairs {
+  std::vector<label_t> vertices;  // original column indices, ascending
+  std::vector<label_t> local;     // 2×m: endpoints as positions in `vertices`
+};
+
+compact_pairs compact(const label_t* pairs, index_t m, index_t n) {
+  std::vector<label_t> position(static_cast<std::size_t>(n), -1);
+  for (index_t k = 0; k < 2 * m; ++k) position[pairs[k]] = 0;
+  compact_pairs c;
+  for (index_t v = 0; v < n; ++v)
+    if (position[v] == 0) {
+      position[v] = static_cast<label_t>(c.vertices.size());
+      c.vertices.push_back(static_cast<label_t>(v));
+    }
+  c.local.resize(static_cast<std::size_t>(2 * m));
+  for (index_t k = 0; k < 2 * m; ++k) c.local[k] = position[pairs[k]];
+  return c;
+}
+
+// Lap·Rᵀ columns without forming Lap: for every vertex v, y_v = Σ_{pairs (v,u)} w (r_v − r_u).
+// Pairs are grouped by vertex (CSR) so that each output column is written by one thread.
+template <class T>
+void laplacian_apply(const T* r, index_t rows, const std::vector<label_t>& cols_of_r,
+                     const compact_pairs& cp, const T* w, index_t m, T* y) {
+  const index_t nv = static_cast<index_t>(cp.vertices.size());
+  std::vector<index_t> start(static_cast<std::size_t>(nv + 1), 0);
+  for (index_t k = 0; k < m; ++k) {
+    ++start[cp.local[2 * k] + 1];
+    ++start[cp.local[2 * k + 1] + 1];
+  }
+  std::partial_sum(start.begin(), start.end(), start.begin());
+  std::vector<index_t> fill_at(start.begin(), start.end() - 1);
+  std::vector<label_t> other(static_cast<std::size_t>(2 * m));
+  std::vector<T> weight(static_cast<std::size_t>(2 * m));
+  for (index_t k = 0; k < m; ++k) {
+    const label_t a = cp.local[2 * k], b = cp.local[2 * k + 1];
+    other[fill_at[a]] = b;
+    weight[fill_at[a]++] = w[k];
+    other[fill_at[b]] = a;
+    weight[fill_at[b]++] = w[k];
+  }
+  // r's columns are addressed through cols_of_r (the original indices) when r is not compacted.
+  auto column = [&](label_t local) { return r + rows * static_cast<index_t>(cols_of_r[local]); };
+#pragma omp parallel for schedule(dynamic, 64)
+  for (index_t v = 0; v < nv; ++v) {
+    T* yv = y + rows * v;
+    const T* rv = column(static_cast<label_t>(v));
+    T degree = 0;
+    for (index_t e = start[v]; e < start[v + 1]; ++e) degree += weight[e];
+    for (index_t t = 0; t < rows; ++t) yv[t] = degree * rv[t];
+    for (index_t e = start[v]; e < start[v + 1]; ++e) {
+      const T* ru = column(other[e]);
+      const T we = weight[e];
+      for (index_t t = 0; t < rows; ++t) yv[t] -= we * ru[t];
+    }
+  }
+}
+
+template <class T>
+class cpu_backend final : public backend<T> {
+  using array = typename backend<T>::array;
+  using labels = typename backend<T>::labels;
+
+ public:
+  device where() const override { return device::cpu; }
+  std::string name() const override { return "cpu (" + blas_info() + ")"; }
+  void synchronize() override {}
+
+ protected:
+  array do_alloc(index_t rows, index_t cols) override {
+    return array(host_alloc<T>(rows * cols), rows, cols, device::cpu);
+  }
+  labels do_alloc_labels(index_t rows, index_t cols) override {
+    return labels(host_alloc<label_t>(rows * cols), rows, cols, device::cpu);
+  }
+  void do_upload(const T* host, array& dst) override {
+    std::memcpy(dst.data(), host, sizeof(T) * dst.size());
+  }
+  void do_download(const array& src, T* host) override {
+    std::memcpy(host, src.data(), sizeof(T) * src.size());
+  }
+  void do_upload_labels(const label_t* host, labels& dst) override {
+    std::memcpy(dst.data(), host, sizeof(label_t) * dst.size());
+  }
+  void do_download_labels(const labels& src, label_t* host) override {
+    std::memcpy(host, src.data(), sizeof(label_t) * src.size());
+  }
+  void do_copy(const array& src, array& dst) override {
+    std::memmove(dst.data(), src.data(), sizeof(T) * src.size());
+  }
+  void do_fill(array& x, T value) override { std::fill_n(x.data(), x.size(), value); }
+
+  void do_gemm(bool ta, bool tb, T alpha, const array& a, const array& b, T beta,
+               array& c) override {
+    const char* where = "mahal::backend::gemm";
+    const int m = blas_int(c.rows(), where), n = blas_int(c.cols(), where);
+    const int k = blas_int(ta ? a.rows() : a.cols(), where);
+    blas_gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha,
+              a.data(), blas_int(std::max<index_t>(a.rows(), 1), where), b.data(),
+              blas_int(std::max<index_t>(b.rows(), 1), where), beta, c.data(), m);
+  }
+  void do_axpy(T alpha, const array& x, array& y) override {
+    const T* xs = x.data();
+    T* ys = y.data();
+    const index_t n = x.size();
+#pragma omp parallel for simd if (n > 65536)
+    for (index_t t = 0; t < n; ++t) ys[t] += alpha * xs[t];
+  }
+  void do_scale(T alpha, array& x) override {
+    T* xs = x.data();
+    const index_t n = x.size();
+    if (alpha == T(0)) {  // beta = 0 must clear NaN/Inf, as BLAS does
+      std::fill_n(xs, n, T(0));
+      return;
+    }
+#pragma omp parallel for simd if (n > 65536)
+    for (index_t t = 0; t < n; ++t) xs[t] *= alpha;
+  }
+  T do_dot(const array& x, const array& y) override {
+    const T* xs = x.data();
+    const T* ys = y.data();
+    const index_t n = x.size();
+    double acc = 0;  // accumulate in double so float results do not depend on the thread count
+#pragma omp parallel for reduction(+ : acc) if (n > 65536)
+    for (index_t t = 0; t < n; ++t) acc += static_cast<double>(xs[t]) * ys[t];
+    return static_cast<T>(acc);
+  }
+  T do_sum(const array& x) override {
+    const T* xs = x.data();
+    const index_t n = x.size();
+    double acc = 0;
+#pragma omp parallel for reduction(+ : acc) if (n > 65536)
+    for (index_t t = 0; t < n; ++t) acc += xs[t];
+    return static_cast<T>(acc);
+  }
+  void do_map(unary_op op, const array& x, array& y) override {
+    const T* xs = x.data();
+    T* ys = y.data();
+    const index_t n = x.size();
+#pragma omp parallel for if (n > 65536)
+    for (index_t t = 0; t < n; ++t) ys[t] = apply(op, xs[t]);
+  }
+  void do_multiply(const array& x, array& y) override {
+    const T* xs = x.data();
+    T* ys = y.data();
+    const index_t n = x.size();
+#pragma omp parallel for simd if (n > 65536)
+    for (index_t t = 0; t < n; ++t) ys[t] *= xs[t];
+  }
+  void do_col_dots(const array& p, const array& q, array& out) override {
+    const index_t rows = p.rows(), n = p.cols();
+    const T* ps = p.data();
+    const T* qs = q.data();
+    T* os = out.data();
+#pragma omp parallel for if (n * rows > 65536)
+    for (index_t j = 0; j < n; ++j) {
+      T acc = 0;
+      for (index_t t = 0; t < rows; ++t) acc += ps[j * rows + t] * qs[j * rows + t];
+      os[j] = acc;
+    }
+  }
+  void do_sym_eig(const array& a, array& w, array& v) override {
+    const int n = blas_int(a.rows(), "mahal::backend::sym_eig");
+    if (v.data() != a.data()) std::memcpy(v.data(), a.data(), sizeof(T) * a.size());
+    int info = 0, lwork = -1, liwork = -1, iwork_query = 0;
+    T work_query = 0;
+    lapack_syevd(n, v.data(), w.data(), &work_query, lwork, &iwork_query, liwork, &info);
+    lwork = static_cast<int>(work_query) + 1;
+    liwork = iwork_query;
+    std::vector<T> work(static_cast<std::size_t>(lwork));
+    std::vector<int> iwork(static_cast<std::size_t>(std::max(liwork, 1)));
+    lapack_syevd(n, v.data(), w.data(), work.data(), lwork, iwork.data(), liwork, &info);
+    expects<numerical_error>(info == 0, "mahal::backend::sym_eig", "LAPACK syevd failed, info = ",
+                             info, " (non-finite entries?)");
+  }
+
+  void do_pair_scatter(const array& p, const array& q, const labels& pairs, const array& weights,
+                       T alpha, T beta, array& out) override {
+    const char* where = "mahal::backend::pair_scatter";
+    const index_t n = p.cols(), m = pairs.cols();
+    check_pair_indices(pairs, n, where);
+    const compact_pairs cp = compact(pairs.data(), m, n);
+    const index_t nv = static_cast<index_t>(cp.vertices.size());
+    // Apply Lap to the side with fewer rows; gather the other side's columns when only some
+    // points occur in pairs, so the GEMM runs over n' = |vertices| columns.
+    const bool lap_on_p = p.rows() <= q.rows();
+    const array& r = lap_on_p ? p : q;
+    const array& s = lap_on_p ? q : p;
+    std::vector<T> y(static_cast<std::size_t>(r.rows() * nv));
+    laplacian_apply(r.data(), r.rows(), cp.vertices, cp, weights.data(), m, y.data());
+    const T* s_cols = s.data();
+    std::vector<T> gathered;
+    if (nv < n) {
+      gathered.resize(static_cast<std::size_t>(s.rows() * nv));
+      for (index_t v = 0; v < nv; ++v)
+        std::memcpy(gathered.data() + v * s.rows(), s.data() + cp.vertices[v] * s.rows(),
+                    sizeof(T) * s.rows());
+      s_cols = gathered.data();
+    }
+    // out = beta·out + alpha·P·Lap·Qᵀ = alpha·Y_P·Qᵀ (Lap on P) or alpha·P·Y_Qᵀ (Lap on Q).
+    const int pr = blas_int(p.rows(), where), qr = blas_int(q.rows(), where);
+    const int nvi = blas_int(nv, where);
+    if (lap_on_p)
+      blas_gemm(CblasNoTrans, CblasTrans, pr, qr, nvi, alpha, y.data(), pr, s_cols, qr, beta,
+                out.data(), pr);
+    else
+      blas_gemm(CblasNoTrans, CblasTrans, pr, qr, nvi, alpha, s_cols, pr, y.data(), qr, beta,
+                out.data(), pr);
+  }
+
+  void do_pair_sqdist(const array& p, const array& q, const labels& pairs,
+                      array& out) override {
+    check_pair_indices(pairs, p.cols(), "mahal::backend::pair_sqdist");
+    const index_t rows = p.rows(), m = pairs.cols();
+    const label_t* ij = pairs.data();
+    const T* ps = p.data();
+    const T* qs = q.data();
+    T* os = out.data();
+#pragma omp parallel for if (m * rows > 65536)
+    for (index_t k = 0; k < m; ++k) {
+      const T* pi = ps + rows * ij[2 * k];
+      const T* pj = ps + rows * ij[2 * k + 1];
+      const T* qi = qs + rows * ij[2 * k];
+      const T* qj = qs + rows * ij[2 * k + 1];
+      T acc = 0;
+      for (index_t t = 0; t < rows; ++t) acc += (pi[t] - pj[t]) * (qi[t] - qj[t]);
+      os[k] = acc;
+    }
+  }
+
+  void do_sqdist_block(const array& p, const array& q, const array& pn, const array& qn,
+                       array& out) override {
+    const char* where = "mahal::backend::sqdist_block";
+    const index_t a = p.cols(), b = q.cols();
+    const int d = blas_int(p.rows(), where);
+    if (d > 0)
+      blas_gemm(CblasTrans, CblasNoTrans, blas_int(a, where), blas_int(b, where), d, T(-2),
+                p.data(), d, q.data(), d, T(0), out.data(), blas_int(a, where));
+    else
+      std::fill_n(out.data(), out.size(), T(0));
+    const T* pns = pn.data();
+    const T* qns = qn.data();
+    T* os = out.data();
+#pragma omp parallel for if (a * b > 65536)
+    for (index_t j = 0; j < b; ++j) {
+      T* col = os + j * a;
+      const T qj = qns[j];
+#pragma omp simd
+      for (index_t i = 0; i < a; ++i) col[i] = std::max(T(0), col[i] + pns[i] + qj);
+    }
+  }
+
+  void do_topk_merge(const array& block, const topk_block& at, topk_state<T>& state) override {
+    const index_t nq = block.rows(), nr = block.cols(), k = state.indices.rows();
+    const T* dist = block.data();
+    label_t* best_idx = state.indices.data() + k * at.first_query;
+    T* best_d = state.sqdist.data() + k * at.first_query;
+    constexpr index_t chunk = 64;  // queries per task: their thresholds stay in L1
+#pragma omp parallel for schedule(static) if (nq * nr > 65536)
+    for (index_t q0 = 0; q0 < nq; q0 += chunk) {
+      const index_t q1 = std::min(nq, q0 + chunk);
+      T worst[chunk];
+      for (index_t a = q0; a < q1; ++a) worst[a - q0] = best_d[k * a + k - 1];
+      for (index_t b = 0; b < nr; ++b) {
+        const T* col = dist + b * nq;
+        const label_t ref = static_cast<label_t>(at.first_ref + b);
+        for (index_t a = q0; a < q1; ++a) {
+          const T d = col[a];
+          if (!(d <= worst[a - q0])) continue;  // also rejects NaN
+          const index_t query = at.first_query + a;
+          if (at.exclude_self && ref == query) continue;
+          if (at.filter != label_filter::any) {
+            const bool same = at.query_labels[query] == at.ref_labels[ref];
+            if (same != (at.filter == label_filter::same)) continue;
+          }
+          if (insert_sorted(best_idx + k * a, best_d + k * a, k, d, ref))
+            worst[a - q0] = best_d[k * a + k - 1];
+        }
+      }
+    }
+  }
+
+ private:
+  // Inserts (d, idx) into a sorted list of k if it beats the last entry in (distance, index)
+  // order; returns whether it did.
+  static bool insert_sorted(label_t* idx, T* d_list, index_t k, T d, label_t ref) {
+    // An empty slot (index -1) loses to every candidate.
+    auto before = [](T da, label_t ia, T db, label_t ib) {
+      return da < db || (da == db && (ib < 0 || ia < ib));
+    };
+    if (!before(d, ref, d_list[k - 1], idx[k - 1])) return false;
+    index_t pos = k - 1;
+    while (pos > 0 && before(d, ref, d_list[pos - 1], idx[pos - 1])) {
+      d_list[pos] = d_list[pos - 1];
+      idx[pos] = idx[pos - 1];
+      --pos;
+    }
+    d_list[pos] = d;
+    idx[pos] = ref;
+    return true;
+  }
+
+  static void check_pair_indices(const labels& pairs, index_t n, const char* where) {
+    const label_t* ij = pairs.data();
+    for (index_t t = 0; t < pairs.size(); ++t)
+      expects(ij[t] >= 0 && ij[t] < n, where, "pair ", t / 2, " has index ", ij[t],
+              " outside [0, ", n, ")");
+  }
+};
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<backend<T>> make_backend() {
+  return std::make_unique<cpu_backend<T>>();
+}
+template std::unique_ptr<backend<float>> make_backend<float>();
+template std::unique_ptr<backend<double>> make_backend<double>();
+
+std::string blas_info() {
+  const char* config = openblas_get_config();
+  return config != nullptr ? std::string(config) : std::string("unknown BLAS");
+}
+
+}  // namespace mahal::cpu

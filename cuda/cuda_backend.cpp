@@ -1,11 +1,17 @@
 // cuda/cuda_backend.cpp — backend<T> on an NVIDIA GPU: cuBLAS, cuSOLVER and the kernels of
 // kernels.cu, all queued on the one stream of a `resources` object.
 //
+// The public members of backend<T> (src/backend.cpp) check shapes and skip empty work; the do_*
+// members here implement them on the device.
+//
 // Synchronisation: operations are asynchronous (queued on the stream) except those that hand a
 // value to the host: upload and download (they wait, so the host buffer may be reused or read at
 // once), dot and sum (they return a scalar), sym_eig (it reads syevd's info word), and
 // pair_scatter / pair_sqdist, which check on the device that every pair index lies in
 // [0, n) and read that verdict back before touching their output.
+//
+// dot and sum accumulate in double for both scalar types (as the CPU backend does), with a
+// fixed-shape two-pass reduction, so results do not vary from run to run.
 //
 // Arrays: cudaMalloc'd, zero-filled on the stream, freed by a shared_ptr deleter (cudaFree,
 // which waits for the device; it never throws). An array may outlive its backend.
@@ -38,7 +44,6 @@ struct blas<float> {
   static constexpr const char* gemm_name = "cublasSgemm_64";
   static constexpr const char* axpy_name = "cublasSaxpy_64";
   static constexpr const char* scal_name = "cublasSscal_64";
-  static constexpr const char* dot_name = "cublasSdot_64";
   static constexpr const char* syevd_name = "cusolverDnSsyevd";
   static cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
                              int64_t m, int64_t n, int64_t k, const float* alpha, const float* a,
@@ -52,10 +57,6 @@ struct blas<float> {
   }
   static cublasStatus_t scal(cublasHandle_t h, int64_t n, const float* alpha, float* x) {
     return cublasSscal_64(h, n, alpha, x, 1);
-  }
-  static cublasStatus_t dot(cublasHandle_t h, int64_t n, const float* x, const float* y,
-                            float* result) {
-    return cublasSdot_64(h, n, x, 1, y, 1, result);
   }
   static cusolverStatus_t syevd_buffer_size(cusolverDnHandle_t h, int n, const float* a,
                                             const float* w, int* lwork) {
@@ -74,7 +75,6 @@ struct blas<double> {
   static constexpr const char* gemm_name = "cublasDgemm_64";
   static constexpr const char* axpy_name = "cublasDaxpy_64";
   static constexpr const char* scal_name = "cublasDscal_64";
-  static constexpr const char* dot_name = "cublasDdot_64";
   static constexpr const char* syevd_name = "cusolverDnDsyevd";
   static cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
                              int64_t m, int64_t n, int64_t k, const double* alpha,
@@ -88,10 +88,6 @@ struct blas<double> {
   }
   static cublasStatus_t scal(cublasHandle_t h, int64_t n, const double* alpha, double* x) {
     return cublasDscal_64(h, n, alpha, x, 1);
-  }
-  static cublasStatus_t dot(cublasHandle_t h, int64_t n, const double* x, const double* y,
-                            double* result) {
-    return cublasDdot_64(h, n, x, 1, y, 1, result);
   }
   static cusolverStatus_t syevd_buffer_size(cusolverDnHandle_t h, int n, const double* a,
                                             const double* w, int* lwork) {
@@ -122,6 +118,9 @@ std::size_t round_up(std::size_t bytes) { return (bytes + 255) / 256 * 256; }
 
 template <class T>
 class cuda_backend final : public backend<T> {
+  using array = typename backend<T>::array;
+  using labels = typename backend<T>::labels;
+
  public:
   explicit cuda_backend(int device_id) : res_(device_id) {}
 
@@ -131,32 +130,41 @@ class cuda_backend final : public backend<T> {
     return detail::concat("cuda:", res_.device_id(), " (", res_.device_name(), ")");
   }
 
+  void synchronize() override {
+    device_scope scope(res_.device_id());
+    res_.synchronize();
+  }
+
+  // The public members of backend<T> have checked shapes and dropped empty work before these
+  // run; what is checked here is specific to the device (arrays from another backend, storage
+  // shared between inputs and outputs, 32-bit limits).
+ protected:
   // ---- storage -----------------------------------------------------------------------------
 
-  device_array<T> alloc(index_t rows, index_t cols) override {
+  array do_alloc(index_t rows, index_t cols) override {
     return allocate<T>(rows, cols, "mahal::backend::alloc (cuda)");
   }
-
-  device_array<label_t> alloc_labels(index_t rows, index_t cols) override {
+  labels do_alloc_labels(index_t rows, index_t cols) override {
     return allocate<label_t>(rows, cols, "mahal::backend::alloc_labels (cuda)");
   }
-
-  void upload(const T* host, device_array<T>& dst) override {
+  void do_upload(const T* host, array& dst) override {
     to_device(host, dst, "mahal::backend::upload (cuda)");
   }
-  void download(const device_array<T>& src, T* host) override {
+  void do_download(const array& src, T* host) override {
     to_host(src, host, "mahal::backend::download (cuda)");
   }
-  void upload_labels(const label_t* host, device_array<label_t>& dst) override {
+  void do_upload_labels(const label_t* host, labels& dst) override {
     to_device(host, dst, "mahal::backend::upload_labels (cuda)");
   }
-  void download_labels(const device_array<label_t>& src, label_t* host) override {
+  void do_download_labels(const labels& src, label_t* host) override {
     to_host(src, host, "mahal::backend::download_labels (cuda)");
   }
 
-  void copy(const device_array<T>& src, device_array<T>& dst) override {
-    checks::same_size("mahal::backend::copy (cuda)", "src", src, "dst", dst);
-    if (src.empty() || src.data() == dst.data()) return;
+  void do_copy(const array& src, array& dst) override {
+    constexpr const char* fn = "mahal::backend::copy (cuda)";
+    checks::on_device(fn, "src", src);
+    checks::on_device(fn, "dst", dst);
+    if (src.data() == dst.data()) return;
     device_scope scope(res_.device_id());
     // cudaMemcpy's result is undefined for partly overlapping ranges: go through scratch.
     if (checks::overlap(src, dst)) {
@@ -168,110 +176,89 @@ class cuda_backend final : public backend<T> {
     copy_raw(src.data(), dst.data(), src.size());
   }
 
-  void fill(device_array<T>& x, T value) override {
+  void do_fill(array& x, T value) override {
     checks::on_device("mahal::backend::fill (cuda)", "x", x);
-    if (x.empty()) return;
     device_scope scope(res_.device_id());
     kernels::fill(x.data(), x.size(), value, res_.stream());
   }
 
-  void synchronize() override {
-    device_scope scope(res_.device_id());
-    res_.synchronize();
-  }
-
   // ---- dense linear algebra -------------------------------------------------------------------
 
-  void gemm(bool transpose_a, bool transpose_b, T alpha, const device_array<T>& a,
-            const device_array<T>& b, T beta, device_array<T>& c) override {
+  void do_gemm(bool transpose_a, bool transpose_b, T alpha, const array& a, const array& b,
+               T beta, array& c) override {
     constexpr const char* fn = "mahal::backend::gemm (cuda)";
     checks::on_device(fn, "a", a);
     checks::on_device(fn, "b", b);
-    const index_t m = transpose_a ? a.cols() : a.rows();
+    checks::on_device(fn, "c", c);
     const index_t k = transpose_a ? a.rows() : a.cols();
-    const index_t kb = transpose_b ? b.cols() : b.rows();
-    const index_t n = transpose_b ? b.rows() : b.cols();
-    expects(k == kb, fn, "op(a) is ", checks::shape{m, k}, " but op(b) is ",
-            checks::shape{kb, n}, " (inner dimensions differ)");
-    checks::has_shape(fn, "c", c, m, n);
     device_scope scope(res_.device_id());
-    const device_array<T> a_in = unaliased(a, c);
-    const device_array<T> b_in = unaliased(b, c);
-    gemm_raw(transpose_a, transpose_b, m, n, k, alpha, a_in.data(), a.rows(), b_in.data(),
-             b.rows(), beta, c.data());
+    const array a_in = unaliased(a, c);
+    const array b_in = unaliased(b, c);
+    gemm_raw(transpose_a, transpose_b, c.rows(), c.cols(), k, alpha, a_in.data(), a.rows(),
+             b_in.data(), b.rows(), beta, c.data());
   }
 
-  void axpy(T alpha, const device_array<T>& x, device_array<T>& y) override {
-    checks::same_size("mahal::backend::axpy (cuda)", "x", x, "y", y);
-    if (x.empty()) return;
+  void do_axpy(T alpha, const array& x, array& y) override {
+    constexpr const char* fn = "mahal::backend::axpy (cuda)";
+    checks::on_device(fn, "x", x);
+    checks::on_device(fn, "y", y);
     device_scope scope(res_.device_id());
     if (x.data() == y.data()) {  // y += αy
-      scale_raw(T(1) + alpha, y.data(), y.size());
+      scale_out(T(1) + alpha, y.data(), y.size());
       return;
     }
-    const device_array<T> x_in = unaliased(x, y);
+    const array x_in = unaliased(x, y);
     check_cublas(blas<T>::axpy(res_.cublas(), x.size(), &alpha, x_in.data(), y.data()),
                  blas<T>::axpy_name);
   }
 
-  void scale(T alpha, device_array<T>& x) override {
+  void do_scale(T alpha, array& x) override {
     checks::on_device("mahal::backend::scale (cuda)", "x", x);
-    if (x.empty()) return;
     device_scope scope(res_.device_id());
-    scale_raw(alpha, x.data(), x.size());
+    scale_out(alpha, x.data(), x.size());  // alpha = 0 clears NaN/Inf, as BLAS's beta = 0
   }
 
-  T dot(const device_array<T>& x, const device_array<T>& y) override {
-    checks::same_size("mahal::backend::dot (cuda)", "x", x, "y", y);
-    if (x.empty()) return T(0);
+  T do_dot(const array& x, const array& y) override {
+    constexpr const char* fn = "mahal::backend::dot (cuda)";
+    checks::on_device(fn, "x", x);
+    checks::on_device(fn, "y", y);
     device_scope scope(res_.device_id());
-    T result = T(0);
-    // Host pointer mode: cuBLAS waits for the result.
-    check_cublas(blas<T>::dot(res_.cublas(), x.size(), x.data(), y.data(), &result),
-                 blas<T>::dot_name);
-    return result;
+    return reduce(x.data(), y.data(), x.size());
   }
 
-  T sum(const device_array<T>& x) override {
+  T do_sum(const array& x) override {
     checks::on_device("mahal::backend::sum (cuda)", "x", x);
-    if (x.empty()) return T(0);
     device_scope scope(res_.device_id());
-    const std::size_t count = kernels::sum_scratch_count();
-    T* scratch = static_cast<T*>(res_.scratch((count + 1) * sizeof(T)));
-    kernels::sum(x.data(), x.size(), scratch, scratch + count, res_.stream());
-    T result = T(0);
-    res_.read_back(scratch + count, &result, sizeof(T));
-    return result;
+    return reduce(x.data(), nullptr, x.size());
   }
 
-  void map(unary_op op, const device_array<T>& x, device_array<T>& y) override {
+  void do_map(unary_op op, const array& x, array& y) override {
     constexpr const char* fn = "mahal::backend::map (cuda)";
-    checks::same_size(fn, "x", x, "y", y);
-    if (x.empty()) return;
+    checks::on_device(fn, "x", x);
+    checks::on_device(fn, "y", y);
     expects(x.data() == y.data() || !checks::overlap(x, y), fn,
             "x and y must be the same array or not share storage");
     device_scope scope(res_.device_id());
     kernels::map(op, x.data(), y.data(), x.size(), res_.stream());
   }
 
-  void multiply(const device_array<T>& x, device_array<T>& y) override {
+  void do_multiply(const array& x, array& y) override {
     constexpr const char* fn = "mahal::backend::multiply (cuda)";
-    checks::same_size(fn, "x", x, "y", y);
-    if (x.empty()) return;
+    checks::on_device(fn, "x", x);
+    checks::on_device(fn, "y", y);
     expects(x.data() == y.data() || !checks::overlap(x, y), fn,
             "x and y must be the same array or not share storage");
     device_scope scope(res_.device_id());
     kernels::multiply(x.data(), y.data(), x.size(), res_.stream());
   }
 
-  void col_dots(const device_array<T>& p, const device_array<T>& q,
-                device_array<T>& out) override {
+  void do_col_dots(const array& p, const array& q, array& out) override {
     constexpr const char* fn = "mahal::backend::col_dots (cuda)";
-    checks::same_shape(fn, "p", p, "q", q);
-    checks::has_size(fn, "out", out, p.cols());
+    checks::on_device(fn, "p", p);
+    checks::on_device(fn, "q", q);
+    checks::on_device(fn, "out", out);
     checks::disjoint(fn, "out", out, "p", p);
     checks::disjoint(fn, "out", out, "q", q);
-    if (out.empty()) return;
     device_scope scope(res_.device_id());
     if (p.rows() == 0) {  // empty columns: zero dots
       kernels::fill(out.data(), out.size(), T(0), res_.stream());
@@ -280,21 +267,19 @@ class cuda_backend final : public backend<T> {
     kernels::col_dots(p.data(), q.data(), p.rows(), p.cols(), out.data(), res_.stream());
   }
 
-  void sym_eig(const device_array<T>& a, device_array<T>& w, device_array<T>& v) override {
+  void do_sym_eig(const array& a, array& w, array& v) override {
     constexpr const char* fn = "mahal::backend::sym_eig (cuda)";
     checks::on_device(fn, "a", a);
-    expects(a.rows() == a.cols(), fn, "a is ", checks::shape_of(a), " but must be square");
-    const index_t d = a.rows();
-    checks::has_size(fn, "w", w, d);
-    checks::has_shape(fn, "v", v, d, d);
+    checks::on_device(fn, "w", w);
+    checks::on_device(fn, "v", v);
     checks::disjoint(fn, "w", w, "a", a);
     checks::disjoint(fn, "w", w, "v", v);
+    const index_t d = a.rows();
     checks::fits_int(fn, "d", d);
-    if (d == 0) return;
     device_scope scope(res_.device_id());
     // syevd overwrites its matrix with the eigenvectors: work in v.
     if (v.data() != a.data()) {
-      const device_array<T> a_in = unaliased(a, v);
+      const array a_in = unaliased(a, v);
       copy_raw(a_in.data(), v.data(), a.size());
     }
     const int n = static_cast<int>(d);
@@ -311,53 +296,46 @@ class cuda_backend final : public backend<T> {
     expects<device_error>(host_info >= 0, fn, blas<T>::syevd_name, " rejected parameter ",
                           -host_info);
     expects<numerical_error>(host_info == 0, fn, "the eigensolver did not converge for the ",
-                             d, "×", d, " matrix (", blas<T>::syevd_name, " info = ", host_info,
-                             ")");
+                             d, "x", d, " matrix (", blas<T>::syevd_name, " info = ", host_info,
+                             "; non-finite entries?)");
   }
 
   // ---- the engine -------------------------------------------------------------------------------
 
-  void pair_scatter(const device_array<T>& p, const device_array<T>& q,
-                    const device_array<label_t>& pairs, const device_array<T>& weights, T alpha,
-                    T beta, device_array<T>& out) override {
+  void do_pair_scatter(const array& p, const array& q, const labels& pairs, const array& weights,
+                       T alpha, T beta, array& out) override {
     constexpr const char* fn = "mahal::backend::pair_scatter (cuda)";
     checks::on_device(fn, "p", p);
     checks::on_device(fn, "q", q);
-    expects(p.cols() == q.cols(), fn, "p is ", checks::shape_of(p), " and q is ",
-            checks::shape_of(q), " but must have the same number of columns");
-    checks::is_pair_list(fn, "pairs", pairs);
-    const index_t m = pairs.empty() ? 0 : pairs.cols();
-    checks::has_size(fn, "weights", weights, m);
-    checks::has_shape(fn, "out", out, p.rows(), q.rows());
-    if (out.empty()) return;
-    device_scope scope(res_.device_id());
+    checks::on_device(fn, "pairs", pairs);
+    checks::on_device(fn, "weights", weights);
+    checks::on_device(fn, "out", out);
+    const index_t m = pairs.cols();
     const index_t n = p.cols();
+    device_scope scope(res_.device_id());
     check_pair_indices(fn, pairs, m, n);
-    if (m == 0 || n == 0) {  // Lap = 0
-      scale_out(beta, out.data(), out.size());
-      return;
-    }
     // Y = Q·Lap (q.rows × n) in scratch, then out = alpha·P·Yᵀ + beta·out (Lap is symmetric).
     const index_t rows_q = q.rows();
     const std::size_t y_bytes = static_cast<std::size_t>(rows_q * n) * sizeof(T);
-    T* y = static_cast<T*>(res_.scratch(round_up(y_bytes)));
-    check_cuda(cudaMemsetAsync(y, 0, y_bytes, res_.stream()), "cudaMemsetAsync");
+    T* y = static_cast<T*>(res_.scratch(y_bytes));
+    if (y_bytes > 0) {
+      check_cuda(cudaMemsetAsync(y, 0, y_bytes, res_.stream()), "cudaMemsetAsync");
+    }
     kernels::pair_laplacian(q.data(), rows_q, pairs.data(), weights.data(), m, y, res_.stream());
-    const device_array<T> p_in = unaliased(p, out);  // q only feeds Y, which is built already
+    const array p_in = unaliased(p, out);  // q only feeds Y, which is queued before the GEMM
     gemm_raw(false, true, p.rows(), rows_q, n, alpha, p_in.data(), p.rows(), y, rows_q, beta,
              out.data());
   }
 
-  void pair_sqdist(const device_array<T>& p, const device_array<T>& q,
-                   const device_array<label_t>& pairs, device_array<T>& out) override {
+  void do_pair_sqdist(const array& p, const array& q, const labels& pairs, array& out) override {
     constexpr const char* fn = "mahal::backend::pair_sqdist (cuda)";
-    checks::same_shape(fn, "p", p, "q", q);
-    checks::is_pair_list(fn, "pairs", pairs);
-    const index_t m = pairs.empty() ? 0 : pairs.cols();
-    checks::has_size(fn, "out", out, m);
+    checks::on_device(fn, "p", p);
+    checks::on_device(fn, "q", q);
+    checks::on_device(fn, "pairs", pairs);
+    checks::on_device(fn, "out", out);
     checks::disjoint(fn, "out", out, "p", p);
     checks::disjoint(fn, "out", out, "q", q);
-    if (m == 0) return;
+    const index_t m = pairs.cols();
     device_scope scope(res_.device_id());
     check_pair_indices(fn, pairs, m, p.cols());
     if (p.rows() == 0) {
@@ -368,47 +346,35 @@ class cuda_backend final : public backend<T> {
                          res_.stream());
   }
 
-  void sqdist_block(const device_array<T>& p, const device_array<T>& q, const device_array<T>& pn,
-                    const device_array<T>& qn, device_array<T>& out) override {
+  void do_sqdist_block(const array& p, const array& q, const array& pn, const array& qn,
+                       array& out) override {
     constexpr const char* fn = "mahal::backend::sqdist_block (cuda)";
     checks::on_device(fn, "p", p);
     checks::on_device(fn, "q", q);
-    expects(p.rows() == q.rows(), fn, "p is ", checks::shape_of(p), " and q is ",
-            checks::shape_of(q), " but must have the same number of rows");
-    checks::has_size(fn, "pn", pn, p.cols());
-    checks::has_size(fn, "qn", qn, q.cols());
-    checks::has_shape(fn, "out", out, p.cols(), q.cols());
+    checks::on_device(fn, "pn", pn);
+    checks::on_device(fn, "qn", qn);
+    checks::on_device(fn, "out", out);
     checks::disjoint(fn, "out", out, "pn", pn);
     checks::disjoint(fn, "out", out, "qn", qn);
-    if (out.empty()) return;
     device_scope scope(res_.device_id());
-    const device_array<T> p_in = unaliased(p, out);
-    const device_array<T> q_in = unaliased(q, out);
-    // out = −2·PᵀQ, then out = max(0, pn_a + qn_b + out) in one pass.
+    const array p_in = unaliased(p, out);
+    const array q_in = unaliased(q, out);
+    // out = −2·PᵀQ, then out = max(0, out + pn_a + qn_b) in one pass.
     gemm_raw(true, false, p.cols(), q.cols(), p.rows(), T(-2), p_in.data(), p.rows(),
              q_in.data(), q.rows(), T(0), out.data());
     kernels::sqdist_epilogue(out.data(), p.cols(), q.cols(), pn.data(), qn.data(), res_.stream());
   }
 
-  void topk_merge(const device_array<T>& block, const topk_block& where,
-                  topk_state<T>& state) override {
+  void do_topk_merge(const array& block, const topk_block& where,
+                     topk_state<T>& state) override {
     constexpr const char* fn = "mahal::backend::topk_merge (cuda)";
     checks::on_device(fn, "block", block);
-    checks::same_shape(fn, "state.indices", state.indices, "state.sqdist", state.sqdist);
-    const index_t k = state.sqdist.rows();
-    const index_t n_total = state.sqdist.cols();
-    expects(where.first_query >= 0 && where.first_ref >= 0, fn, "first_query = ",
-            where.first_query, " and first_ref = ", where.first_ref, " must not be negative");
-    expects(where.first_query + block.rows() <= n_total, fn, "the block's queries [",
-            where.first_query, ", ", where.first_query + block.rows(), ") exceed the ", n_total,
-            " queries of the state");
-    expects(where.first_ref + block.cols() <= index_t{std::numeric_limits<label_t>::max()}, fn,
-            "reference index ", where.first_ref + block.cols(), " does not fit a label_t");
-    expects(where.filter == label_filter::any ||
-                (where.query_labels != nullptr && where.ref_labels != nullptr),
-            fn, "a label filter needs query_labels and ref_labels");
+    checks::on_device(fn, "state.indices", state.indices);
+    checks::on_device(fn, "state.sqdist", state.sqdist);
+    expects(where.first_ref + block.cols() - 1 <= index_t{std::numeric_limits<label_t>::max()},
+            fn, "reference index ", where.first_ref + block.cols() - 1,
+            " does not fit a label_t");
     checks::disjoint(fn, "block", block, "state.sqdist", state.sqdist);
-    if (k == 0 || block.empty()) return;
     device_scope scope(res_.device_id());
     kernels::topk_args<T> args;
     args.block = block.data();
@@ -422,7 +388,7 @@ class cuda_backend final : public backend<T> {
     args.ref_labels = where.ref_labels;
     args.indices = state.indices.data();
     args.sqdist = state.sqdist.data();
-    args.k = k;
+    args.k = state.indices.rows();
     kernels::topk_merge(args, res_.stream());
   }
 
@@ -490,10 +456,6 @@ class cuda_backend final : public backend<T> {
     return fresh;
   }
 
-  void scale_raw(T alpha, T* x, index_t count) {
-    check_cublas(blas<T>::scal(res_.cublas(), count, &alpha, x), blas<T>::scal_name);
-  }
-
   // c = beta·c with BLAS semantics: beta == 0 sets c to zero (whatever c held, NaN included).
   void scale_out(T beta, T* c, index_t count) {
     if (count == 0 || beta == T(1)) return;
@@ -503,7 +465,18 @@ class cuda_backend final : public backend<T> {
                  "cudaMemsetAsync");
       return;
     }
-    scale_raw(beta, c, count);
+    check_cublas(blas<T>::scal(res_.cublas(), count, &beta, c), blas<T>::scal_name);
+  }
+
+  // Σ x (y == nullptr) or Σ x∘y, accumulated in double (as the CPU backend does) by a
+  // deterministic two-pass reduction; waits for the result.
+  T reduce(const T* x, const T* y, index_t n) {
+    const std::size_t count = kernels::reduce_scratch_count();
+    auto* scratch = static_cast<double*>(res_.scratch((count + 1) * sizeof(double)));
+    kernels::reduce(x, y, n, scratch, scratch + count, res_.stream());
+    double result = 0;
+    res_.read_back(scratch + count, &result, sizeof result);
+    return static_cast<T>(result);
   }
 
   // C (m×n, leading dimension m) = alpha·op(A)·op(B) + beta·C, with A's and B's leading

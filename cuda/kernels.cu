@@ -3,9 +3,6 @@
 // Conventions: 256-thread blocks, grid-stride loops over 64-bit indices (so a grid of bounded
 // size serves any n), column-major arrays, one small op struct per element-wise map run by one
 // generic kernel. Kernels that may run in place (map, multiply) take no __restrict__ pointers.
-#include <math_constants.h>
-
-#include <climits>
 #include <cstdint>
 #include <type_traits>
 
@@ -34,8 +31,8 @@ __device__ __forceinline__ index_t grid_threads() {
 }
 
 // ---- element-wise ------------------------------------------------------------------------------
-// NaN inputs propagate wherever the formula lets them (comparisons are written so that NaN takes
-// the computing branch), except step (0) and inv_two_sqrt of a NaN (NaN).
+// Written as the CPU backend writes them (src/cpu_backend.cpp, apply), NaN handling included:
+// sqrt, reciprocal, square and relu pass NaN through; inv_two_sqrt and step map it to 0.
 
 template <class T>
 struct sqrt_op {  // sqrt(max(x, 0))
@@ -43,7 +40,7 @@ struct sqrt_op {  // sqrt(max(x, 0))
 };
 template <class T>
 struct inv_two_sqrt_op {  // 1 / (2 sqrt(x)), 0 where x <= 0
-  __device__ T operator()(T x) const { return x <= T(0) ? T(0) : T(1) / (T(2) * sqrt(x)); }
+  __device__ T operator()(T x) const { return x > T(0) ? T(1) / (T(2) * sqrt(x)) : T(0); }
 };
 template <class T>
 struct reciprocal_op {  // 1 / x, 0 where x == 0
@@ -109,20 +106,26 @@ __device__ T block_sum(T v) {
   return v;
 }
 
-constexpr index_t sum_max_partials = 1024;
+constexpr index_t reduce_max_partials = 1024;
 
+// Per-block partial sums of x (y null) or x∘y, in double.
 template <class T>
-__global__ void sum_partials_kernel(const T* __restrict__ x, index_t n, T* __restrict__ partials) {
-  T acc = T(0);
-  for (index_t i = global_thread(); i < n; i += grid_threads()) acc += x[i];
+__global__ void reduce_partials_kernel(const T* __restrict__ x, const T* __restrict__ y,
+                                       index_t n, double* __restrict__ partials) {
+  double acc = 0.0;
+  if (y == nullptr) {
+    for (index_t i = global_thread(); i < n; i += grid_threads()) acc += static_cast<double>(x[i]);
+  } else {
+    for (index_t i = global_thread(); i < n; i += grid_threads())
+      acc += static_cast<double>(x[i]) * static_cast<double>(y[i]);
+  }
   acc = block_sum(acc);
   if (threadIdx.x == 0) partials[blockIdx.x] = acc;
 }
 
-template <class T>
-__global__ void sum_final_kernel(const T* __restrict__ partials, index_t n_partials,
-                                 T* __restrict__ result) {
-  T acc = T(0);
+__global__ void reduce_final_kernel(const double* __restrict__ partials, index_t n_partials,
+                                    double* __restrict__ result) {
+  double acc = 0.0;
   for (index_t i = threadIdx.x; i < n_partials; i += blockDim.x) acc += partials[i];
   acc = block_sum(acc);
   if (threadIdx.x == 0) *result = acc;
@@ -280,30 +283,21 @@ __global__ void sqdist_epilogue_kernel(T* __restrict__ out, index_t n_queries, i
     const T qb = qn[b];
     T* col = out + b * n_queries;
     for (index_t a = global_thread(); a < n_queries; a += grid_threads()) {
-      const T v = (pn[a] + qb) + col[a];
-      col[a] = v < T(0) ? T(0) : v;
+      const T v = (col[a] + pn[a]) + qb;  // the CPU backend's order of additions
+      col[a] = T(0) < v ? v : T(0);      // std::max(0, v): NaN becomes 0, as on the CPU
     }
   }
 }
 
 // ---- top-k merge -------------------------------------------------------------------------------
-// The order of candidates: by distance, ties by the smaller index. A candidate enters a full
-// list only if it comes strictly before the current last entry. Empty slots are (+inf, -1).
+// The order of candidates, as in the CPU backend: by distance, ties by the smaller index; an
+// empty slot (index -1, distance +inf) loses to every candidate of equal distance. A candidate
+// enters a full list only if it comes strictly before the current last entry, so NaN
+// distances never enter.
 
 template <class T>
 __device__ __forceinline__ bool comes_before(T d1, label_t i1, T d2, label_t i2) {
-  return d1 < d2 || (d1 == d2 && i1 < i2);
-}
-
-template <class T>
-__device__ __forceinline__ T minus_infinity();
-template <>
-__device__ __forceinline__ float minus_infinity<float>() {
-  return -CUDART_INF_F;
-}
-template <>
-__device__ __forceinline__ double minus_infinity<double>() {
-  return -CUDART_INF;
+  return d1 < d2 || (d1 == d2 && (i2 < 0 || i1 < i2));
 }
 
 // Whether reference `gr` is a candidate for query `gq` with label `query_label`.
@@ -317,10 +311,10 @@ __device__ __forceinline__ bool admissible(const topk_args<T>& a, index_t gq, in
 }
 
 // One thread per query; the list lives in registers (K compile-time slots, every array index
-// a compile-time constant after unrolling). For k < K the first K − k slots hold (−inf,
-// INT_MIN) sentinels that precede every candidate, so the list's last slot is always the
-// k-th entry and nothing is ever inserted before the sentinels. Reads of the block are
-// coalesced: consecutive threads read consecutive rows of one column.
+// a compile-time constant after unrolling). For k < K the list occupies the last k slots
+// [pad, K) with pad = K − k, so its k-th entry is always slot K − 1; the first pad slots are
+// never compared nor written. Reads of the block are coalesced: consecutive threads read
+// consecutive rows of one column.
 template <class T, int K>
 __global__ void __launch_bounds__(128) topk_register_kernel(const topk_args<T> a) {
   const index_t pad = K - a.k;
@@ -332,9 +326,9 @@ __global__ void __launch_bounds__(128) topk_register_kernel(const topk_args<T> a
     label_t idx[K];
 #pragma unroll
     for (int s = 0; s < K; ++s) {
-      if (s < pad) {
-        dist[s] = minus_infinity<T>();
-        idx[s] = INT_MIN;
+      if (s < pad) {  // unused
+        dist[s] = T(0);
+        idx[s] = -1;
       } else {
         dist[s] = dcol[s - pad];
         idx[s] = icol[s - pad];
@@ -348,12 +342,12 @@ __global__ void __launch_bounds__(128) topk_register_kernel(const topk_args<T> a
       const T d = row[b * a.n_queries];
       const label_t r = static_cast<label_t>(gr);
       if (!comes_before(d, r, dist[K - 1], idx[K - 1])) continue;
-      // Insertion from the end: shift entries after the candidate one slot up.
+      // Insertion from the end: shift entries after the candidate one slot up, never below pad.
       bool placed = false;
 #pragma unroll
       for (int s = K - 1; s >= 1; --s) {
         if (!placed) {
-          if (comes_before(d, r, dist[s - 1], idx[s - 1])) {
+          if (s > pad && comes_before(d, r, dist[s - 1], idx[s - 1])) {
             dist[s] = dist[s - 1];
             idx[s] = idx[s - 1];
           } else {
@@ -363,7 +357,7 @@ __global__ void __launch_bounds__(128) topk_register_kernel(const topk_args<T> a
           }
         }
       }
-      if (!placed) {
+      if (!placed) {  // only when pad == 0
         dist[0] = d;
         idx[0] = r;
       }
@@ -446,19 +440,21 @@ void multiply(const T* x, T* y, index_t n, stream_t stream) {
   check_launch("multiply_kernel");
 }
 
-std::size_t sum_scratch_count() { return static_cast<std::size_t>(sum_max_partials); }
+std::size_t reduce_scratch_count() { return static_cast<std::size_t>(reduce_max_partials); }
 
 template <class T>
-void sum(const T* x, index_t n, T* scratch, T* result, stream_t stream) {
+void reduce(const T* x, const T* y, index_t n, double* scratch, double* result,
+            stream_t stream) {
   index_t blocks = 0;
   if (n > 0) {
     blocks = (n + block_threads - 1) / block_threads;
-    if (blocks > sum_max_partials) blocks = sum_max_partials;
-    sum_partials_kernel<<<static_cast<unsigned>(blocks), block_threads, 0, stream>>>(x, n, scratch);
-    check_launch("sum_partials_kernel");
+    if (blocks > reduce_max_partials) blocks = reduce_max_partials;
+    reduce_partials_kernel<<<static_cast<unsigned>(blocks), block_threads, 0, stream>>>(x, y, n,
+                                                                                      scratch);
+    check_launch("reduce_partials_kernel");
   }
-  sum_final_kernel<<<1, block_threads, 0, stream>>>(scratch, blocks, result);  // 0 when n == 0
-  check_launch("sum_final_kernel");
+  reduce_final_kernel<<<1, block_threads, 0, stream>>>(scratch, blocks, result);  // 0 if n == 0
+  check_launch("reduce_final_kernel");
 }
 
 template <class T>
@@ -525,7 +521,7 @@ void topk_merge(const topk_args<T>& args, stream_t stream) {
   template void fill<T>(T*, index_t, T, stream_t);                                                 \
   template void map<T>(unary_op, const T*, T*, index_t, stream_t);                                 \
   template void multiply<T>(const T*, T*, index_t, stream_t);                                      \
-  template void sum<T>(const T*, index_t, T*, T*, stream_t);                                       \
+  template void reduce<T>(const T*, const T*, index_t, double*, double*, stream_t);              \
   template void col_dots<T>(const T*, const T*, index_t, index_t, T*, stream_t);                   \
   template void pair_laplacian<T>(const T*, index_t, const label_t*, const T*, index_t, T*,        \
                                   stream_t);                                                       \

@@ -31,11 +31,12 @@ void map(unary_op op, const T* x, T* y, index_t n, stream_t stream);
 template <class T>
 void multiply(const T* x, T* y, index_t n, stream_t stream);
 
-// *result = Σ x[0..n) by a two-pass tree reduction (deterministic for a given n). `scratch`
-// holds sum_scratch_count() values; result may point into device memory outside it.
-std::size_t sum_scratch_count();
+// *result = Σ x[0..n) (y null) or Σ x∘y, accumulated in double by a two-pass tree reduction
+// whose shape depends only on n (so the result is the same on every run). `scratch` holds
+// reduce_scratch_count() doubles; result is one device double outside it.
+std::size_t reduce_scratch_count();
 template <class T>
-void sum(const T* x, index_t n, T* scratch, T* result, stream_t stream);
+void reduce(const T* x, const T* y, index_t n, double* scratch, double* result, stream_t stream);
 
 // out[c] = p[:, c]ᵀ q[:, c] for the `cols` columns of the rows×cols arrays p and q.
 template <class T>

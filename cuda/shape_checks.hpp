@@ -1,8 +1,10 @@
-// cuda/shape_checks.hpp — argument checks of the CUDA backend's operations (plain C++).
+// cuda/shape_checks.hpp — the argument checks that only the CUDA backend needs (plain C++).
 //
-// Each check throws mahal::invalid_argument whose message names the operation, the argument and
-// the sizes, e.g. "mahal::backend::gemm (cuda): op(a) is 3×4 but op(b) is 5×2".
-// The CPU backend makes the same checks (src/backend_checks.hpp); keep the two in step.
+// Shapes are checked once for every device by backend<T>'s public members (src/backend.cpp);
+// what remains here is device-specific: an array of another backend handed to this one, output
+// storage shared with an input where a kernel cannot allow it, and 32-bit limits of library
+// calls. Each check throws mahal::invalid_argument naming the operation and the values, e.g.
+//   "mahal::backend::col_dots (cuda): out and p must not share storage".
 #pragma once
 
 #include <cstdint>
@@ -14,12 +16,12 @@
 
 namespace mahal::cuda::checks {
 
-// "3×4"
+// "3x4"
 struct shape {
   index_t rows;
   index_t cols;
   friend std::ostream& operator<<(std::ostream& out, const shape& s) {
-    return out << s.rows << "×" << s.cols;
+    return out << s.rows << "x" << s.cols;
   }
 };
 
@@ -33,47 +35,6 @@ template <class U>
 void on_device(const char* where, const char* name, const device_array<U>& x) {
   expects(x.empty() || x.where() == device::cuda, where, name,
           " is not an array of the CUDA backend (it lives in host memory)");
-}
-
-template <class U>
-void has_shape(const char* where, const char* name, const device_array<U>& x, index_t rows,
-               index_t cols) {
-  on_device(where, name, x);
-  expects(x.rows() == rows && x.cols() == cols, where, name, " is ", shape_of(x),
-          " but must be ", shape{rows, cols});
-}
-
-// A vector argument: any rows×cols with rows·cols == size.
-template <class U>
-void has_size(const char* where, const char* name, const device_array<U>& x, index_t size) {
-  on_device(where, name, x);
-  expects(x.size() == size, where, name, " has ", x.size(), " values (", shape_of(x),
-          ") but must have ", size);
-}
-
-template <class U, class V>
-void same_size(const char* where, const char* x_name, const device_array<U>& x,
-               const char* y_name, const device_array<V>& y) {
-  on_device(where, x_name, x);
-  on_device(where, y_name, y);
-  expects(x.size() == y.size(), where, x_name, " has ", x.size(), " values (", shape_of(x),
-          ") but ", y_name, " has ", y.size(), " (", shape_of(y), ")");
-}
-
-template <class U, class V>
-void same_shape(const char* where, const char* x_name, const device_array<U>& x,
-                const char* y_name, const device_array<V>& y) {
-  on_device(where, x_name, x);
-  on_device(where, y_name, y);
-  expects(x.rows() == y.rows() && x.cols() == y.cols(), where, x_name, " is ", shape_of(x),
-          " but ", y_name, " is ", shape_of(y));
-}
-
-// A 2×m pair list (an empty list may have any shape with no values).
-inline void is_pair_list(const char* where, const char* name, const device_array<label_t>& x) {
-  on_device(where, name, x);
-  expects(x.empty() || x.rows() == 2, where, name, " is ", shape_of(x),
-          " but a pair list must be 2×m");
 }
 
 // Whether two arrays share any element (empty arrays overlap nothing).

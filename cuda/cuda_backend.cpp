@@ -16,6 +16,9 @@
 // Arrays: cudaMalloc'd, zero-filled on the stream, freed by a shared_ptr deleter (cudaFree,
 // which waits for the device; it never throws). An array may outlive its backend.
 //
+// A backend object is used from one host thread at a time (its stream and scratch are shared
+// by all its operations); arrays may be shared freely.
+//
 // Aliasing: gemm, pair_scatter and sqdist_block accept an output that shares storage with an
 // input (the input is copied first); col_dots, pair_sqdist, sym_eig's w and topk_merge reject
 // it with invalid_argument; map, multiply, axpy and copy may run in place.
@@ -376,6 +379,10 @@ class cuda_backend final : public backend<T> {
             " does not fit a label_t");
     checks::disjoint(fn, "block", block, "state.sqdist", state.sqdist);
     device_scope scope(res_.device_id());
+    if (where.filter != label_filter::any) {
+      device_pointer(fn, "query_labels", where.query_labels);
+      device_pointer(fn, "ref_labels", where.ref_labels);
+    }
     kernels::topk_args<T> args;
     args.block = block.data();
     args.n_queries = block.rows();
@@ -492,6 +499,15 @@ class cuda_backend final : public backend<T> {
                                transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, a, lda,
                                b, ldb, &beta, c, m),
                  blas<T>::gemm_name);
+  }
+
+  // Throws invalid_argument unless p is device (or managed) memory: a host pointer read by a
+  // kernel would end the CUDA context. No synchronisation.
+  static void device_pointer(const char* fn, const char* name, const void* p) {
+    cudaPointerAttributes attributes{};
+    check_cuda(cudaPointerGetAttributes(&attributes, p), "cudaPointerGetAttributes");
+    expects(attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged,
+            fn, name, " is not a device pointer (pass the data() of an array of this backend)");
   }
 
   // Throws invalid_argument (before any output is written) unless every index of the m pairs

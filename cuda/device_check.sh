@@ -32,8 +32,8 @@ gpu_line=$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap \
 log "GPU: $gpu_line"
 
 # ---- configure and build ---------------------------------------------------------------------
-# CMake 3.25 does not know nvcc's C++20 flag; the two CUDA20 variables supply it (newer CMake
-# versions set them themselves and ignore these).
+# CMake 3.25 does not know nvcc's C++20 flag; the two CUDA20 variables supply it (the top-level
+# CMakeLists.txt does the same when they are undefined; newer CMake versions define them).
 configure_status=0
 log "configure"
 timeout 120 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMAHAL_CUDA=ON \

@@ -555,6 +555,15 @@ TEST_CASE_TEMPLATE("gpu: bad input throws invalid_argument", T, float, double) {
   auto host_array = dev.cpu->alloc(4, 4);
   auto device_array_ = dev.gpu->alloc(4, 4);
   CHECK_THROWS_AS(dev.gpu->copy(host_array, device_array_), invalid_argument);
+  // Label pointers into host memory for a filtered top-k merge.
+  const std::vector<label_t> host_labels(4, 0);
+  topk_state<T> state{dev.gpu->alloc_labels(2, 4), dev.gpu->alloc(2, 4)};
+  auto block = dev.gpu->alloc(4, 4);
+  topk_block at;
+  at.filter = label_filter::same;
+  at.query_labels = host_labels.data();
+  at.ref_labels = host_labels.data();
+  CHECK_THROWS_AS(dev.gpu->topk_merge(block, at, state), invalid_argument);
   // The backend still works after the errors.
   auto z = dev.gpu->alloc(5, 1);
   dev.gpu->fill(z, T(1));

@@ -11,6 +11,8 @@ namespace mahal {
 
 bool cuda_compiled() { return MAHAL_WITH_CUDA != 0; }
 
+std::string blas_info() { return cpu::blas_info(); }
+
 int cuda_device_count() {
 #if MAHAL_WITH_CUDA
   return cuda::device_count();

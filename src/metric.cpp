@@ -112,12 +112,12 @@ metric<T> metric<T>::identity(index_t d) {
 }
 
 template <class T>
-metric<T> metric<T>::from_linear_map(matrix_ref<T> L) {
+metric<T> metric<T>::from_linear_map(matrix_ref<T> L, metric_form form) {
   const char* where = "mahal::metric::from_linear_map";
   expects(L.rows() > 0 && L.cols() > 0 && L.rows() <= L.cols(), where,
           "L must be k×d with 0 < k <= d, got ", L.rows(), "x", L.cols());
   check_finite<T>(L, where, "L");
-  return metric(L, metric_form::linear);
+  return metric(L, form);
 }
 
 template <class T>

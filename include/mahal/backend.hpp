@@ -197,6 +197,8 @@ extern template class backend<double>;
 // answers with any error (e.g. no GPU on this machine).
 int cuda_device_count();
 bool cuda_compiled();
+// The BLAS library the CPU backend runs on, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ...".
+std::string blas_info();
 
 // A backend on the given device. Throws device_error when the device is unavailable.
 template <class T>

@@ -40,8 +40,9 @@ class metric {
 
   // The Euclidean metric on R^d (L = I).
   static metric identity(index_t d);
-  // d(x, y)² = ||L(x − y)||², L k×d with k <= d; finite entries.
-  static metric from_linear_map(matrix_ref<T> L);
+  // d(x, y)² = ||L(x − y)||², L k×d with k <= d; finite entries. `form` records how the
+  // metric was learned (a full or diagonal A factored into L, or L itself).
+  static metric from_linear_map(matrix_ref<T> L, metric_form form = metric_form::linear);
   // A d×d symmetric PSD (validated with validate_psd at `psd_tolerance`), factored by `options`.
   static metric from_psd(matrix_ref<T> A, const psd_factor_options& options = {},
                          double psd_tolerance = 1e-8);

@@ -1,0 +1,47 @@
+#include "cli.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+namespace mahal::cli {
+
+void add_common_options(CLI::App& sub, common_options& options, bool with_backend) {
+  sub.add_flag("--json", options.json, "Print one JSON object on stdout");
+  sub.add_flag("-q,--quiet", [&options](std::int64_t) { options.verbose = 0; },
+               "No progress on stderr");
+  if (with_backend)
+    sub.add_option("--backend", options.backend, "Where to compute: cpu or gpu")
+        ->check(CLI::IsMember({"cpu", "gpu", "cuda"}))
+        ->capture_default_str();
+}
+
+void emit(const json& report, const common_options& options) {
+  if (options.json) {
+    std::cout << report.dump() << std::endl;
+    return;
+  }
+  for (const auto& [key, value] : report.items())
+    std::cout << key << ": " << (value.is_string() ? value.get<std::string>() : value.dump())
+              << "\n";
+  std::cout.flush();
+}
+
+labelled_data<double> load_labelled(const std::string& path, const data_options& options) {
+  csv_options csv;
+  csv.label_column = options.label_column;
+  return read_csv<double>(path, csv);
+}
+
+progress_callback stderr_progress(const std::string& what, const common_options& options,
+                                  double interval) {
+  if (options.verbose == 0) return {};
+  auto last = std::make_shared<double>(-interval);
+  return [what, interval, last](const iteration_record& r) {
+    if (r.seconds - *last < interval) return;
+    *last = r.seconds;
+    std::fprintf(stderr, "%s: iteration %lld  objective %.6g  step %.3g  %.1fs\n", what.c_str(),
+                 static_cast<long long>(r.iteration), r.objective, r.step, r.seconds);
+  };
+}
+
+}  // namespace mahal::cli

@@ -1,0 +1,60 @@
+// Shared pieces of the `mahal` program: the JSON/text report every subcommand ends with, data
+// loading, progress on stderr, and the list of subcommands.
+//
+// The contract scripts rely on: every subcommand takes --json and then prints exactly one JSON
+// object on stdout (keys are added over time, never renamed); progress and warnings go to
+// stderr; an error is one line on stderr (and {"error": ...} on stdout with --json) and a
+// non-zero exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "mahal/backend.hpp"
+#include "mahal/csv.hpp"
+#include "mahal/solver.hpp"
+
+namespace mahal::cli {
+
+using json = nlohmann::ordered_json;
+
+// Options that every subcommand has.
+struct common_options {
+  bool json = false;
+  std::string backend = "cpu";  // cpu | gpu
+  int verbose = 1;              // 0: quiet stderr
+};
+void add_common_options(CLI::App& sub, common_options& options, bool with_backend = true);
+
+// Prints the report: the JSON object with --json, else one "key: value" line per entry.
+void emit(const json& report, const common_options& options);
+
+// A labelled data set from a CSV file (label column `label` unless given by name or index).
+struct data_options {
+  std::string label_column = "label";
+};
+labelled_data<double> load_labelled(const std::string& path, const data_options& options);
+
+// A progress callback that writes one line to stderr at most every `interval` seconds.
+progress_callback stderr_progress(const std::string& what, const common_options& options,
+                                  double interval = 2.0);
+
+// Wall-clock seconds since construction.
+class stopwatch {
+ public:
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// The subcommands; each lives in its own file.
+void add_info_command(CLI::App& app);
+void add_knn_command(CLI::App& app);
+void add_transform_command(CLI::App& app);
+
+}  // namespace mahal::cli

@@ -1,0 +1,554 @@
+// cuda/cuda_backend.cpp — backend<T> on an NVIDIA GPU: cuBLAS, cuSOLVER and the kernels of
+// kernels.cu, all queued on the one stream of a `resources` object.
+//
+// The public members of backend<T> (src/backend.cpp) check shapes and skip empty work; the do_*
+// members here implement them on the device.
+//
+// Synchronisation: operations are asynchronous (queued on the stream) except those that hand a
+// value to the host: upload and download (they wait, so the host buffer may be reused or read at
+// once), dot and sum (they return a scalar), sym_eig (it reads syevd's info word), and
+// pair_scatter / pair_sqdist, which check on the device that every pair index lies in
+// [0, n) and read that verdict back before touching their output.
+//
+// dot and sum accumulate in double for both scalar types (as the CPU backend does), with a
+// fixed-shape two-pass reduction, so results do not vary from run to run.
+//
+// Arrays: cudaMalloc'd, zero-filled on the stream, freed by a shared_ptr deleter (cudaFree,
+// which waits for the device; it never throws). An array may outlive its backend.
+//
+// A backend object is used from one host thread at a time (its stream and scratch are shared
+// by all its operations); arrays may be shared freely.
+//
+// Aliasing: gemm, pair_scatter and sqdist_block accept an output that shares storage with an
+// input (the input is copied first); col_dots, pair_sqdist, sym_eig's w and topk_merge reject
+// it with invalid_argument; map, multiply, axpy and copy may run in place.
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "cuda_backend.hpp"
+#include "cuda_resources.hpp"
+#include "kernels.hpp"
+#include "shape_checks.hpp"
+
+namespace mahal::cuda {
+namespace {
+
+// ---- typed cuBLAS / cuSOLVER entry points --------------------------------------------------------
+
+template <class T>
+struct blas;
+
+template <>
+struct blas<float> {
+  static constexpr const char* gemm_name = "cublasSgemm_64";
+  static constexpr const char* axpy_name = "cublasSaxpy_64";
+  static constexpr const char* scal_name = "cublasSscal_64";
+  static constexpr const char* syevd_name = "cusolverDnSsyevd";
+  static cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                             int64_t m, int64_t n, int64_t k, const float* alpha, const float* a,
+                             int64_t lda, const float* b, int64_t ldb, const float* beta,
+                             float* c, int64_t ldc) {
+    return cublasSgemm_64(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+  static cublasStatus_t axpy(cublasHandle_t h, int64_t n, const float* alpha, const float* x,
+                             float* y) {
+    return cublasSaxpy_64(h, n, alpha, x, 1, y, 1);
+  }
+  static cublasStatus_t scal(cublasHandle_t h, int64_t n, const float* alpha, float* x) {
+    return cublasSscal_64(h, n, alpha, x, 1);
+  }
+  static cusolverStatus_t syevd_buffer_size(cusolverDnHandle_t h, int n, const float* a,
+                                            const float* w, int* lwork) {
+    return cusolverDnSsyevd_bufferSize(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a,
+                                       n, w, lwork);
+  }
+  static cusolverStatus_t syevd(cusolverDnHandle_t h, int n, float* a, float* w, float* work,
+                                int lwork, int* info) {
+    return cusolverDnSsyevd(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a, n, w, work,
+                            lwork, info);
+  }
+};
+
+template <>
+struct blas<double> {
+  static constexpr const char* gemm_name = "cublasDgemm_64";
+  static constexpr const char* axpy_name = "cublasDaxpy_64";
+  static constexpr const char* scal_name = "cublasDscal_64";
+  static constexpr const char* syevd_name = "cusolverDnDsyevd";
+  static cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                             int64_t m, int64_t n, int64_t k, const double* alpha,
+                             const double* a, int64_t lda, const double* b, int64_t ldb,
+                             const double* beta, double* c, int64_t ldc) {
+    return cublasDgemm_64(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+  static cublasStatus_t axpy(cublasHandle_t h, int64_t n, const double* alpha, const double* x,
+                             double* y) {
+    return cublasDaxpy_64(h, n, alpha, x, 1, y, 1);
+  }
+  static cublasStatus_t scal(cublasHandle_t h, int64_t n, const double* alpha, double* x) {
+    return cublasDscal_64(h, n, alpha, x, 1);
+  }
+  static cusolverStatus_t syevd_buffer_size(cusolverDnHandle_t h, int n, const double* a,
+                                            const double* w, int* lwork) {
+    return cusolverDnDsyevd_bufferSize(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a,
+                                       n, w, lwork);
+  }
+  static cusolverStatus_t syevd(cusolverDnHandle_t h, int n, double* a, double* w, double* work,
+                                int lwork, int* info) {
+    return cusolverDnDsyevd(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a, n, w,
+                            work, lwork, info);
+  }
+};
+
+// Frees device memory on the device it came from; never throws (errors are dropped: at
+// program exit the runtime may already be gone).
+struct device_free {
+  int device = 0;
+  void operator()(void* p) const noexcept {
+    int previous = -1;
+    const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != device &&
+                          cudaSetDevice(device) == cudaSuccess;
+    if (cudaFree(p) != cudaSuccess) cudaGetLastError();
+    if (switched) cudaSetDevice(previous);
+  }
+};
+
+std::size_t round_up(std::size_t bytes) { return (bytes + 255) / 256 * 256; }
+
+template <class T>
+class cuda_backend final : public backend<T> {
+  using array = typename backend<T>::array;
+  using labels = typename backend<T>::labels;
+
+ public:
+  explicit cuda_backend(int device_id) : res_(device_id) {}
+
+  device where() const override { return device::cuda; }
+
+  std::string name() const override {
+    return detail::concat("cuda:", res_.device_id(), " (", res_.device_name(), ")");
+  }
+
+  void synchronize() override {
+    device_scope scope(res_.device_id());
+    res_.synchronize();
+  }
+
+  // The public members of backend<T> have checked shapes and dropped empty work before these
+  // run; what is checked here is specific to the device (arrays from another backend, storage
+  // shared between inputs and outputs, 32-bit limits).
+ protected:
+  // ---- storage -----------------------------------------------------------------------------
+
+  array do_alloc(index_t rows, index_t cols) override {
+    return allocate<T>(rows, cols, "mahal::backend::alloc (cuda)");
+  }
+  labels do_alloc_labels(index_t rows, index_t cols) override {
+    return allocate<label_t>(rows, cols, "mahal::backend::alloc_labels (cuda)");
+  }
+  void do_upload(const T* host, array& dst) override {
+    to_device(host, dst, "mahal::backend::upload (cuda)");
+  }
+  void do_download(const array& src, T* host) override {
+    to_host(src, host, "mahal::backend::download (cuda)");
+  }
+  void do_upload_labels(const label_t* host, labels& dst) override {
+    to_device(host, dst, "mahal::backend::upload_labels (cuda)");
+  }
+  void do_download_labels(const labels& src, label_t* host) override {
+    to_host(src, host, "mahal::backend::download_labels (cuda)");
+  }
+
+  void do_copy(const array& src, array& dst) override {
+    constexpr const char* fn = "mahal::backend::copy (cuda)";
+    checks::on_device(fn, "src", src);
+    checks::on_device(fn, "dst", dst);
+    if (src.data() == dst.data()) return;
+    device_scope scope(res_.device_id());
+    // cudaMemcpy's result is undefined for partly overlapping ranges: go through scratch.
+    if (checks::overlap(src, dst)) {
+      T* tmp = static_cast<T*>(res_.scratch(bytes_of(src)));
+      copy_raw(src.data(), tmp, src.size());
+      copy_raw(tmp, dst.data(), src.size());
+      return;
+    }
+    copy_raw(src.data(), dst.data(), src.size());
+  }
+
+  void do_fill(array& x, T value) override {
+    checks::on_device("mahal::backend::fill (cuda)", "x", x);
+    device_scope scope(res_.device_id());
+    kernels::fill(x.data(), x.size(), value, res_.stream());
+  }
+
+  // ---- dense linear algebra -------------------------------------------------------------------
+
+  void do_gemm(bool transpose_a, bool transpose_b, T alpha, const array& a, const array& b,
+               T beta, array& c) override {
+    constexpr const char* fn = "mahal::backend::gemm (cuda)";
+    checks::on_device(fn, "a", a);
+    checks::on_device(fn, "b", b);
+    checks::on_device(fn, "c", c);
+    const index_t k = transpose_a ? a.rows() : a.cols();
+    device_scope scope(res_.device_id());
+    const array a_in = unaliased(a, c);
+    const array b_in = unaliased(b, c);
+    gemm_raw(transpose_a, transpose_b, c.rows(), c.cols(), k, alpha, a_in.data(), a.rows(),
+             b_in.data(), b.rows(), beta, c.data());
+  }
+
+  void do_axpy(T alpha, const array& x, array& y) override {
+    constexpr const char* fn = "mahal::backend::axpy (cuda)";
+    checks::on_device(fn, "x", x);
+    checks::on_device(fn, "y", y);
+    device_scope scope(res_.device_id());
+    if (x.data() == y.data()) {  // y += αy
+      scale_out(T(1) + alpha, y.data(), y.size());
+      return;
+    }
+    const array x_in = unaliased(x, y);
+    check_cublas(blas<T>::axpy(res_.cublas(), x.size(), &alpha, x_in.data(), y.data()),
+                 blas<T>::axpy_name);
+  }
+
+  void do_scale(T alpha, array& x) override {
+    checks::on_device("mahal::backend::scale (cuda)", "x", x);
+    device_scope scope(res_.device_id());
+    scale_out(alpha, x.data(), x.size());  // alpha = 0 clears NaN/Inf, as BLAS's beta = 0
+  }
+
+  T do_dot(const array& x, const array& y) override {
+    constexpr const char* fn = "mahal::backend::dot (cuda)";
+    checks::on_device(fn, "x", x);
+    checks::on_device(fn, "y", y);
+    device_scope scope(res_.device_id());
+    return reduce(x.data(), y.data(), x.size());
+  }
+
+  T do_sum(const array& x) override {
+    checks::on_device("mahal::backend::sum (cuda)", "x", x);
+    device_scope scope(res_.device_id());
+    return reduce(x.data(), nullptr, x.size());
+  }
+
+  void do_map(unary_op op, const array& x, array& y) override {
+    constexpr const char* fn = "mahal::backend::map (cuda)";
+    checks::on_device(fn, "x", x);
+    checks::on_device(fn, "y", y);
+    expects(x.data() == y.data() || !checks::overlap(x, y), fn,
+            "x and y must be the same array or not share storage");
+    device_scope scope(res_.device_id());
+    kernels::map(op, x.data(), y.data(), x.size(), res_.stream());
+  }
+
+  void do_multiply(const array& x, array& y) override {
+    constexpr const char* fn = "mahal::backend::multiply (cuda)";
+    checks::on_device(fn, "x", x);
+    checks::on_device(fn, "y", y);
+    expects(x.data() == y.data() || !checks::overlap(x, y), fn,
+            "x and y must be the same array or not share storage");
+    device_scope scope(res_.device_id());
+    kernels::multiply(x.data(), y.data(), x.size(), res_.stream());
+  }
+
+  void do_col_dots(const array& p, const array& q, array& out) override {
+    constexpr const char* fn = "mahal::backend::col_dots (cuda)";
+    checks::on_device(fn, "p", p);
+    checks::on_device(fn, "q", q);
+    checks::on_device(fn, "out", out);
+    checks::disjoint(fn, "out", out, "p", p);
+    checks::disjoint(fn, "out", out, "q", q);
+    device_scope scope(res_.device_id());
+    if (p.rows() == 0) {  // empty columns: zero dots
+      kernels::fill(out.data(), out.size(), T(0), res_.stream());
+      return;
+    }
+    kernels::col_dots(p.data(), q.data(), p.rows(), p.cols(), out.data(), res_.stream());
+  }
+
+  void do_sym_eig(const array& a, array& w, array& v) override {
+    constexpr const char* fn = "mahal::backend::sym_eig (cuda)";
+    checks::on_device(fn, "a", a);
+    checks::on_device(fn, "w", w);
+    checks::on_device(fn, "v", v);
+    checks::disjoint(fn, "w", w, "a", a);
+    checks::disjoint(fn, "w", w, "v", v);
+    const index_t d = a.rows();
+    checks::fits_int(fn, "d", d);
+    device_scope scope(res_.device_id());
+    // syevd overwrites its matrix with the eigenvectors: work in v.
+    if (v.data() != a.data()) {
+      const array a_in = unaliased(a, v);
+      copy_raw(a_in.data(), v.data(), a.size());
+    }
+    const int n = static_cast<int>(d);
+    int lwork = 0;
+    check_cusolver(blas<T>::syevd_buffer_size(res_.cusolver(), n, v.data(), w.data(), &lwork),
+                   "cusolverDn<t>syevd_bufferSize");
+    T* work = static_cast<T*>(res_.scratch(static_cast<std::size_t>(lwork) * sizeof(T)));
+    int* info = static_cast<int*>(res_.status());
+    check_cuda(cudaMemsetAsync(info, 0, sizeof(int), res_.stream()), "cudaMemsetAsync");
+    check_cusolver(blas<T>::syevd(res_.cusolver(), n, v.data(), w.data(), work, lwork, info),
+                   blas<T>::syevd_name);
+    int host_info = 0;
+    res_.read_back(info, &host_info, sizeof(int));
+    expects<device_error>(host_info >= 0, fn, blas<T>::syevd_name, " rejected parameter ",
+                          -host_info);
+    expects<numerical_error>(host_info == 0, fn, "the eigensolver did not converge for the ",
+                             d, "x", d, " matrix (", blas<T>::syevd_name, " info = ", host_info,
+                             "; non-finite entries?)");
+  }
+
+  // ---- the engine -------------------------------------------------------------------------------
+
+  void do_pair_scatter(const array& p, const array& q, const labels& pairs, const array& weights,
+                       T alpha, T beta, array& out) override {
+    constexpr const char* fn = "mahal::backend::pair_scatter (cuda)";
+    checks::on_device(fn, "p", p);
+    checks::on_device(fn, "q", q);
+    checks::on_device(fn, "pairs", pairs);
+    checks::on_device(fn, "weights", weights);
+    checks::on_device(fn, "out", out);
+    const index_t m = pairs.cols();
+    const index_t n = p.cols();
+    device_scope scope(res_.device_id());
+    check_pair_indices(fn, pairs, m, n);
+    // Y = Q·Lap (q.rows × n) in scratch, then out = alpha·P·Yᵀ + beta·out (Lap is symmetric).
+    const index_t rows_q = q.rows();
+    const std::size_t y_bytes = static_cast<std::size_t>(rows_q * n) * sizeof(T);
+    T* y = static_cast<T*>(res_.scratch(y_bytes));
+    if (y_bytes > 0) {
+      check_cuda(cudaMemsetAsync(y, 0, y_bytes, res_.stream()), "cudaMemsetAsync");
+    }
+    kernels::pair_laplacian(q.data(), rows_q, pairs.data(), weights.data(), m, y, res_.stream());
+    const array p_in = unaliased(p, out);  // q only feeds Y, which is queued before the GEMM
+    gemm_raw(false, true, p.rows(), rows_q, n, alpha, p_in.data(), p.rows(), y, rows_q, beta,
+             out.data());
+  }
+
+  void do_pair_sqdist(const array& p, const array& q, const labels& pairs, array& out) override {
+    constexpr const char* fn = "mahal::backend::pair_sqdist (cuda)";
+    checks::on_device(fn, "p", p);
+    checks::on_device(fn, "q", q);
+    checks::on_device(fn, "pairs", pairs);
+    checks::on_device(fn, "out", out);
+    checks::disjoint(fn, "out", out, "p", p);
+    checks::disjoint(fn, "out", out, "q", q);
+    const index_t m = pairs.cols();
+    device_scope scope(res_.device_id());
+    check_pair_indices(fn, pairs, m, p.cols());
+    if (p.rows() == 0) {
+      kernels::fill(out.data(), m, T(0), res_.stream());
+      return;
+    }
+    kernels::pair_sqdist(p.data(), q.data(), p.rows(), pairs.data(), m, out.data(),
+                         res_.stream());
+  }
+
+  void do_sqdist_block(const array& p, const array& q, const array& pn, const array& qn,
+                       array& out) override {
+    constexpr const char* fn = "mahal::backend::sqdist_block (cuda)";
+    checks::on_device(fn, "p", p);
+    checks::on_device(fn, "q", q);
+    checks::on_device(fn, "pn", pn);
+    checks::on_device(fn, "qn", qn);
+    checks::on_device(fn, "out", out);
+    checks::disjoint(fn, "out", out, "pn", pn);
+    checks::disjoint(fn, "out", out, "qn", qn);
+    device_scope scope(res_.device_id());
+    const array p_in = unaliased(p, out);
+    const array q_in = unaliased(q, out);
+    // out = −2·PᵀQ, then out = max(0, out + pn_a + qn_b) in one pass.
+    gemm_raw(true, false, p.cols(), q.cols(), p.rows(), T(-2), p_in.data(), p.rows(),
+             q_in.data(), q.rows(), T(0), out.data());
+    kernels::sqdist_epilogue(out.data(), p.cols(), q.cols(), pn.data(), qn.data(), res_.stream());
+  }
+
+  void do_topk_merge(const array& block, const topk_block& where,
+                     topk_state<T>& state) override {
+    constexpr const char* fn = "mahal::backend::topk_merge (cuda)";
+    checks::on_device(fn, "block", block);
+    checks::on_device(fn, "state.indices", state.indices);
+    checks::on_device(fn, "state.sqdist", state.sqdist);
+    expects(where.first_ref + block.cols() - 1 <= index_t{std::numeric_limits<label_t>::max()},
+            fn, "reference index ", where.first_ref + block.cols() - 1,
+            " does not fit a label_t");
+    checks::disjoint(fn, "block", block, "state.sqdist", state.sqdist);
+    device_scope scope(res_.device_id());
+    if (where.filter != label_filter::any) {
+      device_pointer(fn, "query_labels", where.query_labels);
+      device_pointer(fn, "ref_labels", where.ref_labels);
+    }
+    kernels::topk_args<T> args;
+    args.block = block.data();
+    args.n_queries = block.rows();
+    args.n_refs = block.cols();
+    args.first_query = where.first_query;
+    args.first_ref = where.first_ref;
+    args.exclude_self = where.exclude_self;
+    args.filter = where.filter;
+    args.query_labels = where.query_labels;
+    args.ref_labels = where.ref_labels;
+    args.indices = state.indices.data();
+    args.sqdist = state.sqdist.data();
+    args.k = state.indices.rows();
+    kernels::topk_merge(args, res_.stream());
+  }
+
+ private:
+  resources res_;
+
+  template <class U>
+  static std::size_t bytes_of(const device_array<U>& x) {
+    return static_cast<std::size_t>(x.size()) * sizeof(U);
+  }
+
+  template <class U>
+  device_array<U> allocate(index_t rows, index_t cols, const char* fn) {
+    expects(rows >= 0 && cols >= 0, fn, "shape ", checks::shape{rows, cols},
+            " has a negative extent");
+    expects(cols == 0 || rows <= std::numeric_limits<index_t>::max() /
+                                     static_cast<index_t>(sizeof(U)) / cols,
+            fn, "shape ", checks::shape{rows, cols}, " is too large");
+    if (rows == 0 || cols == 0) return device_array<U>(std::shared_ptr<U>(), rows, cols, device::cuda);
+    device_scope scope(res_.device_id());
+    const std::size_t bytes = static_cast<std::size_t>(rows * cols) * sizeof(U);
+    void* raw = nullptr;
+    check_cuda(cudaMalloc(&raw, bytes), "cudaMalloc");
+    // If creating the control block throws, shared_ptr frees raw with the deleter.
+    std::shared_ptr<U> storage(static_cast<U*>(raw), device_free{res_.device_id()});
+    check_cuda(cudaMemsetAsync(raw, 0, bytes, res_.stream()), "cudaMemsetAsync");
+    return device_array<U>(std::move(storage), rows, cols, device::cuda);
+  }
+
+  template <class U>
+  void to_device(const U* host, device_array<U>& dst, const char* fn) {
+    checks::on_device(fn, "dst", dst);
+    if (dst.empty()) return;
+    expects(host != nullptr, fn, "the host pointer is null");
+    device_scope scope(res_.device_id());
+    check_cuda(cudaMemcpyAsync(dst.data(), host, bytes_of(dst), cudaMemcpyHostToDevice,
+                               res_.stream()),
+               "cudaMemcpyAsync (host to device)");
+    res_.synchronize();  // the host buffer may be reused as soon as we return
+  }
+
+  template <class U>
+  void to_host(const device_array<U>& src, U* host, const char* fn) {
+    checks::on_device(fn, "src", src);
+    if (src.empty()) return;
+    expects(host != nullptr, fn, "the host pointer is null");
+    device_scope scope(res_.device_id());
+    check_cuda(cudaMemcpyAsync(host, src.data(), bytes_of(src), cudaMemcpyDeviceToHost,
+                               res_.stream()),
+               "cudaMemcpyAsync (device to host)");
+    res_.synchronize();
+  }
+
+  void copy_raw(const T* src, T* dst, index_t count) {
+    check_cuda(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(count) * sizeof(T),
+                               cudaMemcpyDeviceToDevice, res_.stream()),
+               "cudaMemcpyAsync (device to device)");
+  }
+
+  // x, or a fresh copy of x when it shares storage with `out` (which is about to be written).
+  device_array<T> unaliased(const device_array<T>& x, const device_array<T>& out) {
+    if (!checks::overlap(x, out)) return x;
+    device_array<T> fresh = allocate<T>(x.rows(), x.cols(), "mahal::cuda (aliased input)");
+    copy_raw(x.data(), fresh.data(), x.size());
+    return fresh;
+  }
+
+  // c = beta·c with BLAS semantics: beta == 0 sets c to zero (whatever c held, NaN included).
+  void scale_out(T beta, T* c, index_t count) {
+    if (count == 0 || beta == T(1)) return;
+    if (beta == T(0)) {
+      check_cuda(cudaMemsetAsync(c, 0, static_cast<std::size_t>(count) * sizeof(T),
+                                 res_.stream()),
+                 "cudaMemsetAsync");
+      return;
+    }
+    check_cublas(blas<T>::scal(res_.cublas(), count, &beta, c), blas<T>::scal_name);
+  }
+
+  // Σ x (y == nullptr) or Σ x∘y, accumulated in double (as the CPU backend does) by a
+  // deterministic two-pass reduction; waits for the result.
+  T reduce(const T* x, const T* y, index_t n) {
+    const std::size_t count = kernels::reduce_scratch_count();
+    auto* scratch = static_cast<double*>(res_.scratch((count + 1) * sizeof(double)));
+    kernels::reduce(x, y, n, scratch, scratch + count, res_.stream());
+    double result = 0;
+    res_.read_back(scratch + count, &result, sizeof result);
+    return static_cast<T>(result);
+  }
+
+  // C (m×n, leading dimension m) = alpha·op(A)·op(B) + beta·C, with A's and B's leading
+  // dimensions their row counts. Inputs must not overlap C.
+  void gemm_raw(bool transpose_a, bool transpose_b, index_t m, index_t n, index_t k, T alpha,
+                const T* a, index_t lda, const T* b, index_t ldb, T beta, T* c) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {  // op(A)·op(B) = 0
+      scale_out(beta, c, m * n);
+      return;
+    }
+    check_cublas(blas<T>::gemm(res_.cublas(), transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                               transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, a, lda,
+                               b, ldb, &beta, c, m),
+                 blas<T>::gemm_name);
+  }
+
+  // Throws invalid_argument unless p is device (or managed) memory: a host pointer read by a
+  // kernel would end the CUDA context. No synchronisation.
+  static void device_pointer(const char* fn, const char* name, const void* p) {
+    cudaPointerAttributes attributes{};
+    check_cuda(cudaPointerGetAttributes(&attributes, p), "cudaPointerGetAttributes");
+    expects(attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged,
+            fn, name, " is not a device pointer (pass the data() of an array of this backend)");
+  }
+
+  // Throws invalid_argument (before any output is written) unless every index of the m pairs
+  // lies in [0, n). Costs one small kernel and one synchronisation.
+  void check_pair_indices(const char* fn, const device_array<label_t>& pairs, index_t m,
+                          index_t n) {
+    if (m == 0) return;
+    auto* first_bad = static_cast<unsigned long long*>(res_.status());
+    check_cuda(cudaMemsetAsync(first_bad, 0xff, sizeof(unsigned long long), res_.stream()),
+               "cudaMemsetAsync");
+    kernels::check_pairs(pairs.data(), m, n, first_bad, res_.stream());
+    unsigned long long bad = 0;
+    res_.read_back(first_bad, &bad, sizeof bad);
+    if (bad == std::numeric_limits<unsigned long long>::max()) return;
+    label_t pair[2] = {0, 0};
+    check_cuda(cudaMemcpyAsync(pair, pairs.data() + 2 * static_cast<index_t>(bad), sizeof pair,
+                               cudaMemcpyDeviceToHost, res_.stream()),
+               "cudaMemcpyAsync (device to host)");
+    res_.synchronize();
+    throw invalid_argument(detail::concat(fn, ": pair ", bad, " = (", pair[0], ", ", pair[1],
+                                          ") has an index outside [0, ", n, ")"));
+  }
+};
+
+}  // namespace
+
+int device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // no driver, no device, driver too old: all mean "none here"
+    return 0;
+  }
+  return count;
+}
+
+template <class T>
+std::unique_ptr<backend<T>> make_backend(int device_id) {
+  return std::make_unique<cuda_backend<T>>(device_id);
+}
+
+template std::unique_ptr<backend<float>> make_backend<float>(int);
+template std::unique_ptr<backend<double>> make_backend<double>(int);
+
+}  // namespace mahal::cuda

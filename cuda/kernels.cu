@@ -1,0 +1,537 @@
+// cuda/kernels.cu — the CUDA kernels of the backend and their launchers (see kernels.hpp).
+//
+// Conventions: 256-thread blocks, grid-stride loops over 64-bit indices (so a grid of bounded
+// size serves any n), column-major arrays, one small op struct per element-wise map run by one
+// generic kernel. Kernels that may run in place (map, multiply) take no __restrict__ pointers.
+#include <cstdint>
+#include <type_traits>
+
+#include "cuda_check.hpp"
+#include "kernels.hpp"
+
+namespace mahal::cuda::kernels {
+namespace {
+
+constexpr int block_threads = 256;
+constexpr index_t max_blocks = 4096;  // grid-stride loops cover the rest
+
+// Blocks for `work` items at `per_block` items per block, capped at max_blocks (at least 1).
+unsigned grid_for(index_t work, index_t per_block) {
+  index_t blocks = (work + per_block - 1) / per_block;
+  if (blocks < 1) blocks = 1;
+  if (blocks > max_blocks) blocks = max_blocks;
+  return static_cast<unsigned>(blocks);
+}
+
+__device__ __forceinline__ index_t global_thread() {
+  return static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+}
+__device__ __forceinline__ index_t grid_threads() {
+  return static_cast<index_t>(gridDim.x) * blockDim.x;
+}
+
+// ---- element-wise ------------------------------------------------------------------------------
+// Written as the CPU backend writes them (src/cpu_backend.cpp, apply), NaN handling included:
+// sqrt, reciprocal, square and relu pass NaN through; inv_two_sqrt and step map it to 0.
+
+template <class T>
+struct sqrt_op {  // sqrt(max(x, 0))
+  __device__ T operator()(T x) const { return sqrt(x < T(0) ? T(0) : x); }
+};
+template <class T>
+struct inv_two_sqrt_op {  // 1 / (2 sqrt(x)), 0 where x <= 0
+  __device__ T operator()(T x) const { return x > T(0) ? T(1) / (T(2) * sqrt(x)) : T(0); }
+};
+template <class T>
+struct reciprocal_op {  // 1 / x, 0 where x == 0
+  __device__ T operator()(T x) const { return x == T(0) ? T(0) : T(1) / x; }
+};
+template <class T>
+struct square_op {
+  __device__ T operator()(T x) const { return x * x; }
+};
+template <class T>
+struct relu_op {  // max(x, 0)
+  __device__ T operator()(T x) const { return x < T(0) ? T(0) : x; }
+};
+template <class T>
+struct step_op {  // 1 where x > 0, else 0
+  __device__ T operator()(T x) const { return x > T(0) ? T(1) : T(0); }
+};
+
+template <class T, class Op>
+__global__ void map_kernel(const T* x, T* y, index_t n, Op op) {
+  for (index_t i = global_thread(); i < n; i += grid_threads()) y[i] = op(x[i]);
+}
+
+template <class T>
+__global__ void fill_kernel(T* __restrict__ x, index_t n, T value) {
+  for (index_t i = global_thread(); i < n; i += grid_threads()) x[i] = value;
+}
+
+template <class T>
+__global__ void multiply_kernel(const T* x, T* y, index_t n) {
+  for (index_t i = global_thread(); i < n; i += grid_threads()) y[i] = x[i] * y[i];
+}
+
+template <class T, class Op>
+void launch_map(const T* x, T* y, index_t n, Op op, stream_t stream) {
+  map_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(x, y, n, op);
+  check_launch("map_kernel");
+}
+
+// ---- reductions --------------------------------------------------------------------------------
+
+template <class T>
+__device__ __forceinline__ T warp_sum(T v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_down_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); the result is valid in thread 0.
+// Call once per kernel (the shared array is not re-synchronised for reuse).
+template <class T>
+__device__ T block_sum(T v) {
+  __shared__ T warp_totals[32];
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  v = warp_sum(v);
+  if (lane == 0) warp_totals[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    const int n_warps = static_cast<int>(blockDim.x >> 5);
+    v = lane < n_warps ? warp_totals[lane] : T(0);
+    v = warp_sum(v);
+  }
+  return v;
+}
+
+constexpr index_t reduce_max_partials = 1024;
+
+// Per-block partial sums of x (y null) or x∘y, in double.
+template <class T>
+__global__ void reduce_partials_kernel(const T* __restrict__ x, const T* __restrict__ y,
+                                       index_t n, double* __restrict__ partials) {
+  double acc = 0.0;
+  if (y == nullptr) {
+    for (index_t i = global_thread(); i < n; i += grid_threads()) acc += static_cast<double>(x[i]);
+  } else {
+    for (index_t i = global_thread(); i < n; i += grid_threads())
+      acc += static_cast<double>(x[i]) * static_cast<double>(y[i]);
+  }
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) partials[blockIdx.x] = acc;
+}
+
+__global__ void reduce_final_kernel(const double* __restrict__ partials, index_t n_partials,
+                                    double* __restrict__ result) {
+  double acc = 0.0;
+  for (index_t i = threadIdx.x; i < n_partials; i += blockDim.x) acc += partials[i];
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) *result = acc;
+}
+
+// ---- column and pair kernels -------------------------------------------------------------------
+// G lanes cooperate on one item (a column or a pair), striding over its rows: 32 / G items per
+// warp. G adapts to the row count so that short columns (d = 2..16) do not idle most lanes.
+// The item loop's bound depends only on the warp, so every lane of a warp takes part in each
+// shuffle.
+
+template <class T, int G>
+__device__ __forceinline__ T group_sum(T v) {
+  for (int offset = G / 2; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset, G);
+  return v;
+}
+
+struct group_layout {
+  index_t first;   // first item of this warp
+  index_t stride;  // items between consecutive iterations of one warp
+  int sub;         // this lane's item inside the warp's items
+  int lane;        // this lane's index inside its group
+};
+
+template <int G>
+__device__ __forceinline__ group_layout make_group_layout() {
+  constexpr int per_warp = 32 / G;
+  const int lane = static_cast<int>(threadIdx.x & 31);
+  const index_t warp = global_thread() >> 5;
+  const index_t n_warps = grid_threads() >> 5;
+  return {warp * per_warp, n_warps * per_warp, lane / G, lane % G};
+}
+
+template <class T, int G>
+__global__ void col_dots_kernel(const T* __restrict__ p, const T* __restrict__ q, index_t rows,
+                                index_t cols, T* __restrict__ out) {
+  const group_layout g = make_group_layout<G>();
+  for (index_t base = g.first; base < cols; base += g.stride) {
+    const index_t c = base + g.sub;
+    T acc = T(0);
+    if (c < cols) {
+      const T* pc = p + c * rows;
+      const T* qc = q + c * rows;
+      for (index_t r = g.lane; r < rows; r += G) acc += pc[r] * qc[r];
+    }
+    acc = group_sum<T, G>(acc);
+    if (c < cols && g.lane == 0) out[c] = acc;
+  }
+}
+
+__global__ void check_pairs_kernel(const label_t* __restrict__ pairs, index_t m, index_t n,
+                                   unsigned long long* __restrict__ first_bad) {
+  for (index_t k = global_thread(); k < m; k += grid_threads()) {
+    const label_t i = pairs[2 * k];
+    const label_t j = pairs[2 * k + 1];
+    if (i < 0 || i >= n || j < 0 || j >= n) atomicMin(first_bad, static_cast<unsigned long long>(k));
+  }
+}
+
+template <class T, int G>
+__global__ void pair_laplacian_kernel(const T* __restrict__ q, index_t rows,
+                                      const label_t* __restrict__ pairs,
+                                      const T* __restrict__ weights, index_t m, T* __restrict__ y) {
+  const group_layout g = make_group_layout<G>();
+  for (index_t base = g.first; base < m; base += g.stride) {
+    const index_t k = base + g.sub;
+    if (k >= m) continue;  // no shuffles below: lanes may leave independently
+    const T w = weights[k];
+    const index_t i = pairs[2 * k];
+    const index_t j = pairs[2 * k + 1];
+    if (w == T(0) || i == j) continue;  // contributes exactly zero
+    const T* qi = q + i * rows;
+    const T* qj = q + j * rows;
+    T* yi = y + i * rows;
+    T* yj = y + j * rows;
+    for (index_t r = g.lane; r < rows; r += G) {
+      const T delta = w * (qi[r] - qj[r]);
+      atomicAdd(yi + r, delta);
+      atomicAdd(yj + r, -delta);
+    }
+  }
+}
+
+template <class T, int G>
+__global__ void pair_sqdist_kernel(const T* __restrict__ p, const T* __restrict__ q, index_t rows,
+                                   const label_t* __restrict__ pairs, index_t m,
+                                   T* __restrict__ out) {
+  const group_layout g = make_group_layout<G>();
+  for (index_t base = g.first; base < m; base += g.stride) {
+    const index_t k = base + g.sub;
+    T acc = T(0);
+    if (k < m) {
+      const index_t i = pairs[2 * k];
+      const index_t j = pairs[2 * k + 1];
+      const T* pi = p + i * rows;
+      const T* pj = p + j * rows;
+      const T* qi = q + i * rows;
+      const T* qj = q + j * rows;
+      for (index_t r = g.lane; r < rows; r += G) acc += (pi[r] - pj[r]) * (qi[r] - qj[r]);
+    }
+    acc = group_sum<T, G>(acc);
+    if (k < m && g.lane == 0) out[k] = acc;
+  }
+}
+
+// Lanes per item for `rows` rows: the smallest of 4, 8, 16, 32 that covers them.
+template <template <class, int> class Launch, class T, class... Args>
+void launch_grouped(index_t rows, index_t items, stream_t stream, const char* name,
+                    Args... args) {
+  const auto launch = [&](auto group) {
+    constexpr int G = decltype(group)::value;
+    const index_t items_per_block = block_threads / G;
+    Launch<T, G>::run(grid_for(items, items_per_block), stream, args...);
+    check_launch(name);
+  };
+  if (rows > 16) {
+    launch(std::integral_constant<int, 32>{});
+  } else if (rows > 8) {
+    launch(std::integral_constant<int, 16>{});
+  } else if (rows > 4) {
+    launch(std::integral_constant<int, 8>{});
+  } else {
+    launch(std::integral_constant<int, 4>{});
+  }
+}
+
+template <class T, int G>
+struct col_dots_launch {
+  static void run(unsigned grid, stream_t stream, const T* p, const T* q, index_t rows,
+                  index_t cols, T* out) {
+    col_dots_kernel<T, G><<<grid, block_threads, 0, stream>>>(p, q, rows, cols, out);
+  }
+};
+template <class T, int G>
+struct pair_laplacian_launch {
+  static void run(unsigned grid, stream_t stream, const T* q, index_t rows, const label_t* pairs,
+                  const T* weights, index_t m, T* y) {
+    pair_laplacian_kernel<T, G><<<grid, block_threads, 0, stream>>>(q, rows, pairs, weights, m, y);
+  }
+};
+template <class T, int G>
+struct pair_sqdist_launch {
+  static void run(unsigned grid, stream_t stream, const T* p, const T* q, index_t rows,
+                  const label_t* pairs, index_t m, T* out) {
+    pair_sqdist_kernel<T, G><<<grid, block_threads, 0, stream>>>(p, q, rows, pairs, m, out);
+  }
+};
+
+// ---- all-pairs block -----------------------------------------------------------------------------
+
+template <class T>
+__global__ void sqdist_epilogue_kernel(T* __restrict__ out, index_t n_queries, index_t n_refs,
+                                       const T* __restrict__ pn, const T* __restrict__ qn) {
+  for (index_t b = blockIdx.y; b < n_refs; b += gridDim.y) {
+    const T qb = qn[b];
+    T* col = out + b * n_queries;
+    for (index_t a = global_thread(); a < n_queries; a += grid_threads()) {
+      const T v = (col[a] + pn[a]) + qb;  // the CPU backend's order of additions
+      col[a] = T(0) < v ? v : T(0);      // std::max(0, v): NaN becomes 0, as on the CPU
+    }
+  }
+}
+
+// ---- top-k merge -------------------------------------------------------------------------------
+// The order of candidates, as in the CPU backend: by distance, ties by the smaller index; an
+// empty slot (index -1, distance +inf) loses to every candidate of equal distance. A candidate
+// enters a full list only if it comes strictly before the current last entry, so NaN
+// distances never enter.
+
+template <class T>
+__device__ __forceinline__ bool comes_before(T d1, label_t i1, T d2, label_t i2) {
+  return d1 < d2 || (d1 == d2 && (i2 < 0 || i1 < i2));
+}
+
+// Whether reference `gr` is a candidate for query `gq` with label `query_label`.
+template <class T>
+__device__ __forceinline__ bool admissible(const topk_args<T>& a, index_t gq, index_t gr,
+                                           label_t query_label) {
+  if (a.exclude_self && gr == gq) return false;
+  if (a.filter == label_filter::same) return a.ref_labels[gr] == query_label;
+  if (a.filter == label_filter::different) return a.ref_labels[gr] != query_label;
+  return true;
+}
+
+// One thread per query; the list lives in registers (K compile-time slots, every array index
+// a compile-time constant after unrolling). For k < K the list occupies the last k slots
+// [pad, K) with pad = K − k, so its k-th entry is always slot K − 1; the first pad slots are
+// never compared nor written. Reads of the block are coalesced: consecutive threads read
+// consecutive rows of one column.
+template <class T, int K>
+__global__ void __launch_bounds__(128) topk_register_kernel(const topk_args<T> a) {
+  const index_t pad = K - a.k;
+  for (index_t qa = global_thread(); qa < a.n_queries; qa += grid_threads()) {
+    const index_t gq = a.first_query + qa;
+    T* dcol = a.sqdist + gq * a.k;
+    label_t* icol = a.indices + gq * a.k;
+    T dist[K];
+    label_t idx[K];
+#pragma unroll
+    for (int s = 0; s < K; ++s) {
+      if (s < pad) {  // unused
+        dist[s] = T(0);
+        idx[s] = -1;
+      } else {
+        dist[s] = dcol[s - pad];
+        idx[s] = icol[s - pad];
+      }
+    }
+    const label_t query_label = a.filter == label_filter::any ? 0 : a.query_labels[gq];
+    const T* row = a.block + qa;
+    for (index_t b = 0; b < a.n_refs; ++b) {
+      const index_t gr = a.first_ref + b;
+      if (!admissible(a, gq, gr, query_label)) continue;
+      const T d = row[b * a.n_queries];
+      const label_t r = static_cast<label_t>(gr);
+      if (!comes_before(d, r, dist[K - 1], idx[K - 1])) continue;
+      // Insertion from the end: shift entries after the candidate one slot up, never below pad.
+      bool placed = false;
+#pragma unroll
+      for (int s = K - 1; s >= 1; --s) {
+        if (!placed) {
+          if (s > pad && comes_before(d, r, dist[s - 1], idx[s - 1])) {
+            dist[s] = dist[s - 1];
+            idx[s] = idx[s - 1];
+          } else {
+            dist[s] = d;
+            idx[s] = r;
+            placed = true;
+          }
+        }
+      }
+      if (!placed) {  // only when pad == 0
+        dist[0] = d;
+        idx[0] = r;
+      }
+    }
+#pragma unroll
+    for (int s = 0; s < K; ++s) {
+      if (s >= pad) {
+        dcol[s - pad] = dist[s];
+        icol[s - pad] = idx[s];
+      }
+    }
+  }
+}
+
+// Any k: the same algorithm on the state column itself (each thread owns its query's column,
+// so there are no races); slower, used for k > topk_register_max_k.
+template <class T>
+__global__ void topk_global_kernel(const topk_args<T> a) {
+  for (index_t qa = global_thread(); qa < a.n_queries; qa += grid_threads()) {
+    const index_t gq = a.first_query + qa;
+    T* dcol = a.sqdist + gq * a.k;
+    label_t* icol = a.indices + gq * a.k;
+    const label_t query_label = a.filter == label_filter::any ? 0 : a.query_labels[gq];
+    const T* row = a.block + qa;
+    for (index_t b = 0; b < a.n_refs; ++b) {
+      const index_t gr = a.first_ref + b;
+      if (!admissible(a, gq, gr, query_label)) continue;
+      const T d = row[b * a.n_queries];
+      const label_t r = static_cast<label_t>(gr);
+      if (!comes_before(d, r, dcol[a.k - 1], icol[a.k - 1])) continue;
+      index_t s = a.k - 1;
+      while (s > 0 && comes_before(d, r, dcol[s - 1], icol[s - 1])) {
+        dcol[s] = dcol[s - 1];
+        icol[s] = icol[s - 1];
+        --s;
+      }
+      dcol[s] = d;
+      icol[s] = r;
+    }
+  }
+}
+
+template <class T, int K>
+void launch_topk_register(const topk_args<T>& args, stream_t stream) {
+  constexpr int threads = 128;
+  const index_t blocks = (args.n_queries + threads - 1) / threads;
+  topk_register_kernel<T, K><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(args);
+  check_launch("topk_register_kernel");
+}
+
+}  // namespace
+
+// ---- launchers -----------------------------------------------------------------------------------
+
+template <class T>
+void fill(T* x, index_t n, T value, stream_t stream) {
+  if (n <= 0) return;
+  fill_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(x, n, value);
+  check_launch("fill_kernel");
+}
+
+template <class T>
+void map(unary_op op, const T* x, T* y, index_t n, stream_t stream) {
+  if (n <= 0) return;
+  switch (op) {
+    case unary_op::sqrt: return launch_map(x, y, n, sqrt_op<T>{}, stream);
+    case unary_op::inv_two_sqrt: return launch_map(x, y, n, inv_two_sqrt_op<T>{}, stream);
+    case unary_op::reciprocal: return launch_map(x, y, n, reciprocal_op<T>{}, stream);
+    case unary_op::square: return launch_map(x, y, n, square_op<T>{}, stream);
+    case unary_op::relu: return launch_map(x, y, n, relu_op<T>{}, stream);
+    case unary_op::step: return launch_map(x, y, n, step_op<T>{}, stream);
+  }
+  throw invalid_argument("mahal::cuda::kernels::map: unknown unary_op");
+}
+
+template <class T>
+void multiply(const T* x, T* y, index_t n, stream_t stream) {
+  if (n <= 0) return;
+  multiply_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(x, y, n);
+  check_launch("multiply_kernel");
+}
+
+std::size_t reduce_scratch_count() { return static_cast<std::size_t>(reduce_max_partials); }
+
+template <class T>
+void reduce(const T* x, const T* y, index_t n, double* scratch, double* result,
+            stream_t stream) {
+  index_t blocks = 0;
+  if (n > 0) {
+    blocks = (n + block_threads - 1) / block_threads;
+    if (blocks > reduce_max_partials) blocks = reduce_max_partials;
+    reduce_partials_kernel<<<static_cast<unsigned>(blocks), block_threads, 0, stream>>>(x, y, n,
+                                                                                      scratch);
+    check_launch("reduce_partials_kernel");
+  }
+  reduce_final_kernel<<<1, block_threads, 0, stream>>>(scratch, blocks, result);  // 0 if n == 0
+  check_launch("reduce_final_kernel");
+}
+
+template <class T>
+void col_dots(const T* p, const T* q, index_t rows, index_t cols, T* out, stream_t stream) {
+  if (cols <= 0) return;
+  launch_grouped<col_dots_launch, T>(rows, cols, stream, "col_dots_kernel", p, q, rows, cols,
+                                     out);
+}
+
+void check_pairs(const label_t* pairs, index_t m, index_t n, unsigned long long* first_bad,
+                 stream_t stream) {
+  if (m <= 0) return;
+  check_pairs_kernel<<<grid_for(m, block_threads), block_threads, 0, stream>>>(pairs, m, n,
+                                                                                first_bad);
+  check_launch("check_pairs_kernel");
+}
+
+template <class T>
+void pair_laplacian(const T* q, index_t rows, const label_t* pairs, const T* weights, index_t m,
+                    T* y, stream_t stream) {
+  if (m <= 0 || rows <= 0) return;
+  launch_grouped<pair_laplacian_launch, T>(rows, m, stream, "pair_laplacian_kernel", q, rows,
+                                           pairs, weights, m, y);
+}
+
+template <class T>
+void pair_sqdist(const T* p, const T* q, index_t rows, const label_t* pairs, index_t m, T* out,
+                 stream_t stream) {
+  if (m <= 0) return;
+  launch_grouped<pair_sqdist_launch, T>(rows, m, stream, "pair_sqdist_kernel", p, q, rows, pairs,
+                                        m, out);
+}
+
+template <class T>
+void sqdist_epilogue(T* out, index_t n_queries, index_t n_refs, const T* pn, const T* qn,
+                     stream_t stream) {
+  if (n_queries <= 0 || n_refs <= 0) return;
+  index_t gx = (n_queries + block_threads - 1) / block_threads;
+  if (gx > 8) gx = 8;
+  index_t gy = n_refs < 65535 ? n_refs : 65535;
+  const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
+  sqdist_epilogue_kernel<<<grid, block_threads, 0, stream>>>(out, n_queries, n_refs, pn, qn);
+  check_launch("sqdist_epilogue_kernel");
+}
+
+template <class T>
+void topk_merge(const topk_args<T>& args, stream_t stream) {
+  if (args.k <= 0 || args.n_queries <= 0 || args.n_refs <= 0) return;
+  if (args.k <= 1) return launch_topk_register<T, 1>(args, stream);
+  if (args.k <= 2) return launch_topk_register<T, 2>(args, stream);
+  if (args.k <= 4) return launch_topk_register<T, 4>(args, stream);
+  if (args.k <= 8) return launch_topk_register<T, 8>(args, stream);
+  if (args.k <= 16) return launch_topk_register<T, 16>(args, stream);
+  if (args.k <= 32) return launch_topk_register<T, 32>(args, stream);
+  if (args.k <= topk_register_max_k) return launch_topk_register<T, 64>(args, stream);
+  const index_t blocks = (args.n_queries + block_threads - 1) / block_threads;
+  topk_global_kernel<<<static_cast<unsigned>(blocks), block_threads, 0, stream>>>(args);
+  check_launch("topk_global_kernel");
+}
+
+// ---- explicit instantiations -----------------------------------------------------------------------
+
+#define MAHAL_CUDA_INSTANTIATE(T)                                                                  \
+  template void fill<T>(T*, index_t, T, stream_t);                                                 \
+  template void map<T>(unary_op, const T*, T*, index_t, stream_t);                                 \
+  template void multiply<T>(const T*, T*, index_t, stream_t);                                      \
+  template void reduce<T>(const T*, const T*, index_t, double*, double*, stream_t);              \
+  template void col_dots<T>(const T*, const T*, index_t, index_t, T*, stream_t);                   \
+  template void pair_laplacian<T>(const T*, index_t, const label_t*, const T*, index_t, T*,        \
+                                  stream_t);                                                       \
+  template void pair_sqdist<T>(const T*, const T*, index_t, const label_t*, index_t, T*,           \
+                               stream_t);                                                          \
+  template void sqdist_epilogue<T>(T*, index_t, index_t, const T*, const T*, stream_t);            \
+  template void topk_merge<T>(const topk_args<T>&, stream_t);
+
+MAHAL_CUDA_INSTANTIATE(float)
+MAHAL_CUDA_INSTANTIATE(double)
+#undef MAHAL_CUDA_INSTANTIATE
+
+}  // namespace mahal::cuda::kernels

@@ -1,0 +1,92 @@
+// cuda/kernels.hpp — launchers of the CUDA kernels of the backend (plain C++ declarations).
+//
+// The kernels live in kernels.cu (nvcc); this header is included by g++ code and names no CUDA
+// type: the stream is passed as a CUstream_st* (the type behind cudaStream_t, declared here
+// without the runtime headers). All arrays are raw device pointers, column-major; sizes are
+// index_t. Every launcher queues its work on `stream`, checks the launch and returns without
+// waiting; launch failures throw mahal::device_error. Launchers do nothing for empty inputs.
+// Shapes are validated by the caller (cuda_backend.cpp); launchers assume them.
+#pragma once
+
+#include <cstddef>
+
+#include "mahal/backend.hpp"
+#include "mahal/types.hpp"
+
+struct CUstream_st;
+
+namespace mahal::cuda::kernels {
+
+using stream_t = CUstream_st*;
+
+// x[0..n) = value.
+template <class T>
+void fill(T* x, index_t n, T value, stream_t stream);
+
+// y = f(x) element-wise for one of the unary_op maps; x may equal y.
+template <class T>
+void map(unary_op op, const T* x, T* y, index_t n, stream_t stream);
+
+// y = x∘y element-wise; x may equal y.
+template <class T>
+void multiply(const T* x, T* y, index_t n, stream_t stream);
+
+// *result = Σ x[0..n) (y null) or Σ x∘y, accumulated in double by a two-pass tree reduction
+// whose shape depends only on n (so the result is the same on every run). `scratch` holds
+// reduce_scratch_count() doubles; result is one device double outside it.
+std::size_t reduce_scratch_count();
+template <class T>
+void reduce(const T* x, const T* y, index_t n, double* scratch, double* result, stream_t stream);
+
+// out[c] = p[:, c]ᵀ q[:, c] for the `cols` columns of the rows×cols arrays p and q.
+template <class T>
+void col_dots(const T* p, const T* q, index_t rows, index_t cols, T* out, stream_t stream);
+
+// Checks that both indices of each of the m pairs (2×m, i above j) lie in [0, n). *first_bad
+// (a device word the caller sets to UINT64_MAX first) receives the smallest offending k.
+void check_pairs(const label_t* pairs, index_t m, index_t n, unsigned long long* first_bad,
+                 stream_t stream);
+
+// Y = Q·Lap for Lap = Σ_k w_k (e_i − e_j)(e_i − e_j)ᵀ: for each pair k,
+//   y[:, i] += w_k (q_i − q_j),   y[:, j] += w_k (q_j − q_i),
+// accumulated with atomics into y (rows×n, zeroed by the caller). Pairs must be valid.
+template <class T>
+void pair_laplacian(const T* q, index_t rows, const label_t* pairs, const T* weights, index_t m,
+                    T* y, stream_t stream);
+
+// out[k] = (p_i − p_j)ᵀ (q_i − q_j) for each pair k (p, q: rows×n). Pairs must be valid.
+template <class T>
+void pair_sqdist(const T* p, const T* q, index_t rows, const label_t* pairs, index_t m, T* out,
+                 stream_t stream);
+
+// out(a, b) = max(0, out(a, b) + pn[a] + qn[b]) for the n_queries × n_refs array out (which
+// holds −2·PᵀQ on entry).
+template <class T>
+void sqdist_epilogue(T* out, index_t n_queries, index_t n_refs, const T* pn, const T* qn,
+                     stream_t stream);
+
+// One block of a blocked k-nearest-neighbour search, merged into the running top-k.
+template <class T>
+struct topk_args {
+  const T* block = nullptr;        // n_queries × n_refs distances, column-major
+  index_t n_queries = 0;
+  index_t n_refs = 0;
+  index_t first_query = 0;         // global index of the block's first query
+  index_t first_ref = 0;           // global index of the block's first reference
+  bool exclude_self = false;       // skip global ref == global query
+  label_filter filter = label_filter::any;
+  const label_t* query_labels = nullptr;  // indexed by global query (unless filter is any)
+  const label_t* ref_labels = nullptr;    // indexed by global reference
+  label_t* indices = nullptr;      // k × n_queries_total state (column first_query + a)
+  T* sqdist = nullptr;             // k × n_queries_total state
+  index_t k = 0;
+};
+
+// Largest k served by the register-resident kernel; larger k runs a slower kernel that keeps
+// the list in the state arrays themselves (global memory), with identical results.
+constexpr index_t topk_register_max_k = 64;
+
+template <class T>
+void topk_merge(const topk_args<T>& args, stream_t stream);
+
+}  // namespace mahal::cuda::kernels

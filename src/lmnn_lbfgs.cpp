@@ -33,6 +33,20 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
   problem.full_search(Z, options.band);
   ++result.full_searches;
   index_t since_search = 0;
+  // L_search⁻¹ for the relative staleness bound (square, well-conditioned L only).
+  matrix<double> inverse;
+  bool have_inverse = false;
+  auto set_inverse = [&](const vector<double>& xs) {
+    have_inverse = false;
+    if (r != d) return;
+    const matrix<double> Ls = Eigen::Map<const matrix<double>>(xs.data(), r, d);
+    Eigen::JacobiSVD<matrix<double>> svd(Ls, Eigen::ComputeFullU | Eigen::ComputeFullV);
+    const vector<double>& s = svd.singularValues();
+    if (!(s(d - 1) > 1e-10 * s(0))) return;
+    inverse = svd.matrixV() * s.cwiseInverse().asDiagonal() * svd.matrixU().transpose();
+    have_inverse = true;
+  };
+  set_inverse(x_search);
   auto callback = [&](index_t, const vector<double>& xk, double fk, const vector<double>&,
                       double step) {
     ++result.iterations;
@@ -42,12 +56,15 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
     if (options.progress) options.progress(rec);
     if (result.iterations >= options.max_iterations) return false;
     if (since_search >= options.full_search_every) return false;
+    if (!options.stale_check) return true;
     const matrix<double> delta = Eigen::Map<const matrix<double>>(xk.data(), r, d) -
                                  Eigen::Map<const matrix<double>>(x_search.data(), r, d);
     const double norm = Eigen::JacobiSVD<matrix<double>>(delta).singularValues()(0);
+    const double relative =
+        have_inverse ? Eigen::JacobiSVD<matrix<double>>(delta * inverse).singularValues()(0) : -1.0;
     const matrix<double> Lk = Eigen::Map<const matrix<double>>(xk.data(), r, d);
     transform_into(be, Lk, problem.X(), L_dev, Z);
-    return !problem.is_stale(Z, norm);
+    return !problem.is_stale(Z, norm, relative);
   };
   lbfgs_options lo;
   lo.memory = options.lbfgs_memory;
@@ -67,6 +84,7 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
     problem.full_search(Z, options.band);
     ++result.full_searches;
     x_search = x;
+    set_inverse(x_search);
     since_search = 0;
     const double after = problem.evaluate(Z, false).objective;
     const bool changed = std::abs(after - before) > 1e-12 * std::max(1.0, std::abs(after));

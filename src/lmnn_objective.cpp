@@ -275,12 +275,13 @@ void lmnn_problem<T>::gradient_M(device_array<T>& G) {
 }
 
 template <class T>
-bool lmnn_problem<T>::is_stale(const device_array<T>& Z, double delta_norm) {
+bool lmnn_problem<T>::is_stale(const device_array<T>& Z, double delta_norm, double relative) {
   const std::vector<T> td = target_distances(Z);
   for (index_t i = 0; i < n_; ++i) {
     double m = 0;
     for (index_t a = 0; a < k_; ++a) m = std::max(m, static_cast<double>(td[i * k_ + a]));
-    const double lower = threshold_[i] - delta_norm * (radius_[i] + max_radius_);
+    double lower = threshold_[i] - delta_norm * (radius_[i] + max_radius_);
+    if (relative >= 0) lower = std::max(lower, (1 - relative) * threshold_[i]);
     if (lower <= 0 || lower * lower < m + 1) return true;
   }
   return false;

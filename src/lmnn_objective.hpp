@@ -55,7 +55,9 @@ class lmnn_problem {
   // with ΔL = L − L_search, d_L(i,l) >= d_search(i,l) − ||ΔL||₂ (|x_i − c| + R) where c is the
   // mean and R the radius of X; stale when that bound falls below sqrt(max_j d_ij² + 1) at L.
   // Z = LX at the current L.
-  bool is_stale(const device_array<T>& Z, double delta_norm);
+  // When L is square and invertible, the tighter relative bound d_L(i,l) >= (1 − ε)·d_search(i,l)
+  // with ε = ||ΔL·L_search⁻¹||₂ is used as well (pass relative < 0 when it does not apply).
+  bool is_stale(const device_array<T>& Z, double delta_norm, double relative = -1);
 
   // Restricts the next evaluate/gradient to the anchors in `batch` (all anchors when empty);
   // the terms are scaled by n / |batch|.

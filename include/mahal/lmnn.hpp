@@ -68,8 +68,9 @@ struct lmnn_options {
   index_t max_iterations = 1000;   // accepted steps (sgd: epochs)
   double tolerance = 1e-6;         // relative objective decrease / gradient tolerance
   index_t lbfgs_memory = 10;       // L-BFGS curvature pairs
-  index_t full_search_every = 10;  // iterations between full impostor searches (T)
-  double band = 0.5;               // safety band: candidates within max_j d_ij² + 1 + band·(...)
+  bool stale_check = false;        // also search when the (loose, worst-case) staleness bound fires
+  index_t full_search_every = 20;  // iterations between full impostor searches (T)
+  double band = 0.2;               // candidates: d_il² < (max_j d_ij² + 1)·(1 + band)
   // sgd
   index_t batch_size = 512;     // anchors per mini-batch
   double learning_rate = 1e-2;  // Adam step size (on L's entries)

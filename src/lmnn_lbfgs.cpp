@@ -1,0 +1,110 @@
+// L-space LMNN: L-BFGS on L (r×d) over an impostor active set that is rebuilt between
+// segments of iterations (see lmnn.hpp).
+#include <Eigen/SVD>
+#include <cmath>
+
+#include "lmnn_objective.hpp"
+#include "mahal/lbfgs.hpp"
+
+namespace mahal::detail {
+
+template <class T>
+void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_options& options,
+                      lmnn_result<T>& result, const stopwatch& clock) {
+  backend<T>& be = problem.be();
+  const index_t r = L.rows(), d = L.cols();
+  device_array<T> L_dev, Z;
+  device_array<T> grad = be.alloc(r, d);
+  matrix<T> grad_host(r, d);
+  lmnn_terms last;
+  auto f = [&](const vector<double>& x, vector<double>& g) {
+    const matrix<double> Lx = Eigen::Map<const matrix<double>>(x.data(), r, d);
+    transform_into(be, Lx, problem.X(), L_dev, Z);
+    last = problem.evaluate(Z, true);
+    problem.gradient_L(Z, grad);
+    be.download(grad, grad_host.data());
+    g = Eigen::Map<const vector<T>>(grad_host.data(), r * d).template cast<double>();
+    ++result.evaluations;
+    return last.objective;
+  };
+  vector<double> x = Eigen::Map<const vector<double>>(L.data(), r * d);
+  vector<double> x_search = x;
+  transform_into(be, L, problem.X(), L_dev, Z);
+  problem.full_search(Z, options.band);
+  ++result.full_searches;
+  index_t since_search = 0;
+  // L_search⁻¹ for the relative staleness bound (square, well-conditioned L only).
+  matrix<double> inverse;
+  bool have_inverse = false;
+  auto set_inverse = [&](const vector<double>& xs) {
+    have_inverse = false;
+    if (r != d) return;
+    const matrix<double> Ls = Eigen::Map<const matrix<double>>(xs.data(), r, d);
+    Eigen::JacobiSVD<matrix<double>> svd(Ls, Eigen::ComputeFullU | Eigen::ComputeFullV);
+    const vector<double>& s = svd.singularValues();
+    if (!(s(d - 1) > 1e-10 * s(0))) return;
+    inverse = svd.matrixV() * s.cwiseInverse().asDiagonal() * svd.matrixU().transpose();
+    have_inverse = true;
+  };
+  set_inverse(x_search);
+  auto callback = [&](index_t, const vector<double>& xk, double fk, const vector<double>&,
+                      double step) {
+    ++result.iterations;
+    ++since_search;
+    iteration_record rec{result.iterations, fk, step, clock.seconds(), last.active_pairs};
+    result.trace.push_back(rec);
+    if (options.progress) options.progress(rec);
+    if (result.iterations >= options.max_iterations) return false;
+    if (since_search >= options.full_search_every) return false;
+    if (!options.stale_check) return true;
+    const matrix<double> delta = Eigen::Map<const matrix<double>>(xk.data(), r, d) -
+                                 Eigen::Map<const matrix<double>>(x_search.data(), r, d);
+    const double norm = Eigen::JacobiSVD<matrix<double>>(delta).singularValues()(0);
+    const double relative =
+        have_inverse ? Eigen::JacobiSVD<matrix<double>>(delta * inverse).singularValues()(0) : -1.0;
+    const matrix<double> Lk = Eigen::Map<const matrix<double>>(xk.data(), r, d);
+    transform_into(be, Lk, problem.X(), L_dev, Z);
+    return !problem.is_stale(Z, norm, relative);
+  };
+  lbfgs_options lo;
+  lo.memory = options.lbfgs_memory;
+  lo.gradient_tolerance = options.tolerance;
+  lo.relative_tolerance = options.tolerance;
+  lbfgs_state state;
+  result.status = solver_status::iteration_cap;
+  result.message = "iteration cap reached";
+  while (result.iterations < options.max_iterations) {
+    lo.max_iterations = options.max_iterations - result.iterations;
+    const lbfgs_result seg = minimize_lbfgs(f, x, lo, state, callback);
+    // Rebuild the candidates at the new L; the objective over the old candidates equals the
+    // exact one at L unless a pair outside them became active.
+    L = Eigen::Map<const matrix<double>>(x.data(), r, d);
+    transform_into(be, L, problem.X(), L_dev, Z);
+    const double before = problem.evaluate(Z, false).objective;
+    problem.full_search(Z, options.band);
+    ++result.full_searches;
+    x_search = x;
+    set_inverse(x_search);
+    since_search = 0;
+    const double after = problem.evaluate(Z, false).objective;
+    const bool changed = std::abs(after - before) > 1e-12 * std::max(1.0, std::abs(after));
+    if (!seg.stopped && !changed) {
+      result.status = seg.status;
+      result.message = seg.message;
+      break;
+    }
+    if (!seg.stopped && seg.iterations == 0) {  // stationary at the exact objective
+      result.status = seg.status;
+      result.message = seg.message;
+      break;
+    }
+  }
+  L = Eigen::Map<const matrix<double>>(x.data(), r, d);
+}
+
+template void solve_lmnn_lbfgs<float>(lmnn_problem<float>&, matrix<double>&, const lmnn_options&,
+                                      lmnn_result<float>&, const stopwatch&);
+template void solve_lmnn_lbfgs<double>(lmnn_problem<double>&, matrix<double>&, const lmnn_options&,
+                                       lmnn_result<double>&, const stopwatch&);
+
+}  // namespace mahal::detail

@@ -1,0 +1,293 @@
+#include "lmnn_objective.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "mahal/device_transfer.hpp"
+#include "mahal/error.hpp"
+#include "mahal/metric.hpp"
+#include "mahal/neighbors.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace mahal::detail {
+namespace {
+
+int thread_count() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+}  // namespace
+
+template <class T>
+lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,
+                              const lmnn_options& options, const char* where)
+    : be_(be), options_(options), n_(X.cols()), d_(X.rows()), k_(options.k) {
+  expects(d_ >= 1 && n_ >= 2, where, "X is ", d_, "x", n_,
+          ": need at least one feature and two points");
+  check_finite<T>(X, where, "X");
+  const label_t classes = check_labels(y, n_, where);
+  expects(k_ >= 1, where, "k = ", k_, " must be at least 1");
+  expects(k_ < n_, where, "k = ", k_, " but there are only ", n_, " points");
+  expects(options.mu >= 0 && options.mu <= 1, where, "mu = ", options.mu, " is outside [0, 1]");
+  expects(options.band >= 0 && std::isfinite(options.band), where, "band = ", options.band,
+          " must be finite and >= 0");
+  std::vector<index_t> count(static_cast<std::size_t>(classes), 0);
+  for (index_t t = 0; t < n_; ++t) ++count[y(t)];
+  for (label_t c = 0; c < classes; ++c)
+    expects(count[c] == 0 || count[c] > k_, where, "class ", c, " has ", count[c],
+            " points but k = ", k_, " target neighbours need at least ", k_ + 1);
+  y_.assign(y.data(), y.data() + n_);
+  X_ = to_device<T>(be, X);
+  const device_array<label_t> labels = labels_to_device<T>(be, y);
+  engine::knn_request request;
+  request.k = k_;
+  request.exclude_self = true;
+  request.filter = label_filter::same;
+  request.query_labels = &labels;
+  request.ref_labels = &labels;
+  request.blocks = options.blocks;
+  const topk_state<T> state = engine::knn(be, X_, X_, request);
+  targets_.resize(static_cast<std::size_t>(k_ * n_));
+  be.download_labels(state.indices, targets_.data());
+  std::vector<label_t> tp(static_cast<std::size_t>(2 * k_ * n_));
+  for (index_t i = 0; i < n_; ++i)
+    for (index_t a = 0; a < k_; ++a) {
+      tp[2 * (i * k_ + a)] = static_cast<label_t>(i);
+      tp[2 * (i * k_ + a) + 1] = targets_[i * k_ + a];
+    }
+  target_pairs_ = be.alloc_labels(2, k_ * n_);
+  be.upload_labels(tp.data(), target_pairs_);
+  target_dist_ = be.alloc(k_ * n_, 1);
+  // Radii for the staleness bound.
+  const vector<double> c = X.template cast<double>().rowwise().mean();
+  radius_.resize(static_cast<std::size_t>(n_));
+  for (index_t i = 0; i < n_; ++i) radius_[i] = (X.col(i).template cast<double>() - c).norm();
+  max_radius_ = *std::max_element(radius_.begin(), radius_.end());
+  cand_start_.assign(static_cast<std::size_t>(n_ + 1), 0);
+  threshold_.assign(static_cast<std::size_t>(n_), 0.0);
+  anchors_.resize(static_cast<std::size_t>(n_));
+  std::iota(anchors_.begin(), anchors_.end(), 0);
+  upload_pairs();
+}
+
+template <class T>
+std::vector<T> lmnn_problem<T>::target_distances(const device_array<T>& Z) {
+  be_.pair_sqdist(Z, Z, target_pairs_, target_dist_);
+  std::vector<T> out(static_cast<std::size_t>(k_ * n_));
+  be_.download(target_dist_, out.data());
+  return out;
+}
+
+template <class T>
+void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
+  const std::vector<T> td = target_distances(Z);
+  std::vector<T> theta(static_cast<std::size_t>(n_));
+  for (index_t i = 0; i < n_; ++i) {
+    T m = 0;
+    for (index_t a = 0; a < k_; ++a) m = std::max(m, td[i * k_ + a]);
+    theta[i] = static_cast<T>((static_cast<double>(m) + 1) * (1 + band));
+    threshold_[i] = std::sqrt(static_cast<double>(theta[i]));
+  }
+  // Triangular blocked sweep: each unordered pair {i, l} once, l > i.
+  const engine::block_sizes b = engine::resolve(options_.blocks, be_.where(), n_, n_);
+  device_array<T> zn = be_.alloc(n_, 1);
+  be_.col_dots(Z, Z, zn);
+  device_array<T> scratch = be_.alloc(b.queries, b.refs);
+  const bool host = be_.where() == device::cpu;
+  std::vector<T> buffer(host ? 0 : static_cast<std::size_t>(b.queries * b.refs));
+  const int threads = thread_count();
+  std::vector<std::vector<index_pair>> found(static_cast<std::size_t>(threads));
+  const label_t* y = y_.data();
+  for (index_t q0 = 0; q0 < n_; q0 += b.queries) {
+    const index_t qb = std::min(b.queries, n_ - q0);
+    for (index_t r0 = q0; r0 < n_; r0 += b.refs) {
+      const index_t rb = std::min(b.refs, n_ - r0);
+      device_array<T> block = scratch.reshaped(qb, rb);
+      be_.sqdist_block(Z.col_range(q0, qb), Z.col_range(r0, rb), zn.segment(q0, qb),
+                       zn.segment(r0, rb), block);
+      const T* B = block.data();
+      if (!host) {
+        be_.download(block, buffer.data());
+        B = buffer.data();
+      }
+#pragma omp parallel
+      {
+        std::vector<index_pair>& mine = found[static_cast<std::size_t>(thread_id())];
+#pragma omp for schedule(static)
+        for (index_t bcol = 0; bcol < rb; ++bcol) {
+          const index_t l = r0 + bcol;
+          const label_t yl = y[l];
+          const T tl = theta[l];
+          const T* col = B + bcol * qb;
+          const index_t a_end = std::min(qb, l - q0);  // i = q0 + a < l
+          for (index_t a = 0; a < a_end; ++a) {
+            const T dd = col[a];
+            const index_t i = q0 + a;
+            if ((dd < theta[i] || dd < tl) && y[i] != yl) {
+              if (dd < theta[i]) mine.push_back({static_cast<label_t>(i), static_cast<label_t>(l)});
+              if (dd < tl) mine.push_back({static_cast<label_t>(l), static_cast<label_t>(i)});
+            }
+          }
+        }
+      }
+    }
+  }
+  // CSR by anchor, each anchor's impostors ascending (independent of the thread count).
+  std::fill(cand_start_.begin(), cand_start_.end(), 0);
+  for (const auto& list : found)
+    for (const index_pair& p : list) ++cand_start_[p.i + 1];
+  std::partial_sum(cand_start_.begin(), cand_start_.end(), cand_start_.begin());
+  cand_other_.resize(static_cast<std::size_t>(cand_start_[n_]));
+  std::vector<index_t> at(cand_start_.begin(), cand_start_.end() - 1);
+  for (const auto& list : found)
+    for (const index_pair& p : list) cand_other_[at[p.i]++] = p.j;
+#pragma omp parallel for schedule(dynamic, 256)
+  for (index_t i = 0; i < n_; ++i)
+    std::sort(cand_other_.begin() + cand_start_[i], cand_other_.begin() + cand_start_[i + 1]);
+  upload_pairs();
+}
+
+template <class T>
+void lmnn_problem<T>::set_batch(const std::vector<label_t>& batch) {
+  if (batch.empty()) {
+    anchors_.resize(static_cast<std::size_t>(n_));
+    std::iota(anchors_.begin(), anchors_.end(), 0);
+  } else {
+    anchors_ = batch;
+  }
+  upload_pairs();
+}
+
+template <class T>
+void lmnn_problem<T>::upload_pairs() {
+  const index_t na = static_cast<index_t>(anchors_.size());
+  anchor_cand_.assign(static_cast<std::size_t>(na + 1), 0);
+  for (index_t p = 0; p < na; ++p) {
+    const label_t i = anchors_[p];
+    anchor_cand_[p + 1] = anchor_cand_[p] + cand_start_[i + 1] - cand_start_[i];
+  }
+  const index_t m = na * k_ + anchor_cand_[na];
+  std::vector<label_t> pairs(static_cast<std::size_t>(2 * m));
+#pragma omp parallel for schedule(dynamic, 256)
+  for (index_t p = 0; p < na; ++p) {
+    const label_t i = anchors_[p];
+    for (index_t a = 0; a < k_; ++a) {
+      pairs[2 * (p * k_ + a)] = i;
+      pairs[2 * (p * k_ + a) + 1] = targets_[i * k_ + a];
+    }
+    index_t e = na * k_ + anchor_cand_[p];
+    for (index_t c = cand_start_[i]; c < cand_start_[i + 1]; ++c, ++e) {
+      pairs[2 * e] = i;
+      pairs[2 * e + 1] = cand_other_[c];
+    }
+  }
+  pairs_ = be_.alloc_labels(2, m);
+  be_.upload_labels(pairs.data(), pairs_);
+  dist_ = be_.alloc(m, 1);
+  weights_ = be_.alloc(m, 1);
+  dist_host_.resize(static_cast<std::size_t>(m));
+  weights_host_.resize(static_cast<std::size_t>(m));
+  scale_ = static_cast<double>(n_) / static_cast<double>(std::max<index_t>(na, 1));
+}
+
+template <class T>
+lmnn_terms lmnn_problem<T>::evaluate(const device_array<T>& Z, bool want_weights) {
+  be_.pair_sqdist(Z, Z, pairs_, dist_);
+  be_.download(dist_, dist_host_.data());
+  const index_t na = static_cast<index_t>(anchors_.size());
+  const double mu = options_.mu, s = scale_;
+  const bool squared = options_.squared_hinge;
+  const T* dist = dist_host_.data();
+  T* w = weights_host_.data();
+  const index_t k = k_, base = na * k_;
+  double pull = 0, push = 0;
+  index_t active = 0, active_pairs = 0;
+#pragma omp parallel for schedule(dynamic, 64) reduction(+ : pull, push, active, active_pairs)
+  for (index_t p = 0; p < na; ++p) {
+    double dt[64], wt[64];
+    double* dtp = dt;
+    double* wtp = wt;
+    std::vector<double> big;
+    if (k > 64) {
+      big.resize(static_cast<std::size_t>(2 * k));
+      dtp = big.data();
+      wtp = big.data() + k;
+    }
+    for (index_t a = 0; a < k; ++a) {
+      dtp[a] = static_cast<double>(dist[p * k + a]);
+      pull += dtp[a];
+      wtp[a] = 0;
+    }
+    for (index_t e = base + anchor_cand_[p]; e < base + anchor_cand_[p + 1]; ++e) {
+      const double dl = static_cast<double>(dist[e]);
+      double wl = 0;
+      bool any = false;
+      for (index_t a = 0; a < k; ++a) {
+        const double h = 1 + dtp[a] - dl;
+        if (h > 0) {
+          ++active;
+          any = true;
+          push += squared ? h * h : h;
+          const double g = squared ? 2 * h : 1.0;
+          wtp[a] += g;
+          wl += g;
+        }
+      }
+      if (any) ++active_pairs;
+      if (want_weights) w[e] = static_cast<T>(-mu * s * wl);
+    }
+    if (want_weights)
+      for (index_t a = 0; a < k; ++a) w[p * k + a] = static_cast<T>(s * ((1 - mu) + mu * wtp[a]));
+  }
+  if (want_weights) be_.upload(weights_host_.data(), weights_);
+  lmnn_terms t;
+  t.pull = s * pull;
+  t.push = s * push;
+  t.objective = (1 - mu) * t.pull + mu * t.push;
+  t.active_triplets = active;
+  t.active_pairs = active_pairs;
+  return t;
+}
+
+template <class T>
+void lmnn_problem<T>::gradient_L(const device_array<T>& Z, device_array<T>& grad) {
+  be_.pair_scatter(Z, X_, pairs_, weights_, T(2), T(0), grad);
+}
+
+template <class T>
+void lmnn_problem<T>::gradient_M(device_array<T>& G) {
+  be_.pair_scatter(X_, X_, pairs_, weights_, T(1), T(0), G);
+}
+
+template <class T>
+bool lmnn_problem<T>::is_stale(const device_array<T>& Z, double delta_norm, double relative) {
+  const std::vector<T> td = target_distances(Z);
+  for (index_t i = 0; i < n_; ++i) {
+    double m = 0;
+    for (index_t a = 0; a < k_; ++a) m = std::max(m, static_cast<double>(td[i * k_ + a]));
+    double lower = threshold_[i] - delta_norm * (radius_[i] + max_radius_);
+    if (relative >= 0) lower = std::max(lower, (1 - relative) * threshold_[i]);
+    if (lower <= 0 || lower * lower < m + 1) return true;
+  }
+  return false;
+}
+
+template class lmnn_problem<float>;
+template class lmnn_problem<double>;
+
+}  // namespace mahal::detail

@@ -1,0 +1,123 @@
+// The LMNN objective over an impostor active set, written once over backend<T>.
+//
+// Pairs live on the device as one 2×m list: the n·k target pairs (i, j) first, then the
+// candidate impostor pairs (i, l) grouped by anchor i (CSR offsets on the host). One
+// evaluation is: pair distances of all m pairs from Z = LX (pair_sqdist), the hinge terms and
+// pair weights per anchor (host, O(n·k + k·|candidates|)), and one pair_scatter for the
+// gradient. A full search rebuilds the candidates from a blocked all-pairs sweep.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "mahal/backend.hpp"
+#include "mahal/lmnn.hpp"
+
+namespace mahal::detail {
+
+struct lmnn_terms {
+  double objective = 0;
+  double pull = 0;
+  double push = 0;
+  index_t active_triplets = 0;
+  index_t active_pairs = 0;  // candidate impostor pairs with at least one active triplet
+};
+
+template <class T>
+class lmnn_problem {
+ public:
+  // Validates X and y, uploads them and finds the k target neighbours in the Euclidean metric.
+  lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y, const lmnn_options& options,
+               const char* where);
+
+  backend<T>& be() { return be_; }
+  const device_array<T>& X() const { return X_; }
+  index_t n() const { return n_; }
+  index_t d() const { return d_; }
+  index_t k() const { return k_; }
+  const std::vector<label_t>& targets() const { return targets_; }  // k×n, column-major
+  index_t candidates() const { return static_cast<index_t>(cand_other_.size()); }
+
+  // Rebuilds the impostor candidates at Z = LX (r×n): every (i, l) with y_l ≠ y_i and
+  // d(i,l)² < (max_j d(i,j)² + 1)·(1 + band). band = 0 gives exactly the pairs that can be in
+  // an active triplet at this Z. Remembers the thresholds for is_stale.
+  void full_search(const device_array<T>& Z, double band);
+
+  // Objective over the candidates at Z; with want_weights, also the pair weights (device)
+  // that the gradient needs.
+  lmnn_terms evaluate(const device_array<T>& Z, bool want_weights);
+  // ∂ε/∂L = 2·L·G = 2·pair_scatter(Z, X) into grad (r×d), after evaluate(Z, true).
+  void gradient_L(const device_array<T>& Z, device_array<T>& grad);
+  // G = ∂ε/∂M = pair_scatter(X, X) into G (d×d), after evaluate(·, true).
+  void gradient_M(device_array<T>& G);
+
+  // True when, for some anchor, a pair outside the candidates may have come within the margin:
+  // with ΔL = L − L_search, d_L(i,l) >= d_search(i,l) − ||ΔL||₂ (|x_i − c| + R) where c is the
+  // mean and R the radius of X; stale when that bound falls below sqrt(max_j d_ij² + 1) at L.
+  // Z = LX at the current L.
+  // When L is square and invertible, the tighter relative bound d_L(i,l) >= (1 − ε)·d_search(i,l)
+  // with ε = ||ΔL·L_search⁻¹||₂ is used as well (pass relative < 0 when it does not apply).
+  bool is_stale(const device_array<T>& Z, double delta_norm, double relative = -1);
+
+  // Restricts the next evaluate/gradient to the anchors in `batch` (all anchors when empty);
+  // the terms are scaled by n / |batch|.
+  void set_batch(const std::vector<label_t>& batch);
+
+ private:
+  void upload_pairs();
+  std::vector<T> target_distances(const device_array<T>& Z);  // k×n
+
+  backend<T>& be_;
+  const lmnn_options& options_;
+  index_t n_ = 0, d_ = 0, k_ = 0;
+  std::vector<label_t> y_;
+  device_array<T> X_;
+  std::vector<label_t> targets_;     // k×n
+  std::vector<index_t> cand_start_;  // n+1 CSR offsets
+  std::vector<label_t> cand_other_;  // impostor l of each candidate pair
+  std::vector<double> threshold_;    // n: sqrt of the search threshold per anchor
+  std::vector<double> radius_;       // n: |x_i − c|
+  double max_radius_ = 0;
+  device_array<label_t> target_pairs_;  // 2×(n·k)
+  device_array<T> target_dist_;         // (n·k)×1
+  std::vector<label_t> anchors_;        // anchors of the evaluation (all, or a batch)
+  std::vector<index_t> anchor_cand_;    // |anchors|+1 offsets of their candidates in pairs_
+  device_array<label_t> pairs_;         // 2×m: anchors' targets, then their candidates
+  device_array<T> dist_;                // m×1
+  device_array<T> weights_;             // m×1
+  std::vector<T> dist_host_, weights_host_;
+  double scale_ = 1;  // n / |anchors|
+};
+
+// Wall time since construction.
+class stopwatch {
+ public:
+  stopwatch();
+  double seconds() const;
+
+ private:
+  std::int64_t start_ns_;
+};
+
+// The solvers: each improves L (r×d, double on the host; small) in place and fills status,
+// iterations, evaluations, full_searches, trace and message of `result`. fit_lmnn does the
+// validation, the initial L and the final exact evaluation.
+template <class T>
+void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_options& options,
+                      lmnn_result<T>& result, const stopwatch& clock);
+template <class T>
+void solve_lmnn_mspace(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_options& options,
+                       lmnn_result<T>& result, const stopwatch& clock);
+template <class T>
+void solve_lmnn_sgd(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_options& options,
+                    lmnn_result<T>& result, const stopwatch& clock);
+
+// Z = L·X on the device, L uploaded from the host (r×d).
+template <class T>
+void transform_into(backend<T>& be, const matrix<double>& L, const device_array<T>& X,
+                    device_array<T>& L_dev, device_array<T>& Z);
+
+extern template class lmnn_problem<float>;
+extern template class lmnn_problem<double>;
+
+}  // namespace mahal::detail

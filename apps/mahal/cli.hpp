@@ -56,5 +56,6 @@ class stopwatch {
 void add_info_command(CLI::App& app);
 void add_knn_command(CLI::App& app);
 void add_transform_command(CLI::App& app);
+void add_fit_command(CLI::App& app);
 
 }  // namespace mahal::cli

@@ -1,0 +1,120 @@
+// mahal fit: learn a metric (or a network) from a labelled CSV, report, optionally test with
+// k-NN in the learned space and save the model.
+#include "fit.hpp"
+
+#include "mahal/error.hpp"
+#include "mahal/metric_io.hpp"
+#include "mahal/neighbors.hpp"
+#include "mahal/standardizer.hpp"
+
+namespace mahal::cli {
+namespace {
+
+const fit_registry& registry() {
+  static const fit_registry table = [] {
+    fit_registry r;
+    register_mmc_algorithms(r);
+    register_lmnn_algorithms(r);
+    return r;
+  }();
+  return table;
+}
+
+std::vector<std::string> algorithm_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : registry()) names.push_back(entry.first);
+  return names;
+}
+
+void run_fit(fit_command_options o) {
+  const labelled_data<double> train = load_labelled(o.train, o.data);
+  matrix<double> X = train.X;
+  std::optional<standardizer<double>> scaler;
+  if (o.standardize) {
+    scaler = standardizer<double>::fit(X);
+    X = scaler->apply(X);
+  }
+  if (o.common.verbose)
+    std::fprintf(stderr, "mahal fit: %s on %s (%lld samples, %lld features)\n", o.algo.c_str(),
+                 o.train.c_str(), static_cast<long long>(X.cols()),
+                 static_cast<long long>(X.rows()));
+  stopwatch clock;
+  fit_outcome outcome = registry().at(o.algo)(o, X, train.y);
+  const double train_seconds = clock.seconds();
+
+  json report;
+  report["algo"] = o.algo;
+  report["train_seconds"] = train_seconds;
+  for (const auto& [key, value] : outcome.report.items()) report[key] = value;
+  report["n_train"] = X.cols();
+  report["dim"] = X.rows();
+  report["standardized"] = o.standardize;
+  if (!o.test.empty()) {
+    const labelled_data<double> test = load_labelled(o.test, o.data);
+    expects(test.X.rows() == train.X.rows(), "mahal fit", o.test, " has ", test.X.rows(),
+            " features but ", o.train, " has ", train.X.rows());
+    const matrix<double> Xt = scaler ? scaler->apply(test.X) : test.X;
+    const matrix<double> Ztr = outcome.embed(X), Zte = outcome.embed(Xt);
+    auto be = make_backend<double>(parse_device(o.common.backend));
+    report["test_accuracy"] = knn_accuracy<double>(
+        *be, metric<double>::identity(Ztr.rows()), Ztr, train.y, Zte, test.y, o.k);
+    report["test_k"] = o.k;
+    report["n_test"] = Xt.cols();
+  }
+  if (!o.out.empty()) {
+    outcome.save(o.out, scaler ? &*scaler : nullptr);
+    report["model"] = o.out;
+  }
+  emit(report, o.common);
+}
+
+}  // namespace
+
+void add_fit_command(CLI::App& app) {
+  auto o = std::make_shared<fit_command_options>();
+  CLI::App* sub = app.add_subcommand("fit", "Learn a metric or a Siamese network from labels");
+  sub->add_option("--algo", o->algo, "Algorithm")->required()->check(CLI::IsMember(algorithm_names()));
+  sub->add_option("--train", o->train, "Training CSV (label column + features)")->required();
+  sub->add_option("--test", o->test, "Test CSV: report k-NN accuracy in the learned space");
+  sub->add_option("--out", o->out, "Save the learned model here");
+  sub->add_flag("--standardize,!--no-standardize", o->standardize,
+                "z-score features with training statistics (default on; kept in the model)");
+  sub->add_option("--mode", o->mode, "mmc: fast (default) or reference (the published code)")
+      ->check(CLI::IsMember({"fast", "reference"}));
+  sub->add_option("--solver", o->solver, "lmnn: lbfgs (default), sgd or m-space")
+      ->check(CLI::IsMember({"lbfgs", "sgd", "m-space"}));
+  sub->add_option("--k", o->k, "lmnn target neighbours and the test k-NN's k")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--rank", o->rank, "Rows of L (0 = d)")->capture_default_str();
+  sub->add_option("--max-iter", o->max_iter, "Iteration cap (0 = the solver's default)");
+  sub->add_option("--tol", o->tol, "Stopping tolerance (0 = the solver's default)");
+  sub->add_option("--C", o->C, "mmc-diag: weight of the log term")->capture_default_str();
+  sub->add_option("--similar", o->similar, "mmc: sampled similar pairs (0 = all, D implicit)");
+  sub->add_option("--dissimilar", o->dissimilar, "mmc: sampled dissimilar pairs");
+  sub->add_option("--seed", o->seed, "Seed for sampling")->capture_default_str();
+  sub->add_option("--steps", o->steps, "siamese: training steps");
+  sub->add_option("--batch", o->batch, "siamese: pairs or triplets per step");
+  sub->add_option("--margin", o->margin, "siamese: margin (contrastive) or alpha (triplet)");
+  sub->add_option("--lr", o->learning_rate, "siamese / sgd: learning rate");
+  sub->add_option("--label-column", o->data.label_column, "Name of the label column")
+      ->capture_default_str();
+  add_common_options(*sub, o->common);
+  sub->callback([o] { run_fit(*o); });
+}
+
+}  // namespace mahal::cli
+
+namespace mahal::cli {
+
+fit_outcome metric_outcome(const metric<double>& learned, json report, const std::string& algo) {
+  fit_outcome outcome;
+  outcome.report = std::move(report);
+  outcome.embed = [learned](const matrix<double>& X) { return learned.transform(X); };
+  outcome.save = [learned, algo](const std::string& path, const standardizer<double>* scaler) {
+    save_metric(path, learned, scaler, {{"algo", algo}});
+  };
+  return outcome;
+}
+
+}  // namespace mahal::cli

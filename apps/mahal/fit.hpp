@@ -1,0 +1,58 @@
+// The `mahal fit` subcommand: shared options, and the table of algorithms it dispatches to.
+// Each family of solvers registers its algorithms from its own file (fit_mmc.cpp, ...).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "cli.hpp"
+#include "mahal/matrix.hpp"
+#include "mahal/metric.hpp"
+#include "mahal/standardizer.hpp"
+
+namespace mahal::cli {
+
+struct fit_command_options {
+  common_options common;
+  data_options data;
+  std::string algo, train, test, out;
+  bool standardize = true;   // z-score with training statistics (stored in the model)
+  std::string mode = "fast";  // mmc: fast | reference
+  std::string solver;         // lmnn: lbfgs | sgd | m-space
+  index_t k = 3;              // lmnn target neighbours; k of the test k-NN
+  index_t rank = 0;           // rows of L (0 = d)
+  index_t max_iter = 0;       // 0 = the solver's default
+  double tol = 0;             // 0 = the solver's default
+  double C = 1;               // mmc-diag: weight of the log term
+  index_t similar = 0, dissimilar = 0;  // mmc: sampled pairs (0 = all same-class pairs, D implicit)
+  std::uint64_t seed = 0;
+  index_t steps = 0;          // siamese: training steps (0 = default)
+  index_t batch = 0;          // siamese: pairs or triplets per step (0 = default)
+  double margin = 0;          // siamese: margin (0 = default)
+  double learning_rate = 0;   // siamese / sgd (0 = default)
+};
+
+// What an algorithm hands back: its report keys, the map of (standardised) data into the
+// learned space, and how to save the model.
+struct fit_outcome {
+  json report;
+  std::function<matrix<double>(const matrix<double>&)> embed;
+  std::function<void(const std::string& path, const standardizer<double>* scaler)> save;
+};
+
+using fit_algorithm =
+    std::function<fit_outcome(const fit_command_options&, const matrix<double>& X,
+                              const label_vector& y)>;
+
+// name → algorithm; each registration function adds its family.
+using fit_registry = std::map<std::string, fit_algorithm>;
+void register_mmc_algorithms(fit_registry& registry);
+void register_lmnn_algorithms(fit_registry& registry);
+
+// The outcome of an algorithm that learns a linear metric: embed = L·x, save = metric file.
+fit_outcome metric_outcome(const metric<double>& learned, json report, const std::string& algo);
+
+void add_fit_command(CLI::App& app);
+
+}  // namespace mahal::cli

@@ -1,0 +1,36 @@
+// mahal fit --algo lmnn: Large Margin Nearest Neighbour (Weinberger & Saul, JMLR 2009).
+#include "fit.hpp"
+#include "mahal/lmnn.hpp"
+
+namespace mahal::cli {
+namespace {
+
+fit_outcome fit_lmnn_cli(const fit_command_options& o, const matrix<double>& X,
+                         const label_vector& y) {
+  auto be = make_backend<double>(parse_device(o.common.backend));
+  lmnn_options options;
+  options.k = o.k;
+  options.rank = o.rank;
+  if (!o.solver.empty()) options.solver = parse_lmnn_solver(o.solver);
+  if (o.max_iter > 0) options.max_iterations = o.max_iter;
+  if (o.tol > 0) options.tolerance = o.tol;
+  if (o.learning_rate > 0) options.learning_rate = o.learning_rate;
+  options.seed = o.seed;
+  options.progress = stderr_progress("mahal fit lmnn", o.common);
+  const lmnn_result<double> r = fit_lmnn<double>(*be, X, y, options);
+  json report;
+  report["iterations"] = r.iterations;
+  report["status"] = to_string(r.status);
+  report["objective"] = r.objective;
+  report["active_triplets"] = r.active_triplets;
+  report["full_searches"] = r.full_searches;
+  report["solver"] = to_string(options.solver);
+  report["backend"] = be->name();
+  return metric_outcome(metric<double>::from_linear_map(r.L), std::move(report), "lmnn");
+}
+
+}  // namespace
+
+void register_lmnn_algorithms(fit_registry& registry) { registry["lmnn"] = fit_lmnn_cli; }
+
+}  // namespace mahal::cli

@@ -2,6 +2,8 @@
 // all devices, and then hands over to the device's do_* implementation.
 #include "mahal/backend.hpp"
 
+#include <algorithm>
+
 #include "mahal/error.hpp"
 
 namespace mahal {
@@ -80,8 +82,8 @@ void backend<T>::gemm(bool transpose_a, bool transpose_b, T alpha, const array& 
   const index_t k = transpose_a ? a.rows() : a.cols();
   const index_t kb = transpose_b ? b.cols() : b.rows();
   const index_t n = transpose_b ? b.rows() : b.cols();
-  expects(k == kb && c.rows() == m && c.cols() == n, "mahal::backend::gemm",
-          "op(A) is ", m, "x", k, ", op(B) is ", kb, "x", n, " and C is ", shape(c));
+  expects(k == kb && c.rows() == m && c.cols() == n, "mahal::backend::gemm", "op(A) is ", m, "x", k,
+          ", op(B) is ", kb, "x", n, " and C is ", shape(c));
   if (m == 0 || n == 0) return;
   if (k == 0) {  // an empty product: C = beta·C
     scale(beta, c);
@@ -134,9 +136,9 @@ void backend<T>::col_dots(const array& p, const array& q, array& out) {
 
 template <class T>
 void backend<T>::sym_eig(const array& a, array& w, array& v) {
-  expects(a.rows() == a.cols() && w.size() == a.rows() && v.rows() == a.rows() &&
-              v.cols() == a.cols(),
-          "mahal::backend::sym_eig", "A is ", shape(a), ", w is ", shape(w), ", V is ", shape(v));
+  expects(
+      a.rows() == a.cols() && w.size() == a.rows() && v.rows() == a.rows() && v.cols() == a.cols(),
+      "mahal::backend::sym_eig", "A is ", shape(a), ", w is ", shape(w), ", V is ", shape(v));
   if (!a.empty()) do_sym_eig(a, w, v);
 }
 
@@ -175,8 +177,7 @@ void backend<T>::sqdist_block(const array& p, const array& q, const array& pn, c
 }
 
 template <class T>
-void backend<T>::topk_merge(const array& block, const topk_block& where_,
-                            topk_state<T>& state) {
+void backend<T>::topk_merge(const array& block, const topk_block& where_, topk_state<T>& state) {
   const index_t k = state.indices.rows();
   expects(k > 0 && state.sqdist.rows() == k && state.sqdist.cols() == state.indices.cols() &&
               where_.first_query >= 0 && where_.first_ref >= 0 &&
@@ -187,6 +188,50 @@ void backend<T>::topk_merge(const array& block, const topk_block& where_,
               (where_.query_labels != nullptr && where_.ref_labels != nullptr),
           "mahal::backend::topk_merge", "a label filter needs query and reference labels");
   if (!block.empty()) do_topk_merge(block, where_, state);
+}
+
+template <class T>
+void backend<T>::topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
+                            index_t block_queries, index_t block_refs, const topk_block& where_,
+                            topk_state<T>& state) {
+  const index_t k = state.indices.rows();
+  expects(zq.rows() == zr.rows() && qn.size() == zq.cols() && rn.size() == zr.cols(),
+          "mahal::backend::topk_sweep", "queries ", shape(zq), ", references ", shape(zr),
+          ", norms ", qn.size(), " and ", rn.size());
+  expects(block_queries > 0 && block_refs > 0, "mahal::backend::topk_sweep", "block sizes ",
+          block_queries, " x ", block_refs, " must be positive");
+  expects(k > 0 && state.sqdist.rows() == k && state.sqdist.cols() == state.indices.cols() &&
+              where_.first_query >= 0 && where_.first_ref >= 0 &&
+              where_.first_query + zq.cols() <= state.indices.cols(),
+          "mahal::backend::topk_sweep", "state is k=", k, " x ", state.indices.cols(), " queries, ",
+          zq.cols(), " queries at ", where_.first_query);
+  expects(where_.filter == label_filter::any ||
+              (where_.query_labels != nullptr && where_.ref_labels != nullptr),
+          "mahal::backend::topk_sweep", "a label filter needs query and reference labels");
+  if (zq.cols() > 0 && zr.cols() > 0)
+    do_topk_sweep(zq, zr, qn, rn, block_queries, block_refs, where_, state);
+}
+
+template <class T>
+void backend<T>::do_topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
+                               index_t block_queries, index_t block_refs, const topk_block& where_,
+                               topk_state<T>& state) {
+  const index_t nq = zq.cols(), nr = zr.cols();
+  const index_t bq = std::min(block_queries, nq), br = std::min(block_refs, nr);
+  array scratch = alloc(bq, br);
+  topk_block at = where_;
+  for (index_t q0 = 0; q0 < nq; q0 += bq) {
+    const index_t qb = std::min(bq, nq - q0);
+    for (index_t r0 = 0; r0 < nr; r0 += br) {
+      const index_t rb = std::min(br, nr - r0);
+      array block = scratch.reshaped(qb, rb);
+      sqdist_block(zq.col_range(q0, qb), zr.col_range(r0, rb), qn.segment(q0, qb),
+                   rn.segment(r0, rb), block);
+      at.first_query = where_.first_query + q0;
+      at.first_ref = where_.first_ref + r0;
+      topk_merge(block, at, state);
+    }
+  }
 }
 
 template class backend<float>;

@@ -72,12 +72,12 @@ enum class label_filter {
 
 // Element-wise maps y = f(x) that solvers need on the device (one generic kernel runs them).
 enum class unary_op {
-  sqrt,            // sqrt(max(x, 0))
-  inv_two_sqrt,    // 1 / (2 sqrt(x)), 0 where x <= 0   (d/dx of sqrt)
-  reciprocal,      // 1 / x, 0 where x == 0
-  square,          // x²
-  relu,            // max(x, 0)
-  step,            // 1 where x > 0, else 0
+  sqrt,          // sqrt(max(x, 0))
+  inv_two_sqrt,  // 1 / (2 sqrt(x)), 0 where x <= 0   (d/dx of sqrt)
+  reciprocal,    // 1 / x, 0 where x == 0
+  square,        // x²
+  relu,          // max(x, 0)
+  step,          // 1 where x > 0, else 0
 };
 
 // Running top-k state of a blocked nearest-neighbour search: for each query column, k
@@ -91,9 +91,9 @@ struct topk_state {
 
 // Where a block of queries and references sits inside the whole search, and what it may keep.
 struct topk_block {
-  index_t first_query = 0;       // global index of the block's first query column
-  index_t first_ref = 0;         // global index of the block's first reference column
-  bool exclude_self = false;     // queries and references are one set: skip ref == query
+  index_t first_query = 0;    // global index of the block's first query column
+  index_t first_ref = 0;      // global index of the block's first reference column
+  bool exclude_self = false;  // queries and references are one set: skip ref == query
   label_filter filter = label_filter::any;
   const label_t* query_labels = nullptr;  // device pointers to all labels (needed unless `any`)
   const label_t* ref_labels = nullptr;
@@ -160,6 +160,16 @@ class backend {
   // Merges one distance block (queries × refs of the block, from sqdist_block) into the running
   // top-k of those queries: state columns [where.first_query, + block.rows()).
   void topk_merge(const array& block, const topk_block& where, topk_state<T>& state);
+  // A whole top-k search: the distances between the query columns zq (dim×nq) and the reference
+  // columns zr (dim×nr), in blocks of at most block_queries × block_refs, each merged into the
+  // top-k of its queries, i.e. sqdist_block + topk_merge over every block. qn (nq×1), rn (nr×1):
+  // the squared column norms. where.first_query / first_ref: global indices of zq's and zr's
+  // first columns (state columns [where.first_query, + nq) are updated). The default runs
+  // exactly those two operations block by block; a backend may fuse them (the CPU backend runs
+  // one parallel sweep in which each thread computes and consumes its own blocks).
+  void topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
+                  index_t block_queries, index_t block_refs, const topk_block& where,
+                  topk_state<T>& state);
 
  protected:
   virtual array do_alloc(index_t rows, index_t cols) = 0;
@@ -170,8 +180,8 @@ class backend {
   virtual void do_download_labels(const labels& src, label_t* host) = 0;
   virtual void do_copy(const array& src, array& dst) = 0;
   virtual void do_fill(array& x, T value) = 0;
-  virtual void do_gemm(bool transpose_a, bool transpose_b, T alpha, const array& a,
-                       const array& b, T beta, array& c) = 0;
+  virtual void do_gemm(bool transpose_a, bool transpose_b, T alpha, const array& a, const array& b,
+                       T beta, array& c) = 0;
   virtual void do_axpy(T alpha, const array& x, array& y) = 0;
   virtual void do_scale(T alpha, array& x) = 0;
   virtual T do_dot(const array& x, const array& y) = 0;
@@ -182,12 +192,14 @@ class backend {
   virtual void do_sym_eig(const array& a, array& w, array& v) = 0;
   virtual void do_pair_scatter(const array& p, const array& q, const labels& pairs,
                                const array& weights, T alpha, T beta, array& out) = 0;
-  virtual void do_pair_sqdist(const array& p, const array& q, const labels& pairs,
-                              array& out) = 0;
-  virtual void do_sqdist_block(const array& p, const array& q, const array& pn,
-                               const array& qn, array& out) = 0;
-  virtual void do_topk_merge(const array& block, const topk_block& where,
-                             topk_state<T>& state) = 0;
+  virtual void do_pair_sqdist(const array& p, const array& q, const labels& pairs, array& out) = 0;
+  virtual void do_sqdist_block(const array& p, const array& q, const array& pn, const array& qn,
+                               array& out) = 0;
+  virtual void do_topk_merge(const array& block, const topk_block& where, topk_state<T>& state) = 0;
+  // Not pure: the default is the block loop described at topk_sweep.
+  virtual void do_topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
+                             index_t block_queries, index_t block_refs, const topk_block& where,
+                             topk_state<T>& state);
 };
 
 extern template class backend<float>;

@@ -189,41 +189,46 @@ void bm_knn(benchmark::State& state, mahal::device where, index_t n, index_t d) 
             2.0 * static_cast<double>(d) * static_cast<double>(n_queries) * static_cast<double>(n));
 }
 
-void register_device(mahal::device where, const std::string& suffix) {
-  for (index_t n : sizes_n)
-    for (index_t d : sizes_d) {
-      benchmark::RegisterBenchmark(size_name("BM_pair_scatter_" + suffix, n, d).c_str(),
-                                   bm_pair_scatter, where, n, d)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(size_name("BM_all_pairs_" + suffix, n, d).c_str(), bm_all_pairs,
-                                   where, n, d)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(size_name("BM_knn_" + suffix, n, d).c_str(), bm_knn, where, n, d)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
-    }
+void register_device(mahal::device where, const std::string& suffix, index_t n, index_t d) {
+  benchmark::RegisterBenchmark(size_name("BM_pair_scatter_" + suffix, n, d).c_str(),
+                               bm_pair_scatter, where, n, d)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(size_name("BM_all_pairs_" + suffix, n, d).c_str(), bm_all_pairs,
+                               where, n, d)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(size_name("BM_knn_" + suffix, n, d).c_str(), bm_knn, where, n, d)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
 }
 
-void register_dgemm() {
+void register_dgemm(index_t n, index_t d) {
+  const auto blocks =
+      mahal::engine::resolve({}, mahal::device::cpu, n_queries, n);  // the engine's blocks
+  benchmark::RegisterBenchmark(size_name("BM_dgemm_cpu/sqdist_block", n, d).c_str(), bm_dgemm, true,
+                               false, blocks.queries, blocks.refs, d)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+  // n' of the scatter: with 10·n random pairs practically every point occurs.
+  benchmark::RegisterBenchmark(size_name("BM_dgemm_cpu/scatter", n, d).c_str(), bm_dgemm, false,
+                               true, d, d, n)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+// Each size's DGEMM references are registered beside its engine benchmarks, so that without
+// random interleaving they still run close in time (the machine's load drifts during a run).
+void register_all(int gpus) {
   benchmark::RegisterBenchmark("BM_dgemm_cpu/square/m:1024/n:1024/k:1024", bm_dgemm, false, false,
                                index_t{1024}, index_t{1024}, index_t{1024})
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   for (index_t n : sizes_n)
     for (index_t d : sizes_d) {
-      const auto blocks =
-          mahal::engine::resolve({}, mahal::device::cpu, n_queries, n);  // the engine's blocks
-      benchmark::RegisterBenchmark(size_name("BM_dgemm_cpu/sqdist_block", n, d).c_str(), bm_dgemm,
-                                   true, false, blocks.queries, blocks.refs, d)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
-      // n' of the scatter: with 10·n random pairs practically every point occurs.
-      benchmark::RegisterBenchmark(size_name("BM_dgemm_cpu/scatter", n, d).c_str(), bm_dgemm, false,
-                                   true, d, d, n)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
+      register_dgemm(n, d);
+      register_device(mahal::device::cpu, "cpu", n, d);
+      if (gpus > 0) register_device(mahal::device::cuda, "cuda", n, d);
     }
 }
 
@@ -242,15 +247,12 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("mahal_cpu_backend",
                               mahal::make_backend<double>(mahal::device::cpu)->name());
   benchmark::AddCustomContext("load_average_at_start", load_average());
-  register_dgemm();
-  register_device(mahal::device::cpu, "cpu");
   const int gpus = mahal::cuda_device_count();
   benchmark::AddCustomContext("cuda_devices", std::to_string(gpus));
-  if (gpus > 0) {
+  if (gpus > 0)
     benchmark::AddCustomContext("mahal_cuda_backend",
                                 mahal::make_backend<double>(mahal::device::cuda)->name());
-    register_device(mahal::device::cuda, "cuda");
-  }
+  register_all(gpus);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

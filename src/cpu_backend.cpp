@@ -398,10 +398,13 @@ class cpu_backend final : public backend<T> {
     const index_t per_task = (nq + 4 * threads - 1) / (4 * threads);
     const index_t chunk =
         std::max<index_t>(1, std::min(block_queries, std::max<index_t>(per_task, 32)));
-    // Reference tiles: a chunk × tile block of about 256 KiB (half of a small L2), at most
-    // block_refs.
+    // Reference tiles: a chunk × tile block of about 256 KiB (a quarter of a 1 MiB L2) for
+    // d <= 64, growing with d up to the L2 size, where the GEMM dominates and wider tiles amortise
+    // the packing of the query chunk; at most block_refs.
     const index_t tile = std::max<index_t>(
-        1, std::min(block_refs, std::max<index_t>(64, (index_t{32} << 10) / chunk)));
+        1,
+        std::min(block_refs, std::max<index_t>(64, (index_t{32} << 10) *
+                                                       std::clamp<index_t>(d / 64, 1, 4) / chunk)));
     const index_t chunks = (nq + chunk - 1) / chunk;
     const T* zqs = zq.data();
     const T* zrs = zr.data();

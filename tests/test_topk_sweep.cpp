@@ -10,6 +10,8 @@
 #include "mahal/backend.hpp"
 #include "mahal/device_transfer.hpp"
 #include "mahal/engine.hpp"
+#include "mahal/metric.hpp"
+#include "mahal/neighbors.hpp"
 #include "test_support.hpp"
 
 using namespace mahal;
@@ -106,4 +108,24 @@ TEST_CASE_TEMPLATE("engine::knn equals brute force for queries and references ap
       for (index_t t = 0; t < k; ++t) CHECK(idx(t, q) == order[t]);
     }
   }
+}
+
+TEST_CASE("knn_search: the identity metric (searched without a transform) agrees with 2·I") {
+  auto be = make_backend<double>(device::cpu);
+  const index_t d = 4, nq = 40, nr = 300, k = 5;
+  const matrix<double> Q = test::random_matrix<double>(d, nq, 61);
+  const matrix<double> R = test::random_matrix<double>(d, nr, 62);
+  knn_options options;
+  options.k = k;
+  const auto plain = knn_search<double>(*be, metric<double>::identity(d), Q, R, options);
+  const matrix<double> twice = 2.0 * matrix<double>::Identity(d, d);
+  const auto scaled =
+      knn_search<double>(*be, metric<double>::from_linear_map(twice), Q, R, options);
+  CHECK(plain.indices == scaled.indices);
+  for (index_t q = 0; q < nq; ++q)
+    for (index_t t = 0; t < k; ++t) {
+      CHECK(plain.sqdist(t, q) ==
+            doctest::Approx((Q.col(q) - R.col(plain.indices(t, q))).squaredNorm()).epsilon(1e-11));
+      CHECK(scaled.sqdist(t, q) == doctest::Approx(4.0 * plain.sqdist(t, q)).epsilon(1e-11));
+    }
 }

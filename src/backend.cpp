@@ -3,6 +3,7 @@
 #include "mahal/backend.hpp"
 
 #include <vector>
+#include <algorithm>
 
 #include "mahal/error.hpp"
 
@@ -286,6 +287,47 @@ void backend<T>::do_block_scatter(const array& p_rows, const array& q_rows, cons
   labels pairs = alloc_labels(2, ni * nj);
   upload_labels(ij.data(), pairs);
   do_pair_scatter(p, q, pairs, w.reshaped(ni * nj, 1), alpha, beta, out);
+void backend<T>::topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
+                            index_t block_queries, index_t block_refs, const topk_block& where_,
+                            topk_state<T>& state) {
+  const index_t k = state.indices.rows();
+  expects(zq.rows() == zr.rows() && qn.size() == zq.cols() && rn.size() == zr.cols(),
+          "mahal::backend::topk_sweep", "queries ", shape(zq), ", references ", shape(zr),
+          ", norms ", qn.size(), " and ", rn.size());
+  expects(block_queries > 0 && block_refs > 0, "mahal::backend::topk_sweep", "block sizes ",
+          block_queries, " x ", block_refs, " must be positive");
+  expects(k > 0 && state.sqdist.rows() == k && state.sqdist.cols() == state.indices.cols() &&
+              where_.first_query >= 0 && where_.first_ref >= 0 &&
+              where_.first_query + zq.cols() <= state.indices.cols(),
+          "mahal::backend::topk_sweep", "state is k=", k, " x ", state.indices.cols(), " queries, ",
+          zq.cols(), " queries at ", where_.first_query);
+  expects(where_.filter == label_filter::any ||
+              (where_.query_labels != nullptr && where_.ref_labels != nullptr),
+          "mahal::backend::topk_sweep", "a label filter needs query and reference labels");
+  if (zq.cols() > 0 && zr.cols() > 0)
+    do_topk_sweep(zq, zr, qn, rn, block_queries, block_refs, where_, state);
+}
+
+template <class T>
+void backend<T>::do_topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
+                               index_t block_queries, index_t block_refs, const topk_block& where_,
+                               topk_state<T>& state) {
+  const index_t nq = zq.cols(), nr = zr.cols();
+  const index_t bq = std::min(block_queries, nq), br = std::min(block_refs, nr);
+  array scratch = alloc(bq, br);
+  topk_block at = where_;
+  for (index_t q0 = 0; q0 < nq; q0 += bq) {
+    const index_t qb = std::min(bq, nq - q0);
+    for (index_t r0 = 0; r0 < nr; r0 += br) {
+      const index_t rb = std::min(br, nr - r0);
+      array block = scratch.reshaped(qb, rb);
+      sqdist_block(zq.col_range(q0, qb), zr.col_range(r0, rb), qn.segment(q0, qb),
+                   rn.segment(r0, rb), block);
+      at.first_query = where_.first_query + q0;
+      at.first_ref = where_.first_ref + r0;
+      topk_merge(block, at, state);
+    }
+  }
 }
 
 template class backend<float>;

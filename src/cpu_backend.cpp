@@ -4,6 +4,7 @@
 #include "cpu_backend.hpp"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -18,6 +19,8 @@
 
 extern "C" {
 char* openblas_get_config(void);
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int num_threads);
 void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w,
              float* work, const int* lwork, int* iwork, const int* liwork, int* info);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
@@ -62,6 +65,24 @@ std::shared_ptr<U> host_alloc(index_t count) {
   std::memset(p, 0, bytes);
   return std::shared_ptr<U>(static_cast<U*>(p), [](U* q) { std::free(q); });
 }
+
+// Makes OpenBLAS run single-threaded while it lives, for GEMMs called from inside an OpenMP
+// parallel region: OpenBLAS's own thread pool (pthreads build) would otherwise be woken by every
+// thread's call and fight the OpenMP threads for the cores. Restores the previous count.
+class blas_single_thread {
+ public:
+  blas_single_thread() : saved_(openblas_get_num_threads()) {
+    if (saved_ != 1) openblas_set_num_threads(1);
+  }
+  ~blas_single_thread() {
+    if (saved_ != 1) openblas_set_num_threads(saved_);
+  }
+  blas_single_thread(const blas_single_thread&) = delete;
+  blas_single_thread& operator=(const blas_single_thread&) = delete;
+
+ private:
+  int saved_;
+};
 
 template <class T>
 T apply(unary_op op, T x) {
@@ -432,50 +453,112 @@ class cpu_backend final : public backend<T> {
     const char* where = "mahal::backend::sqdist_block";
     const index_t a = p.cols(), b = q.cols();
     const int d = blas_int(p.rows(), where);
-    if (d > 0)
-      blas_gemm(CblasTrans, CblasNoTrans, blas_int(a, where), blas_int(b, where), d, T(-2),
-                p.data(), d, q.data(), d, T(0), out.data(), blas_int(a, where));
-    else
-      std::fill_n(out.data(), out.size(), T(0));
+    const int ai = blas_int(a, where);
+    blas_int(b, where);
     const T* pns = pn.data();
     const T* qns = qn.data();
     T* os = out.data();
-#pragma omp parallel for if (a * b > 65536)
-    for (index_t j = 0; j < b; ++j) {
-      T* col = os + j * a;
-      const T qj = qns[j];
+    // Tiles of reference columns, one GEMM each, each finished (norms added, clamped) by the
+    // thread that computed it while the tile is still in that core's L2 cache. The threads are
+    // OpenMP's; OpenBLAS runs single-threaded inside the region.
+    const index_t tile =
+        std::max<index_t>(16, std::min<index_t>(256, (index_t{1} << 15) / std::max<index_t>(a, 1)));
+    const index_t tiles = (b + tile - 1) / tile;
+    auto run_tile = [&](index_t t) {
+      const index_t j0 = t * tile, jb = std::min(tile, b - j0);
+      T* o = os + j0 * a;
+      if (d > 0)
+        blas_gemm(CblasTrans, CblasNoTrans, ai, static_cast<int>(jb), d, T(-2), p.data(), d,
+                  q.data() + j0 * d, d, T(0), o, ai);
+      else
+        std::fill_n(o, a * jb, T(0));
+      for (index_t j = 0; j < jb; ++j) {
+        T* col = o + j * a;
+        const T qj = qns[j0 + j];
 #pragma omp simd
-      for (index_t i = 0; i < a; ++i) col[i] = std::max(T(0), col[i] + pns[i] + qj);
+        for (index_t i = 0; i < a; ++i) col[i] = std::max(T(0), col[i] + pns[i] + qj);
+      }
+    };
+    const int threads = omp_get_max_threads();
+    if (threads == 1 || tiles == 1 || a * b * std::max(d, 1) < 65536) {
+      for (index_t t = 0; t < tiles; ++t) run_tile(t);
+      return;
     }
+    blas_single_thread guard;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (index_t t = 0; t < tiles; ++t) run_tile(t);
   }
 
   void do_topk_merge(const array& block, const topk_block& at, topk_state<T>& state) override {
-    const index_t nq = block.rows(), nr = block.cols(), k = state.indices.rows();
-    const T* dist = block.data();
-    label_t* best_idx = state.indices.data() + k * at.first_query;
-    T* best_d = state.sqdist.data() + k * at.first_query;
-    constexpr index_t chunk = 64;  // queries per task: their thresholds stay in L1
+    const index_t nq = block.rows(), nr = block.cols();
 #pragma omp parallel for schedule(static) if (nq * nr > 65536)
-    for (index_t q0 = 0; q0 < nq; q0 += chunk) {
-      const index_t q1 = std::min(nq, q0 + chunk);
-      T worst[chunk];
-      for (index_t a = q0; a < q1; ++a) worst[a - q0] = best_d[k * a + k - 1];
-      for (index_t b = 0; b < nr; ++b) {
-        const T* col = dist + b * nq;
-        const label_t ref = static_cast<label_t>(at.first_ref + b);
-        for (index_t a = q0; a < q1; ++a) {
-          const T d = col[a];
-          if (!(d <= worst[a - q0])) continue;  // also rejects NaN
-          const index_t query = at.first_query + a;
-          if (at.exclude_self && ref == query) continue;
-          if (at.filter != label_filter::any) {
-            const bool same = at.query_labels[query] == at.ref_labels[ref];
-            if (same != (at.filter == label_filter::same)) continue;
-          }
-          if (insert_sorted(best_idx + k * a, best_d + k * a, k, d, ref))
-            worst[a - q0] = best_d[k * a + k - 1];
+    for (index_t q0 = 0; q0 < nq; q0 += merge_chunk)
+      merge_rows(block.data(), nq, q0, std::min(nq, q0 + merge_chunk), nr, at, state);
+  }
+
+  // One parallel region for the whole search (a region per block costs a barrier per block,
+  // which on a loaded machine is paid in scheduler time slices). Each thread takes a chunk of
+  // queries, then for every tile of references runs a single-threaded GEMM into its own scratch
+  // (sized for its L2 cache), adds the norms and merges the tile into the chunk's top-k while
+  // the tile is still in cache.
+  void do_topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
+                     index_t block_queries, index_t block_refs, const topk_block& where_,
+                     topk_state<T>& state) override {
+    const char* where = "mahal::backend::topk_sweep";
+    const index_t nq = zq.cols(), nr = zr.cols();
+    const int d = blas_int(zq.rows(), where);
+    blas_int(nr, where);
+    const int threads = omp_get_max_threads();
+    // Query chunks: at most block_queries, and enough chunks (4 per thread) to balance the load.
+    const index_t per_task = (nq + 4 * threads - 1) / (4 * threads);
+    const index_t chunk =
+        std::max<index_t>(1, std::min(block_queries, std::max<index_t>(per_task, 32)));
+    // Reference tiles: a chunk × tile block of about 256 KiB (a quarter of a 1 MiB L2) for
+    // d <= 64, growing with d up to the L2 size, where the GEMM dominates and wider tiles amortise
+    // the packing of the query chunk; at most block_refs.
+    const index_t tile = std::max<index_t>(
+        1,
+        std::min(block_refs, std::max<index_t>(64, (index_t{32} << 10) *
+                                                       std::clamp<index_t>(d / 64, 1, 4) / chunk)));
+    const index_t chunks = (nq + chunk - 1) / chunk;
+    const T* zqs = zq.data();
+    const T* zrs = zr.data();
+    const T* qns = qn.data();
+    const T* rns = rn.data();
+    auto run = [&](T* scratch, index_t c) {
+      const index_t q0 = c * chunk, qb = std::min(chunk, nq - q0);
+      topk_block at = where_;
+      at.first_query = where_.first_query + q0;
+      for (index_t r0 = 0; r0 < nr; r0 += tile) {
+        const index_t rb = std::min(tile, nr - r0);
+        if (d > 0)
+          blas_gemm(CblasTrans, CblasNoTrans, static_cast<int>(qb), static_cast<int>(rb), d, T(-2),
+                    zqs + q0 * d, d, zrs + r0 * d, d, T(0), scratch, static_cast<int>(qb));
+        else
+          std::fill_n(scratch, qb * rb, T(0));
+        for (index_t j = 0; j < rb; ++j) {
+          T* col = scratch + j * qb;
+          const T rj = rns[r0 + j];
+#pragma omp simd
+          for (index_t i = 0; i < qb; ++i) col[i] = std::max(T(0), col[i] + qns[q0 + i] + rj);
         }
+        at.first_ref = where_.first_ref + r0;
+        for (index_t m0 = 0; m0 < qb; m0 += merge_chunk)
+          merge_rows(scratch, qb, m0, std::min(qb, m0 + merge_chunk), rb, at, state);
       }
+    };
+    const bool parallel = threads > 1 && chunks > 1 && !omp_in_parallel();
+    if (!parallel) {
+      std::vector<T> scratch(static_cast<std::size_t>(chunk * tile));
+      for (index_t c = 0; c < chunks; ++c) run(scratch.data(), c);
+      return;
+    }
+    blas_single_thread guard;
+#pragma omp parallel num_threads(threads)
+    {
+      std::vector<T> scratch(static_cast<std::size_t>(chunk * tile));
+#pragma omp for schedule(dynamic, 1)
+      for (index_t c = 0; c < chunks; ++c) run(scratch.data(), c);
     }
   }
 
@@ -521,6 +604,36 @@ class cpu_backend final : public backend<T> {
   }
 
  private:
+  static constexpr index_t merge_chunk = 64;  // queries per merge pass: their thresholds stay in L1
+
+  // Merges rows [a0, a1) of a distance block (nq_block × nr, column-major) into the top-k of
+  // those queries; the block's row a is query where.first_query + a, column b is reference
+  // where.first_ref + b. a1 − a0 <= merge_chunk.
+  static void merge_rows(const T* dist, index_t nq_block, index_t a0, index_t a1, index_t nr,
+                         const topk_block& at, topk_state<T>& state) {
+    const index_t k = state.indices.rows();
+    label_t* best_idx = state.indices.data() + k * at.first_query;
+    T* best_d = state.sqdist.data() + k * at.first_query;
+    T worst[merge_chunk];
+    for (index_t a = a0; a < a1; ++a) worst[a - a0] = best_d[k * a + k - 1];
+    for (index_t b = 0; b < nr; ++b) {
+      const T* col = dist + b * nq_block;
+      const label_t ref = static_cast<label_t>(at.first_ref + b);
+      for (index_t a = a0; a < a1; ++a) {
+        const T d = col[a];
+        if (!(d <= worst[a - a0])) continue;  // also rejects NaN
+        const index_t query = at.first_query + a;
+        if (at.exclude_self && ref == query) continue;
+        if (at.filter != label_filter::any) {
+          const bool same = at.query_labels[query] == at.ref_labels[ref];
+          if (same != (at.filter == label_filter::same)) continue;
+        }
+        if (insert_sorted(best_idx + k * a, best_d + k * a, k, d, ref))
+          worst[a - a0] = best_d[k * a + k - 1];
+      }
+    }
+  }
+
   // Inserts (d, idx) into a sorted list of k if it beats the last entry in (distance, index)
   // order; returns whether it did.
   static bool insert_sorted(label_t* idx, T* d_list, index_t k, T d, label_t ref) {

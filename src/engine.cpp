@@ -19,8 +19,8 @@ device_array<T> transform(backend<T>& be, const device_array<T>& L, const device
 block_sizes resolve(block_sizes requested, device where, index_t n_queries, index_t n_refs) {
   // CPU: a 256 × 2048 block of doubles is 4 MiB, written by the GEMM and read once by the
   // top-k scan while still in the last-level cache. GPU: 8192 × 16384 keeps every SM busy.
-  const block_sizes preferred = where == device::cpu ? block_sizes{256, 2048}
-                                                     : block_sizes{8192, 16384};
+  const block_sizes preferred =
+      where == device::cpu ? block_sizes{256, 2048} : block_sizes{8192, 16384};
   block_sizes b = requested;
   if (b.queries <= 0) b.queries = preferred.queries;
   if (b.refs <= 0) b.refs = preferred.refs;
@@ -30,9 +30,9 @@ block_sizes resolve(block_sizes requested, device where, index_t n_queries, inde
 }
 
 template <class T>
-void for_each_sqdist_block(
-    backend<T>& be, const device_array<T>& Zq, const device_array<T>& Zr, block_sizes blocks,
-    const std::function<void(const device_array<T>&, index_t, index_t)>& f) {
+void for_each_sqdist_block(backend<T>& be, const device_array<T>& Zq, const device_array<T>& Zr,
+                           block_sizes blocks,
+                           const std::function<void(const device_array<T>&, index_t, index_t)>& f) {
   expects(Zq.rows() == Zr.rows(), "mahal::engine::for_each_sqdist_block", "queries have ",
           Zq.rows(), " rows but references have ", Zr.rows());
   const index_t nq = Zq.cols(), nr = Zr.cols();
@@ -79,22 +79,24 @@ topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<
     at.query_labels = request.query_labels->data();
     at.ref_labels = request.ref_labels->data();
   }
-  for_each_sqdist_block<T>(be, Zq, Zr, request.blocks,
-                           [&](const device_array<T>& block, index_t q0, index_t r0) {
-                             at.first_query = q0;
-                             at.first_ref = r0;
-                             be.topk_merge(block, at, state);
-                           });
+  expects(Zq.rows() == Zr.rows(), where, "queries have ", Zq.rows(), " rows but references have ",
+          Zr.rows());
+  if (Zq.cols() == 0 || Zr.cols() == 0) return state;
+  const block_sizes blocks = resolve(request.blocks, be.where(), Zq.cols(), Zr.cols());
+  device_array<T> qn = be.alloc(Zq.cols(), 1), rn = be.alloc(Zr.cols(), 1);
+  be.col_dots(Zq, Zq, qn);
+  be.col_dots(Zr, Zr, rn);
+  be.topk_sweep(Zq, Zr, qn, rn, blocks.queries, blocks.refs, at, state);
   return state;
 }
 
-#define MAHAL_INSTANTIATE(T)                                                                   \
-  template device_array<T> transform<T>(backend<T>&, const device_array<T>&,                   \
-                                        const device_array<T>&);                               \
-  template void for_each_sqdist_block<T>(                                                      \
-      backend<T>&, const device_array<T>&, const device_array<T>&, block_sizes,                \
-      const std::function<void(const device_array<T>&, index_t, index_t)>&);                   \
-  template topk_state<T> knn<T>(backend<T>&, const device_array<T>&, const device_array<T>&,   \
+#define MAHAL_INSTANTIATE(T)                                                                 \
+  template device_array<T> transform<T>(backend<T>&, const device_array<T>&,                 \
+                                        const device_array<T>&);                             \
+  template void for_each_sqdist_block<T>(                                                    \
+      backend<T>&, const device_array<T>&, const device_array<T>&, block_sizes,              \
+      const std::function<void(const device_array<T>&, index_t, index_t)>&);                 \
+  template topk_state<T> knn<T>(backend<T>&, const device_array<T>&, const device_array<T>&, \
                                 const knn_request&);
 MAHAL_INSTANTIATE(float)
 MAHAL_INSTANTIATE(double)

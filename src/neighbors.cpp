@@ -51,9 +51,15 @@ template <class T>
 knn_result<T> search(backend<T>& be, const metric<T>& m, matrix_ref<T> queries,
                      matrix_ref<T> refs, const knn_options& options,
                      const device_array<label_t>* yq, const device_array<label_t>* yr) {
-  const device_array<T> L = to_device<T>(be, m.L());
-  const device_array<T> Zq = engine::transform(be, L, to_device<T>(be, queries));
-  const device_array<T> Zr = engine::transform(be, L, to_device<T>(be, refs));
+  // The Euclidean metric (L = I exactly) searches the data as they are: Z = I·X would cost a
+  // d×d×n GEMM per side for nothing.
+  const bool identity = m.L().rows() == m.L().cols() && m.L().isIdentity(0);
+  device_array<T> Zq = to_device<T>(be, queries), Zr = to_device<T>(be, refs);
+  if (!identity) {
+    const device_array<T> L = to_device<T>(be, m.L());
+    Zq = engine::transform(be, L, Zq);
+    Zr = engine::transform(be, L, Zr);
+  }
   engine::knn_request request;
   request.k = options.k;
   request.exclude_self = options.exclude_self;

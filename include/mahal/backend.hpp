@@ -198,6 +198,16 @@ class backend {
   // Merges one distance block (queries × refs of the block, from sqdist_block) into the running
   // top-k of those queries: state columns [where.first_query, + block.rows()).
   void topk_merge(const array& block, const topk_block& where, topk_state<T>& state);
+  // A whole top-k search: the distances between the query columns zq (dim×nq) and the reference
+  // columns zr (dim×nr), in blocks of at most block_queries × block_refs, each merged into the
+  // top-k of its queries, i.e. sqdist_block + topk_merge over every block. qn (nq×1), rn (nr×1):
+  // the squared column norms. where.first_query / first_ref: global indices of zq's and zr's
+  // first columns (state columns [where.first_query, + nq) are updated). The default runs
+  // exactly those two operations block by block; a backend may fuse them (the CPU backend runs
+  // one parallel sweep in which each thread computes and consumes its own blocks).
+  void topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
+                  index_t block_queries, index_t block_refs, const topk_block& where,
+                  topk_state<T>& state);
 
  protected:
   virtual array do_alloc(index_t rows, index_t cols) = 0;
@@ -235,6 +245,10 @@ class backend {
   virtual void do_topk_merge(const array& block, const topk_block& where, topk_state<T>& state) = 0;
   virtual void do_block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
                                 const array& q_cols, const array& w, T alpha, T beta, array& out);
+  // Not pure: the default is the block loop described at topk_sweep.
+  virtual void do_topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
+                             index_t block_queries, index_t block_refs, const topk_block& where,
+                             topk_state<T>& state);
 };
 
 extern template class backend<float>;

@@ -1,0 +1,131 @@
+// backend::topk_sweep (the fused search the CPU backend runs in one parallel region) and
+// engine::knn against brute-force sorting, over several query chunks and reference tiles, with
+// exclude_self, label filters and offsets into the state.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "mahal/backend.hpp"
+#include "mahal/device_transfer.hpp"
+#include "mahal/engine.hpp"
+#include "mahal/metric.hpp"
+#include "mahal/neighbors.hpp"
+#include "test_support.hpp"
+
+using namespace mahal;
+
+namespace {
+
+template <class T>
+double tol() {
+  return std::is_same_v<T, float> ? 1e-4 : 1e-11;
+}
+
+// The k nearest references of query q (global index) in brute force, ties by the smaller index.
+template <class T>
+std::vector<label_t> brute_force(const matrix<T>& X, const label_vector& y, index_t q, index_t k,
+                                 bool exclude_self, label_filter filter) {
+  std::vector<label_t> order;
+  for (label_t r = 0; r < X.cols(); ++r) {
+    if (exclude_self && r == q) continue;
+    if (filter == label_filter::same && y(r) != y(q)) continue;
+    if (filter == label_filter::different && y(r) == y(q)) continue;
+    order.push_back(r);
+  }
+  auto dq = [&](label_t r) { return (X.col(q) - X.col(r)).squaredNorm(); };
+  std::stable_sort(order.begin(), order.end(), [&](label_t a, label_t b) { return dq(a) < dq(b); });
+  order.resize(std::min<std::size_t>(order.size(), static_cast<std::size_t>(k)));
+  return order;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("topk_sweep equals brute force, with filters, blocks and offsets", T, float,
+                   double) {
+  auto be = make_backend<T>(device::cpu);
+  const index_t d = 5, n = 301, k = 6;
+  const matrix<T> X = test::random_matrix<T>(d, n, 41);
+  const label_vector y = test::random_labels(n, 3, 42);
+  auto xd = to_device<T>(*be, X);
+  auto yd = labels_to_device(*be, y);
+  auto norms = be->alloc(n, 1);
+  be->col_dots(xd, xd, norms);
+  for (const label_filter filter : {label_filter::any, label_filter::same, label_filter::different})
+    for (const index_t block_refs : {index_t{37}, index_t{4096}}) {
+      CAPTURE(static_cast<int>(filter));
+      CAPTURE(block_refs);
+      topk_state<T> state{be->alloc_labels(k, n), be->alloc(k, n)};
+      std::vector<label_t> minus(k * n, -1);
+      be->upload_labels(minus.data(), state.indices);
+      be->fill(state.sqdist, std::numeric_limits<T>::infinity());
+      // Queries [0, 120) and [120, n) in two sweeps; references in two halves merged in reverse
+      // order, so the state's offsets and out-of-order merges are both exercised.
+      for (const index_t r0 : {index_t{150}, index_t{0}})
+        for (const index_t q0 : {index_t{0}, index_t{120}}) {
+          const index_t qb = q0 == 0 ? 120 : n - 120, rb = r0 == 0 ? 150 : n - 150;
+          topk_block at{q0, r0, true, filter, yd.data(), yd.data()};
+          be->topk_sweep(xd.col_range(q0, qb), xd.col_range(r0, rb), norms.segment(q0, qb),
+                         norms.segment(r0, rb), 16, block_refs, at, state);
+        }
+      const index_matrix idx = labels_to_host(*be, state.indices);
+      const matrix<T> dist = to_host(*be, state.sqdist);
+      for (index_t q = 0; q < n; ++q) {
+        const auto expected = brute_force(X, y, q, k, true, filter);
+        for (index_t t = 0; t < k; ++t) {
+          if (t < static_cast<index_t>(expected.size())) {
+            CHECK(idx(t, q) == expected[t]);
+            CHECK(dist(t, q) ==
+                  doctest::Approx((X.col(q) - X.col(expected[t])).squaredNorm()).epsilon(tol<T>()));
+          } else {
+            CHECK(idx(t, q) == -1);
+          }
+        }
+      }
+    }
+}
+
+TEST_CASE_TEMPLATE("engine::knn equals brute force for queries and references apart", T, float,
+                   double) {
+  auto be = make_backend<T>(device::cpu);
+  const index_t d = 7, nq = 257, nr = 1500, k = 10;
+  const matrix<T> Q = test::random_matrix<T>(d, nq, 51);
+  const matrix<T> R = test::random_matrix<T>(d, nr, 52);
+  auto qd = to_device<T>(*be, Q), rd = to_device<T>(*be, R);
+  engine::knn_request request;
+  request.k = k;
+  for (const engine::block_sizes blocks : {engine::block_sizes{}, engine::block_sizes{33, 100}}) {
+    request.blocks = blocks;
+    const auto state = engine::knn(*be, qd, rd, request);
+    const index_matrix idx = labels_to_host(*be, state.indices);
+    for (index_t q = 0; q < nq; ++q) {
+      std::vector<label_t> order(nr);
+      for (label_t r = 0; r < nr; ++r) order[r] = r;
+      auto dq = [&](label_t r) { return (Q.col(q) - R.col(r)).squaredNorm(); };
+      std::stable_sort(order.begin(), order.end(),
+                       [&](label_t a, label_t b) { return dq(a) < dq(b); });
+      for (index_t t = 0; t < k; ++t) CHECK(idx(t, q) == order[t]);
+    }
+  }
+}
+
+TEST_CASE("knn_search: the identity metric (searched without a transform) agrees with 2·I") {
+  auto be = make_backend<double>(device::cpu);
+  const index_t d = 4, nq = 40, nr = 300, k = 5;
+  const matrix<double> Q = test::random_matrix<double>(d, nq, 61);
+  const matrix<double> R = test::random_matrix<double>(d, nr, 62);
+  knn_options options;
+  options.k = k;
+  const auto plain = knn_search<double>(*be, metric<double>::identity(d), Q, R, options);
+  const matrix<double> twice = 2.0 * matrix<double>::Identity(d, d);
+  const auto scaled =
+      knn_search<double>(*be, metric<double>::from_linear_map(twice), Q, R, options);
+  CHECK(plain.indices == scaled.indices);
+  for (index_t q = 0; q < nq; ++q)
+    for (index_t t = 0; t < k; ++t) {
+      CHECK(plain.sqdist(t, q) ==
+            doctest::Approx((Q.col(q) - R.col(plain.indices(t, q))).squaredNorm()).epsilon(1e-11));
+      CHECK(scaled.sqdist(t, q) == doctest::Approx(4.0 * plain.sqdist(t, q)).epsilon(1e-11));
+    }
+}

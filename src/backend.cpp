@@ -287,6 +287,9 @@ void backend<T>::do_block_scatter(const array& p_rows, const array& q_rows, cons
   labels pairs = alloc_labels(2, ni * nj);
   upload_labels(ij.data(), pairs);
   do_pair_scatter(p, q, pairs, w.reshaped(ni * nj, 1), alpha, beta, out);
+}
+
+template <class T>
 void backend<T>::topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
                             index_t block_queries, index_t block_refs, const topk_block& where_,
                             topk_state<T>& state) {

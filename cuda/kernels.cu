@@ -58,10 +58,30 @@ template <class T>
 struct step_op {  // 1 where x > 0, else 0
   __device__ T operator()(T x) const { return x > T(0) ? T(1) : T(0); }
 };
+template <class T>
+struct tanh_op {  // tanhf / tanh of the CUDA math library (within 2 ulp of std::tanh)
+  __device__ T operator()(T x) const { return tanh(x); }
+};
+
+// The binary maps out = f(a, b), as the CPU backend's do_map2 writes them.
+template <class T>
+struct relu_grad_op {  // a where b > 0, else 0
+  __device__ T operator()(T a, T b) const { return b > T(0) ? a : T(0); }
+};
+template <class T>
+struct tanh_grad_op {  // a·(1 − b²)
+  __device__ T operator()(T a, T b) const { return a * (T(1) - b * b); }
+};
 
 template <class T, class Op>
 __global__ void map_kernel(const T* x, T* y, index_t n, Op op) {
   for (index_t i = global_thread(); i < n; i += grid_threads()) y[i] = op(x[i]);
+}
+
+// Each element is read and then written by one thread, so out may be a or b.
+template <class T, class Op>
+__global__ void map2_kernel(const T* a, const T* b, T* out, index_t n, Op op) {
+  for (index_t i = global_thread(); i < n; i += grid_threads()) out[i] = op(a[i], b[i]);
 }
 
 template <class T>
@@ -78,6 +98,54 @@ template <class T, class Op>
 void launch_map(const T* x, T* y, index_t n, Op op, stream_t stream) {
   map_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(x, y, n, op);
   check_launch("map_kernel");
+}
+
+template <class T, class Op>
+void launch_map2(const T* a, const T* b, T* out, index_t n, Op op, stream_t stream) {
+  map2_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(a, b, out, n, op);
+  check_launch("map2_kernel");
+}
+
+// ---- row and column broadcasts ---------------------------------------------------------------
+// Grid-stride over the rows×cols entries; (i, j) from the linear index (one division each).
+
+template <class T>
+__global__ void add_to_cols_kernel(const T* __restrict__ b, T* __restrict__ x, index_t rows,
+                                   index_t n) {
+  for (index_t t = global_thread(); t < n; t += grid_threads()) x[t] += b[t % rows];
+}
+
+// dst may equal src (each entry is read and written by one thread): no __restrict__ on them.
+template <class T>
+__global__ void scale_cols_kernel(const T* src, const T* __restrict__ s, T* dst, index_t rows,
+                                  index_t n) {
+  for (index_t t = global_thread(); t < n; t += grid_threads()) dst[t] = src[t] * s[t / rows];
+}
+
+template <class T>
+__global__ void gather_cols_kernel(const T* __restrict__ x, const label_t* __restrict__ idx,
+                                   T* __restrict__ out, index_t rows, index_t n) {
+  for (index_t t = global_thread(); t < n; t += grid_threads()) {
+    const index_t col = t / rows;
+    const index_t row = t - col * rows;
+    out[t] = x[row + rows * static_cast<index_t>(idx[col])];
+  }
+}
+
+// The CPU backend's expression order: (1 − β2)·g·g is ((1 − β2)·g)·g.
+template <class T>
+__global__ void adam_kernel(T step, T beta1, T beta2, T eps, T root_c2, const T* __restrict__ g,
+                            T* __restrict__ m, T* __restrict__ v, T* __restrict__ p, index_t n) {
+  const T one_minus_beta1 = T(1) - beta1;
+  const T one_minus_beta2 = T(1) - beta2;
+  for (index_t t = global_thread(); t < n; t += grid_threads()) {
+    const T gt = g[t];
+    const T mt = beta1 * m[t] + one_minus_beta1 * gt;
+    const T vt = beta2 * v[t] + one_minus_beta2 * gt * gt;
+    m[t] = mt;
+    v[t] = vt;
+    p[t] -= step * mt / (sqrt(vt) / root_c2 + eps);
+  }
 }
 
 // ---- reductions --------------------------------------------------------------------------------
@@ -176,6 +244,14 @@ __global__ void col_dots_kernel(const T* __restrict__ p, const T* __restrict__ q
   }
 }
 
+__global__ void check_indices_kernel(const label_t* __restrict__ idx, index_t count, index_t n,
+                                     unsigned long long* __restrict__ first_bad) {
+  for (index_t t = global_thread(); t < count; t += grid_threads()) {
+    const label_t i = idx[t];
+    if (i < 0 || i >= n) atomicMin(first_bad, static_cast<unsigned long long>(t));
+  }
+}
+
 __global__ void check_pairs_kernel(const label_t* __restrict__ pairs, index_t m, index_t n,
                                    unsigned long long* __restrict__ first_bad) {
   for (index_t k = global_thread(); k < m; k += grid_threads()) {
@@ -188,12 +264,13 @@ __global__ void check_pairs_kernel(const label_t* __restrict__ pairs, index_t m,
 template <class T, int G>
 __global__ void pair_laplacian_kernel(const T* __restrict__ q, index_t rows,
                                       const label_t* __restrict__ pairs,
-                                      const T* __restrict__ weights, index_t m, T* __restrict__ y) {
+                                      const T* __restrict__ weights, T alpha, index_t m,
+                                      T* __restrict__ y) {
   const group_layout g = make_group_layout<G>();
   for (index_t base = g.first; base < m; base += g.stride) {
     const index_t k = base + g.sub;
     if (k >= m) continue;  // no shuffles below: lanes may leave independently
-    const T w = weights[k];
+    const T w = alpha * weights[k];
     const index_t i = pairs[2 * k];
     const index_t j = pairs[2 * k + 1];
     if (w == T(0) || i == j) continue;  // contributes exactly zero
@@ -262,8 +339,9 @@ struct col_dots_launch {
 template <class T, int G>
 struct pair_laplacian_launch {
   static void run(unsigned grid, stream_t stream, const T* q, index_t rows, const label_t* pairs,
-                  const T* weights, index_t m, T* y) {
-    pair_laplacian_kernel<T, G><<<grid, block_threads, 0, stream>>>(q, rows, pairs, weights, m, y);
+                  const T* weights, T alpha, index_t m, T* y) {
+    pair_laplacian_kernel<T, G><<<grid, block_threads, 0, stream>>>(q, rows, pairs, weights,
+                                                                      alpha, m, y);
   }
 };
 template <class T, int G>
@@ -429,8 +507,55 @@ void map(unary_op op, const T* x, T* y, index_t n, stream_t stream) {
     case unary_op::square: return launch_map(x, y, n, square_op<T>{}, stream);
     case unary_op::relu: return launch_map(x, y, n, relu_op<T>{}, stream);
     case unary_op::step: return launch_map(x, y, n, step_op<T>{}, stream);
+    case unary_op::tanh: return launch_map(x, y, n, tanh_op<T>{}, stream);
   }
   throw invalid_argument("mahal::cuda::kernels::map: unknown unary_op");
+}
+
+template <class T>
+void map2(binary_op op, const T* a, const T* b, T* out, index_t n, stream_t stream) {
+  if (n <= 0) return;
+  switch (op) {
+    case binary_op::relu_grad: return launch_map2(a, b, out, n, relu_grad_op<T>{}, stream);
+    case binary_op::tanh_grad: return launch_map2(a, b, out, n, tanh_grad_op<T>{}, stream);
+  }
+  throw invalid_argument("mahal::cuda::kernels::map2: unknown binary_op");
+}
+
+template <class T>
+void add_to_cols(const T* b, T* x, index_t rows, index_t cols, stream_t stream) {
+  const index_t n = rows * cols;
+  if (n <= 0) return;
+  add_to_cols_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(b, x, rows, n);
+  check_launch("add_to_cols_kernel");
+}
+
+template <class T>
+void scale_cols(const T* src, const T* s, T* dst, index_t rows, index_t cols, stream_t stream) {
+  const index_t n = rows * cols;
+  if (n <= 0) return;
+  scale_cols_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(src, s, dst, rows,
+                                                                               n);
+  check_launch("scale_cols_kernel");
+}
+
+template <class T>
+void gather_cols(const T* x, const label_t* idx, T* out, index_t rows, index_t count,
+                 stream_t stream) {
+  const index_t n = rows * count;
+  if (n <= 0) return;
+  gather_cols_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(x, idx, out, rows,
+                                                                                n);
+  check_launch("gather_cols_kernel");
+}
+
+template <class T>
+void adam_update(T step, T beta1, T beta2, T eps, T root_c2, const T* g, T* m, T* v, T* p,
+                 index_t n, stream_t stream) {
+  if (n <= 0) return;
+  adam_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(step, beta1, beta2, eps,
+                                                                         root_c2, g, m, v, p, n);
+  check_launch("adam_kernel");
 }
 
 template <class T>
@@ -472,12 +597,20 @@ void check_pairs(const label_t* pairs, index_t m, index_t n, unsigned long long*
   check_launch("check_pairs_kernel");
 }
 
+void check_indices(const label_t* idx, index_t count, index_t n, unsigned long long* first_bad,
+                   stream_t stream) {
+  if (count <= 0) return;
+  check_indices_kernel<<<grid_for(count, block_threads), block_threads, 0, stream>>>(idx, count, n,
+                                                                                    first_bad);
+  check_launch("check_indices_kernel");
+}
+
 template <class T>
-void pair_laplacian(const T* q, index_t rows, const label_t* pairs, const T* weights, index_t m,
-                    T* y, stream_t stream) {
+void pair_laplacian(const T* q, index_t rows, const label_t* pairs, const T* weights, T alpha,
+                    index_t m, T* y, stream_t stream) {
   if (m <= 0 || rows <= 0) return;
   launch_grouped<pair_laplacian_launch, T>(rows, m, stream, "pair_laplacian_kernel", q, rows,
-                                           pairs, weights, m, y);
+                                           pairs, weights, alpha, m, y);
 }
 
 template <class T>
@@ -523,7 +656,12 @@ void topk_merge(const topk_args<T>& args, stream_t stream) {
   template void multiply<T>(const T*, T*, index_t, stream_t);                                      \
   template void reduce<T>(const T*, const T*, index_t, double*, double*, stream_t);              \
   template void col_dots<T>(const T*, const T*, index_t, index_t, T*, stream_t);                   \
-  template void pair_laplacian<T>(const T*, index_t, const label_t*, const T*, index_t, T*,        \
+  template void map2<T>(binary_op, const T*, const T*, T*, index_t, stream_t);                      \
+  template void add_to_cols<T>(const T*, T*, index_t, index_t, stream_t);                          \
+  template void scale_cols<T>(const T*, const T*, T*, index_t, index_t, stream_t);                 \
+  template void gather_cols<T>(const T*, const label_t*, T*, index_t, index_t, stream_t);          \
+  template void adam_update<T>(T, T, T, T, T, const T*, T*, T*, T*, index_t, stream_t);            \
+  template void pair_laplacian<T>(const T*, index_t, const label_t*, const T*, T, index_t, T*,     \
                                   stream_t);                                                       \
   template void pair_sqdist<T>(const T*, const T*, index_t, const label_t*, index_t, T*,           \
                                stream_t);                                                          \

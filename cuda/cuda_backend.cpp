@@ -543,6 +543,15 @@ class cuda_backend final : public backend<T> {
     args.indices = state.indices.data();
     args.sqdist = state.sqdist.data();
     args.k = state.indices.rows();
+    args.splits = kernels::topk_splits(args.n_queries, args.n_refs, args.k);
+    if (args.splits > 1) {  // few queries: partial lists per split of the references
+      const auto entries = static_cast<std::size_t>(args.k * args.n_queries * args.splits);
+      const std::size_t dist_bytes = round_up(entries * sizeof(T));
+      auto* base =
+          static_cast<unsigned char*>(res_.scratch(dist_bytes + entries * sizeof(label_t)));
+      args.split_sqdist = reinterpret_cast<T*>(base);
+      args.split_indices = reinterpret_cast<label_t*>(base + dist_bytes);
+    }
     kernels::topk_merge(args, res_.stream());
   }
 

@@ -3,6 +3,8 @@
 // Conventions: 256-thread blocks, grid-stride loops over 64-bit indices (so a grid of bounded
 // size serves any n), column-major arrays, one small op struct per element-wise map run by one
 // generic kernel. Kernels that may run in place (map, multiply) take no __restrict__ pointers.
+#include <math_constants.h>
+
 #include <cstdint>
 #include <type_traits>
 
@@ -373,6 +375,9 @@ __global__ void sqdist_epilogue_kernel(T* __restrict__ out, index_t n_queries, i
 // enters a full list only if it comes strictly before the current last entry, so NaN
 // distances never enter.
 
+__device__ __forceinline__ float infinity(float) { return CUDART_INF_F; }
+__device__ __forceinline__ double infinity(double) { return CUDART_INF; }
+
 template <class T>
 __device__ __forceinline__ bool comes_before(T d1, label_t i1, T d2, label_t i2) {
   return d1 < d2 || (d1 == d2 && (i2 < 0 || i1 < i2));
@@ -386,6 +391,31 @@ __device__ __forceinline__ bool admissible(const topk_args<T>& a, index_t gq, in
   if (a.filter == label_filter::same) return a.ref_labels[gr] == query_label;
   if (a.filter == label_filter::different) return a.ref_labels[gr] != query_label;
   return true;
+}
+
+// Inserts (d, r), known to come before the last entry, into the sorted register list occupying
+// slots [pad, K): shifts the entries after it one slot up (the last one drops out).
+template <class T, int K>
+__device__ __forceinline__ void register_insert(T (&dist)[K], label_t (&idx)[K], index_t pad, T d,
+                                                label_t r) {
+  bool placed = false;
+#pragma unroll
+  for (int s = K - 1; s >= 1; --s) {
+    if (!placed) {
+      if (s > pad && comes_before(d, r, dist[s - 1], idx[s - 1])) {
+        dist[s] = dist[s - 1];
+        idx[s] = idx[s - 1];
+      } else {
+        dist[s] = d;
+        idx[s] = r;
+        placed = true;
+      }
+    }
+  }
+  if (!placed) {  // only when pad == 0
+    dist[0] = d;
+    idx[0] = r;
+  }
 }
 
 // One thread per query; the list lives in registers (K compile-time slots, every array index
@@ -419,26 +449,7 @@ __global__ void __launch_bounds__(128) topk_register_kernel(const topk_args<T> a
       if (!admissible(a, gq, gr, query_label)) continue;
       const T d = row[b * a.n_queries];
       const label_t r = static_cast<label_t>(gr);
-      if (!comes_before(d, r, dist[K - 1], idx[K - 1])) continue;
-      // Insertion from the end: shift entries after the candidate one slot up, never below pad.
-      bool placed = false;
-#pragma unroll
-      for (int s = K - 1; s >= 1; --s) {
-        if (!placed) {
-          if (s > pad && comes_before(d, r, dist[s - 1], idx[s - 1])) {
-            dist[s] = dist[s - 1];
-            idx[s] = idx[s - 1];
-          } else {
-            dist[s] = d;
-            idx[s] = r;
-            placed = true;
-          }
-        }
-      }
-      if (!placed) {  // only when pad == 0
-        dist[0] = d;
-        idx[0] = r;
-      }
+      if (comes_before(d, r, dist[K - 1], idx[K - 1])) register_insert<T, K>(dist, idx, pad, d, r);
     }
 #pragma unroll
     for (int s = 0; s < K; ++s) {
@@ -478,12 +489,105 @@ __global__ void topk_global_kernel(const topk_args<T> a) {
   }
 }
 
+// Split references, for blocks with few queries (one thread per query would leave most of the
+// GPU idle): phase 1 runs one thread per (query, split); each builds the top-k of its share of
+// the references (admissible ones only) from an empty list and writes it, sorted, to
+// split_sqdist / split_indices (k × (n_queries · splits), column split·n_queries + query).
+// Phase 2 runs one thread per query and inserts the split lists into the running state. The
+// order (distance, index) is strict and total over distinct references, so the k best of the
+// union are the same entries, in the same order, as the one-pass kernel finds.
+template <class T, int K>
+__global__ void __launch_bounds__(128) topk_split_kernel(const topk_args<T> a) {
+  const index_t pad = K - a.k;
+  const index_t chunk = (a.n_refs + a.splits - 1) / a.splits;
+  const index_t items = a.n_queries * a.splits;
+  for (index_t t = global_thread(); t < items; t += grid_threads()) {
+    const index_t qa = t % a.n_queries;  // consecutive threads: consecutive queries (coalesced)
+    const index_t split = t / a.n_queries;
+    const index_t gq = a.first_query + qa;
+    T dist[K];
+    label_t idx[K];
+#pragma unroll
+    for (int s = 0; s < K; ++s) {
+      dist[s] = s < pad ? T(0) : infinity(T(0));
+      idx[s] = -1;
+    }
+    const label_t query_label = a.filter == label_filter::any ? 0 : a.query_labels[gq];
+    const T* row = a.block + qa;
+    const index_t b_end = (split + 1) * chunk < a.n_refs ? (split + 1) * chunk : a.n_refs;
+    for (index_t b = split * chunk; b < b_end; ++b) {
+      const index_t gr = a.first_ref + b;
+      if (!admissible(a, gq, gr, query_label)) continue;
+      const T d = row[b * a.n_queries];
+      const label_t r = static_cast<label_t>(gr);
+      if (comes_before(d, r, dist[K - 1], idx[K - 1])) register_insert<T, K>(dist, idx, pad, d, r);
+    }
+    T* dout = a.split_sqdist + t * a.k;
+    label_t* iout = a.split_indices + t * a.k;
+#pragma unroll
+    for (int s = 0; s < K; ++s) {
+      if (s >= pad) {
+        dout[s - pad] = dist[s];
+        iout[s - pad] = idx[s];
+      }
+    }
+  }
+}
+
+template <class T, int K>
+__global__ void __launch_bounds__(128) topk_split_merge_kernel(const topk_args<T> a) {
+  const index_t pad = K - a.k;
+  for (index_t qa = global_thread(); qa < a.n_queries; qa += grid_threads()) {
+    const index_t gq = a.first_query + qa;
+    T* dcol = a.sqdist + gq * a.k;
+    label_t* icol = a.indices + gq * a.k;
+    T dist[K];
+    label_t idx[K];
+#pragma unroll
+    for (int s = 0; s < K; ++s) {
+      if (s < pad) {  // unused
+        dist[s] = T(0);
+        idx[s] = -1;
+      } else {
+        dist[s] = dcol[s - pad];
+        idx[s] = icol[s - pad];
+      }
+    }
+    for (index_t split = 0; split < a.splits; ++split) {
+      const T* dlist = a.split_sqdist + (split * a.n_queries + qa) * a.k;
+      const label_t* ilist = a.split_indices + (split * a.n_queries + qa) * a.k;
+      // Each list is sorted: once an entry fails to enter (or is empty), the rest fail too.
+      for (index_t j = 0; j < a.k; ++j) {
+        const label_t r = ilist[j];
+        const T d = dlist[j];
+        if (r < 0 || !comes_before(d, r, dist[K - 1], idx[K - 1])) break;
+        register_insert<T, K>(dist, idx, pad, d, r);
+      }
+    }
+#pragma unroll
+    for (int s = 0; s < K; ++s) {
+      if (s >= pad) {
+        dcol[s - pad] = dist[s];
+        icol[s - pad] = idx[s];
+      }
+    }
+  }
+}
+
 template <class T, int K>
 void launch_topk_register(const topk_args<T>& args, stream_t stream) {
   constexpr int threads = 128;
   const index_t blocks = (args.n_queries + threads - 1) / threads;
-  topk_register_kernel<T, K><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(args);
-  check_launch("topk_register_kernel");
+  if (args.splits <= 1) {
+    topk_register_kernel<T, K><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(args);
+    check_launch("topk_register_kernel");
+    return;
+  }
+  const index_t split_blocks = (args.n_queries * args.splits + threads - 1) / threads;
+  topk_split_kernel<T, K><<<static_cast<unsigned>(split_blocks), threads, 0, stream>>>(args);
+  check_launch("topk_split_kernel");
+  topk_split_merge_kernel<T, K><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(args);
+  check_launch("topk_split_merge_kernel");
 }
 
 }  // namespace
@@ -631,6 +735,14 @@ void sqdist_epilogue(T* out, index_t n_queries, index_t n_refs, const T* pn, con
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
   sqdist_epilogue_kernel<<<grid, block_threads, 0, stream>>>(out, n_queries, n_refs, pn, qn);
   check_launch("sqdist_epilogue_kernel");
+}
+
+index_t topk_splits(index_t n_queries, index_t n_refs, index_t k) {
+  if (k > topk_register_max_k || n_queries <= 0 || n_queries >= topk_split_max_queries) return 1;
+  const index_t min_chunk = 2 * k > 64 ? 2 * k : 64;  // references per split, at least
+  index_t splits = (topk_split_target_threads + n_queries - 1) / n_queries;
+  if (splits > n_refs / min_chunk) splits = n_refs / min_chunk;
+  return splits > 1 ? splits : 1;
 }
 
 template <class T>

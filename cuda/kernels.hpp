@@ -110,11 +110,23 @@ struct topk_args {
   label_t* indices = nullptr;      // k × n_queries_total state (column first_query + a)
   T* sqdist = nullptr;             // k × n_queries_total state
   index_t k = 0;
+  // Split references (topk_splits > 1): scratch for k × (n_queries · splits) partial lists.
+  index_t splits = 1;
+  T* split_sqdist = nullptr;
+  label_t* split_indices = nullptr;
 };
 
 // Largest k served by the register-resident kernel; larger k runs a slower kernel that keeps
 // the list in the state arrays themselves (global memory), with identical results.
 constexpr index_t topk_register_max_k = 64;
+
+// Blocks with fewer than topk_split_max_queries queries (and k <= topk_register_max_k) split
+// their references among up to topk_split_target_threads / n_queries threads per query, each
+// split keeping at least max(64, 2k) references; then a second kernel merges the partial lists.
+// topk_splits gives the split count (1: the one-pass kernel), so the caller can size scratch.
+constexpr index_t topk_split_max_queries = 16384;
+constexpr index_t topk_split_target_threads = 65536;
+index_t topk_splits(index_t n_queries, index_t n_refs, index_t k);
 
 template <class T>
 void topk_merge(const topk_args<T>& args, stream_t stream);

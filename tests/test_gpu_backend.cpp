@@ -457,75 +457,80 @@ TEST_CASE_TEMPLATE("gpu: topk_merge over blocks with self exclusion and label fi
     detail::rng g(seed(111));
     for (auto& l : labels) l = static_cast<label_t>(g.below(classes));
   }
-  const index_t query_block = 128, ref_block = 57;
+  // Many queries per block (one thread per query), and few queries against many references
+  // (the references split among threads, then merged).
+  const std::vector<std::pair<index_t, index_t>> block_shapes = {{128, 57}, {5, 333}, {37, 200}};
 
-  for (const index_t k : {1, 3, 8, 40, 64, 70}) {
-    for (const label_filter filter : {label_filter::any, label_filter::same,
-                                      label_filter::different}) {
-      for (const bool exclude_self : {false, true}) {
-        CAPTURE(k);
-        CAPTURE(static_cast<int>(filter));
-        CAPTURE(exclude_self);
-        std::vector<label_t> indices[2];
-        std::vector<T> sqdist[2];
-        int side = 0;
-        for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
-          topk_state<T> state;
-          state.indices = devices<T>::put_labels(
-              *be, k, n, std::vector<label_t>(static_cast<std::size_t>(k * n), -1));
-          state.sqdist = devices<T>::put(
-              *be, k, n,
-              std::vector<T>(static_cast<std::size_t>(k * n), std::numeric_limits<T>::infinity()));
-          auto lab = devices<T>::put_labels(*be, n, 1, labels);
-          for (index_t q0 = 0; q0 < n; q0 += query_block) {
-            const index_t nq = std::min(query_block, n - q0);
-            for (index_t r0 = 0; r0 < n; r0 += ref_block) {
-              const index_t nr = std::min(ref_block, n - r0);
-              std::vector<T> block(static_cast<std::size_t>(nq * nr));
-              for (index_t b = 0; b < nr; ++b)
-                for (index_t a = 0; a < nq; ++a)
-                  block[a + nq * b] = dist[(q0 + a) + n * (r0 + b)];
-              auto blk = devices<T>::put(*be, nq, nr, block);
-              topk_block at;
-              at.first_query = q0;
-              at.first_ref = r0;
-              at.exclude_self = exclude_self;
-              at.filter = filter;
-              at.query_labels = lab.data();
-              at.ref_labels = lab.data();
-              be->topk_merge(blk, at, state);
+  for (const auto& [query_block, ref_block] : block_shapes)
+    for (const index_t k : {1, 3, 8, 40, 64, 70}) {
+      for (const label_filter filter :
+           {label_filter::any, label_filter::same, label_filter::different}) {
+        for (const bool exclude_self : {false, true}) {
+          CAPTURE(query_block);
+          CAPTURE(ref_block);
+          CAPTURE(k);
+          CAPTURE(static_cast<int>(filter));
+          CAPTURE(exclude_self);
+          std::vector<label_t> indices[2];
+          std::vector<T> sqdist[2];
+          int side = 0;
+          for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+            topk_state<T> state;
+            state.indices = devices<T>::put_labels(
+                *be, k, n, std::vector<label_t>(static_cast<std::size_t>(k * n), -1));
+            state.sqdist = devices<T>::put(*be, k, n,
+                                           std::vector<T>(static_cast<std::size_t>(k * n),
+                                                          std::numeric_limits<T>::infinity()));
+            auto lab = devices<T>::put_labels(*be, n, 1, labels);
+            for (index_t q0 = 0; q0 < n; q0 += query_block) {
+              const index_t nq = std::min(query_block, n - q0);
+              for (index_t r0 = 0; r0 < n; r0 += ref_block) {
+                const index_t nr = std::min(ref_block, n - r0);
+                std::vector<T> block(static_cast<std::size_t>(nq * nr));
+                for (index_t b = 0; b < nr; ++b)
+                  for (index_t a = 0; a < nq; ++a)
+                    block[a + nq * b] = dist[(q0 + a) + n * (r0 + b)];
+                auto blk = devices<T>::put(*be, nq, nr, block);
+                topk_block at;
+                at.first_query = q0;
+                at.first_ref = r0;
+                at.exclude_self = exclude_self;
+                at.filter = filter;
+                at.query_labels = lab.data();
+                at.ref_labels = lab.data();
+                be->topk_merge(blk, at, state);
+              }
+            }
+            indices[side] = devices<T>::get_labels(*be, state.indices);
+            sqdist[side] = devices<T>::get(*be, state.sqdist);
+            ++side;
+          }
+          CHECK(indices[1] == indices[0]);
+          CHECK(sqdist[1] == sqdist[0]);
+
+          // Brute force: the k smallest admissible (distance, index) per query, then empty slots.
+          bool all_match = true;
+          for (index_t q = 0; q < n; ++q) {
+            std::vector<std::pair<T, label_t>> cands;
+            for (index_t r = 0; r < n; ++r) {
+              if (exclude_self && r == q) continue;
+              if (filter == label_filter::same && labels[r] != labels[q]) continue;
+              if (filter == label_filter::different && labels[r] == labels[q]) continue;
+              cands.emplace_back(dist[q + n * r], static_cast<label_t>(r));
+            }
+            std::sort(cands.begin(), cands.end());
+            for (index_t s = 0; s < k; ++s) {
+              const bool filled = s < static_cast<index_t>(cands.size());
+              const label_t want_i = filled ? cands[s].second : -1;
+              const T want_d = filled ? cands[s].first : std::numeric_limits<T>::infinity();
+              all_match =
+                  all_match && indices[1][s + k * q] == want_i && sqdist[1][s + k * q] == want_d;
             }
           }
-          indices[side] = devices<T>::get_labels(*be, state.indices);
-          sqdist[side] = devices<T>::get(*be, state.sqdist);
-          ++side;
+          CHECK(all_match);
         }
-        CHECK(indices[1] == indices[0]);
-        CHECK(sqdist[1] == sqdist[0]);
-
-        // Brute force: the k smallest admissible (distance, index) per query, then empty slots.
-        bool all_match = true;
-        for (index_t q = 0; q < n; ++q) {
-          std::vector<std::pair<T, label_t>> cands;
-          for (index_t r = 0; r < n; ++r) {
-            if (exclude_self && r == q) continue;
-            if (filter == label_filter::same && labels[r] != labels[q]) continue;
-            if (filter == label_filter::different && labels[r] == labels[q]) continue;
-            cands.emplace_back(dist[q + n * r], static_cast<label_t>(r));
-          }
-          std::sort(cands.begin(), cands.end());
-          for (index_t s = 0; s < k; ++s) {
-            const bool filled = s < static_cast<index_t>(cands.size());
-            const label_t want_i = filled ? cands[s].second : -1;
-            const T want_d = filled ? cands[s].first : std::numeric_limits<T>::infinity();
-            all_match = all_match && indices[1][s + k * q] == want_i &&
-                        sqdist[1][s + k * q] == want_d;
-          }
-        }
-        CHECK(all_match);
       }
     }
-  }
 }
 
 TEST_CASE_TEMPLATE("gpu: bad input throws invalid_argument", T, float, double) {

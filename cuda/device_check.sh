@@ -183,7 +183,7 @@ run_bench_lmnn() {  # binary
     printf '%s' "$rows"
     echo
   } >>"$bench_md"
-  bench_summary+=("bench_lmnn: $(printf '%s' "$rows" | grep -c 'train_seconds') of ${#sets[@]}x2 runs ok")
+  bench_summary+=("bench_lmnn: $(printf '%s' "$rows" | grep -c 'train_seconds') of $((2 * ${#sets[@]})) runs ok (see report)")
 }
 
 for target in $bench_targets; do

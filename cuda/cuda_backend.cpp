@@ -7,8 +7,8 @@
 // Synchronisation: operations are asynchronous (queued on the stream) except those that hand a
 // value to the host: upload and download (they wait, so the host buffer may be reused or read at
 // once), dot and sum (they return a scalar), sym_eig (it reads syevd's info word), and
-// pair_scatter / pair_sqdist, which check on the device that every pair index lies in
-// [0, n) and read that verdict back before touching their output.
+// pair_scatter / pair_sqdist / pair_laplacian / gather_cols, which check on the device that
+// every index lies in [0, n) and read that verdict back before touching their output.
 //
 // dot and sum accumulate in double for both scalar types (as the CPU backend does), with a
 // fixed-shape two-pass reduction, so results do not vary from run to run.
@@ -19,9 +19,16 @@
 // A backend object is used from one host thread at a time (its stream and scratch are shared
 // by all its operations); arrays may be shared freely.
 //
-// Aliasing: gemm, pair_scatter and sqdist_block accept an output that shares storage with an
-// input (the input is copied first); col_dots, pair_sqdist, sym_eig's w and topk_merge reject
-// it with invalid_argument; map, multiply, axpy and copy may run in place.
+// Aliasing: gemm, pair_scatter, sqdist_block, block_scatter, pair_laplacian, gather_cols,
+// add_row_sums, add_to_cols and scale_cols accept an output that shares storage with an input
+// (the input is copied first); col_dots, pair_sqdist, sym_eig's w, topk_merge and adam_update
+// (g, m, v, p pairwise) reject it with invalid_argument; map, map2, multiply, axpy and copy may
+// run in place (output the same array as an input) but reject a partial overlap.
+//
+// Sums over many terms (add_row_sums, block_scatter's W·1 and Wᵀ·1) are cuBLAS products with a
+// vector of ones: deterministic, in the scalar type. pair_scatter and pair_laplacian add with
+// atomics, so their last bits may vary from run to run.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -270,6 +277,100 @@ class cuda_backend final : public backend<T> {
     kernels::col_dots(p.data(), q.data(), p.rows(), p.cols(), out.data(), res_.stream());
   }
 
+  void do_map2(binary_op op, const array& a, const array& b, array& out) override {
+    constexpr const char* fn = "mahal::backend::map2 (cuda)";
+    checks::on_device(fn, "a", a);
+    checks::on_device(fn, "b", b);
+    checks::on_device(fn, "out", out);
+    identical_or_disjoint(fn, "out", out, "a", a);
+    identical_or_disjoint(fn, "out", out, "b", b);
+    device_scope scope(res_.device_id());
+    kernels::map2(op, a.data(), b.data(), out.data(), out.size(), res_.stream());
+  }
+
+  // ---- row and column broadcasts ---------------------------------------------------------------
+
+  void do_add_to_cols(const array& b, array& x) override {
+    constexpr const char* fn = "mahal::backend::add_to_cols (cuda)";
+    checks::on_device(fn, "b", b);
+    checks::on_device(fn, "x", x);
+    device_scope scope(res_.device_id());
+    const array b_in = unaliased(b, x);
+    kernels::add_to_cols(b_in.data(), x.data(), x.rows(), x.cols(), res_.stream());
+  }
+
+  // out = 1·X·1 + out: a matrix-vector product with a vector of ones (cuBLAS, no atomics, so
+  // the result does not vary from run to run).
+  void do_add_row_sums(const array& x, array& out) override {
+    constexpr const char* fn = "mahal::backend::add_row_sums (cuda)";
+    checks::on_device(fn, "x", x);
+    checks::on_device(fn, "out", out);
+    device_scope scope(res_.device_id());
+    const array x_in = unaliased(x, out);
+    T* ones = static_cast<T*>(res_.scratch(static_cast<std::size_t>(x.cols()) * sizeof(T)));
+    kernels::fill(ones, x.cols(), T(1), res_.stream());
+    gemm_raw(false, false, x.rows(), 1, x.cols(), T(1), x_in.data(), x.rows(), ones, x.cols(),
+             T(1), out.data());
+  }
+
+  void do_scale_cols(const array& s, array& x) override {
+    constexpr const char* fn = "mahal::backend::scale_cols (cuda)";
+    checks::on_device(fn, "s", s);
+    checks::on_device(fn, "x", x);
+    device_scope scope(res_.device_id());
+    const array s_in = unaliased(s, x);
+    kernels::scale_cols(x.data(), s_in.data(), x.data(), x.rows(), x.cols(), res_.stream());
+  }
+
+  void do_gather_cols(const array& x, const labels& idx, array& out) override {
+    constexpr const char* fn = "mahal::backend::gather_cols (cuda)";
+    checks::on_device(fn, "x", x);
+    checks::on_device(fn, "idx", idx);
+    checks::on_device(fn, "out", out);
+    device_scope scope(res_.device_id());
+    check_indices(fn, idx, x.cols());
+    const array x_in = unaliased(x, out);
+    kernels::gather_cols(x_in.data(), idx.data(), out.data(), x.rows(), idx.size(), res_.stream());
+  }
+
+  void do_pair_laplacian(const array& z, const labels& pairs, const array& weights, T alpha,
+                         array& out) override {
+    constexpr const char* fn = "mahal::backend::pair_laplacian (cuda)";
+    checks::on_device(fn, "z", z);
+    checks::on_device(fn, "pairs", pairs);
+    checks::on_device(fn, "weights", weights);
+    checks::on_device(fn, "out", out);
+    const index_t m = pairs.cols();
+    device_scope scope(res_.device_id());
+    check_pair_indices(fn, pairs, m, z.cols());
+    // The kernel reads z and weights while it adds into out: neither may share out's storage.
+    const array z_in = unaliased(z, out);
+    const array w_in = unaliased(weights, out);
+    kernels::pair_laplacian(z_in.data(), z.rows(), pairs.data(), w_in.data(), alpha, m,
+                            out.data(), res_.stream());
+  }
+
+  void do_adam_update(T lr, T beta1, T beta2, T eps, T c1, T c2, const array& g, array& m,
+                      array& v, array& p) override {
+    constexpr const char* fn = "mahal::backend::adam_update (cuda)";
+    checks::on_device(fn, "g", g);
+    checks::on_device(fn, "m", m);
+    checks::on_device(fn, "v", v);
+    checks::on_device(fn, "p", p);
+    checks::disjoint(fn, "m", m, "g", g);
+    checks::disjoint(fn, "v", v, "g", g);
+    checks::disjoint(fn, "p", p, "g", g);
+    checks::disjoint(fn, "m", m, "v", v);
+    checks::disjoint(fn, "m", m, "p", p);
+    checks::disjoint(fn, "v", v, "p", p);
+    device_scope scope(res_.device_id());
+    // The same host-side constants as the CPU backend: step = lr / c1, sqrt(c2).
+    const T step = lr / c1;
+    const T root_c2 = std::sqrt(c2);
+    kernels::adam_update(step, beta1, beta2, eps, root_c2, g.data(), m.data(), v.data(), p.data(),
+                         p.size(), res_.stream());
+  }
+
   void do_sym_eig(const array& a, array& w, array& v) override {
     constexpr const char* fn = "mahal::backend::sym_eig (cuda)";
     checks::on_device(fn, "a", a);
@@ -324,7 +425,8 @@ class cuda_backend final : public backend<T> {
     if (y_bytes > 0) {
       check_cuda(cudaMemsetAsync(y, 0, y_bytes, res_.stream()), "cudaMemsetAsync");
     }
-    kernels::pair_laplacian(q.data(), rows_q, pairs.data(), weights.data(), m, y, res_.stream());
+    kernels::pair_laplacian(q.data(), rows_q, pairs.data(), weights.data(), T(1), m, y,
+                            res_.stream());
     const array p_in = unaliased(p, out);  // q only feeds Y, which is queued before the GEMM
     gemm_raw(false, true, p.rows(), rows_q, n, alpha, p_in.data(), p.rows(), y, rows_q, beta,
              out.data());
@@ -347,6 +449,51 @@ class cuda_backend final : public backend<T> {
     }
     kernels::pair_sqdist(p.data(), q.data(), p.rows(), pairs.data(), m, out.data(),
                          res_.stream());
+  }
+
+  // out = beta·out + alpha·(S_I·Q_Iᵀ + S_J·Q_Jᵀ) with
+  //   S_I = P_I·diag(W·1) − P_J·Wᵀ   (p×|I|),   S_J = P_J·diag(Wᵀ·1) − P_I·W   (p×|J|),
+  // which regroups the four terms of the dense form (backend.hpp): two GEMMs of p×|I|×|J| and
+  // two of p×q×(|I| or |J|). The sums W·1 and Wᵀ·1 are GEMVs with a vector of ones. Scratch:
+  // ones, the two sums, S_I and S_J.
+  void do_block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
+                        const array& q_cols, const array& w, T alpha, T beta,
+                        array& out) override {
+    constexpr const char* fn = "mahal::backend::block_scatter (cuda)";
+    checks::on_device(fn, "p_rows", p_rows);
+    checks::on_device(fn, "q_rows", q_rows);
+    checks::on_device(fn, "p_cols", p_cols);
+    checks::on_device(fn, "q_cols", q_cols);
+    checks::on_device(fn, "w", w);
+    checks::on_device(fn, "out", out);
+    const index_t ni = w.rows(), nj = w.cols(), pr = p_rows.rows(), qr = q_rows.rows();
+    const index_t nmax = ni > nj ? ni : nj;
+    device_scope scope(res_.device_id());
+    // P_I, P_J and W are consumed into scratch before out is written; Q_I and Q_J are read by
+    // the two GEMMs that write out, so they must not share its storage.
+    const array qi_in = unaliased(q_rows, out);
+    const array qj_in = unaliased(q_cols, out);
+    const std::size_t ones_bytes = round_up(static_cast<std::size_t>(nmax) * sizeof(T));
+    const std::size_t row_sum_bytes = round_up(static_cast<std::size_t>(ni) * sizeof(T));
+    const std::size_t col_sum_bytes = round_up(static_cast<std::size_t>(nj) * sizeof(T));
+    const std::size_t si_bytes = round_up(static_cast<std::size_t>(pr * ni) * sizeof(T));
+    const std::size_t sj_bytes = round_up(static_cast<std::size_t>(pr * nj) * sizeof(T));
+    auto* base = static_cast<unsigned char*>(
+        res_.scratch(ones_bytes + row_sum_bytes + col_sum_bytes + si_bytes + sj_bytes));
+    T* ones = reinterpret_cast<T*>(base);
+    T* row_sum = reinterpret_cast<T*>(base + ones_bytes);
+    T* col_sum = reinterpret_cast<T*>(base + ones_bytes + row_sum_bytes);
+    T* s_i = reinterpret_cast<T*>(base + ones_bytes + row_sum_bytes + col_sum_bytes);
+    T* s_j = reinterpret_cast<T*>(base + ones_bytes + row_sum_bytes + col_sum_bytes + si_bytes);
+    kernels::fill(ones, nmax, T(1), res_.stream());
+    gemm_raw(false, false, ni, 1, nj, T(1), w.data(), ni, ones, nj, T(0), row_sum);  // W·1
+    gemm_raw(true, false, nj, 1, ni, T(1), w.data(), ni, ones, ni, T(0), col_sum);   // Wᵀ·1
+    kernels::scale_cols(p_rows.data(), row_sum, s_i, pr, ni, res_.stream());
+    kernels::scale_cols(p_cols.data(), col_sum, s_j, pr, nj, res_.stream());
+    gemm_raw(false, true, pr, ni, nj, T(-1), p_cols.data(), pr, w.data(), ni, T(1), s_i);
+    gemm_raw(false, false, pr, nj, ni, T(-1), p_rows.data(), pr, w.data(), ni, T(1), s_j);
+    gemm_raw(false, true, pr, qr, ni, alpha, s_i, pr, qi_in.data(), qr, beta, out.data());
+    gemm_raw(false, true, pr, qr, nj, alpha, s_j, pr, qj_in.data(), qr, T(1), out.data());
   }
 
   void do_sqdist_block(const array& p, const array& q, const array& pn, const array& qn,
@@ -396,6 +543,15 @@ class cuda_backend final : public backend<T> {
     args.indices = state.indices.data();
     args.sqdist = state.sqdist.data();
     args.k = state.indices.rows();
+    args.splits = kernels::topk_splits(args.n_queries, args.n_refs, args.k);
+    if (args.splits > 1) {  // few queries: partial lists per split of the references
+      const auto entries = static_cast<std::size_t>(args.k * args.n_queries * args.splits);
+      const std::size_t dist_bytes = round_up(entries * sizeof(T));
+      auto* base =
+          static_cast<unsigned char*>(res_.scratch(dist_bytes + entries * sizeof(label_t)));
+      args.split_sqdist = reinterpret_cast<T*>(base);
+      args.split_indices = reinterpret_cast<label_t*>(base + dist_bytes);
+    }
     kernels::topk_merge(args, res_.stream());
   }
 
@@ -508,6 +664,37 @@ class cuda_backend final : public backend<T> {
     check_cuda(cudaPointerGetAttributes(&attributes, p), "cudaPointerGetAttributes");
     expects(attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged,
             fn, name, " is not a device pointer (pass the data() of an array of this backend)");
+  }
+
+  // Throws invalid_argument unless a and b are the same array or share no storage (element-wise
+  // kernels read and write each entry in one thread, so only a partial overlap races).
+  template <class U, class V>
+  static void identical_or_disjoint(const char* fn, const char* a_name, const device_array<U>& a,
+                                    const char* b_name, const device_array<V>& b) {
+    expects(static_cast<const void*>(a.data()) == static_cast<const void*>(b.data()) ||
+                !checks::overlap(a, b),
+            fn, a_name, " and ", b_name, " must be the same array or not share storage");
+  }
+
+  // Throws invalid_argument (before any output is written) unless every entry of idx lies in
+  // [0, n). Costs one small kernel and one synchronisation.
+  void check_indices(const char* fn, const device_array<label_t>& idx, index_t n) {
+    const index_t count = idx.size();
+    if (count == 0) return;
+    auto* first_bad = static_cast<unsigned long long*>(res_.status());
+    check_cuda(cudaMemsetAsync(first_bad, 0xff, sizeof(unsigned long long), res_.stream()),
+               "cudaMemsetAsync");
+    kernels::check_indices(idx.data(), count, n, first_bad, res_.stream());
+    unsigned long long bad = 0;
+    res_.read_back(first_bad, &bad, sizeof bad);
+    if (bad == std::numeric_limits<unsigned long long>::max()) return;
+    label_t value = 0;
+    check_cuda(cudaMemcpyAsync(&value, idx.data() + static_cast<index_t>(bad), sizeof value,
+                               cudaMemcpyDeviceToHost, res_.stream()),
+               "cudaMemcpyAsync (device to host)");
+    res_.synchronize();
+    throw invalid_argument(detail::concat(fn, ": index ", bad, " is ", value, " outside [0, ", n,
+                                          ")"));
   }
 
   // Throws invalid_argument (before any output is written) unless every index of the m pairs

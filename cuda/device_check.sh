@@ -2,27 +2,42 @@
 # cuda/device_check.sh — the one check to run on a machine with an NVIDIA GPU (H100/H200).
 #
 # From the repository root:   bash cuda/device_check.sh
-# It builds a Release copy of mahal with the CUDA backend in build-gpu (only the GPU tests and,
-# when present, the engine benchmark), runs `ctest -L gpu`, runs the GPU benchmarks, and writes
-# a short report to ${OUT:-build-gpu}/device_report.md (plus ctest_gpu.log and bench_gpu.json).
-# Designed to finish within 8 minutes on a 16-core machine; each step has its own time limit.
+# It builds a Release copy of mahal with the CUDA backend in build-gpu (only the GPU tests and
+# the benchmark programs), runs `ctest -L gpu`, runs every benchmark program's GPU cases, and
+# writes a report to ${OUT:-build-gpu}/device_report.md (logs beside it), then prints a compact
+# summary. The whole run keeps to a budget of BUDGET seconds (default 450, under 8 minutes on a
+# 16-core machine): every step's time limit is cut to what is left.
+#
+# Benchmark programs are the build's targets whose names contain "bench". Each is run as:
+#   - a Google Benchmark binary (it answers --benchmark_list_tests): the cases matching
+#     'cuda|gpu' (JSON to bench_<name>.json);
+#   - bench_lmnn (a command-line program): LMNN fits with --backend cuda and --backend cpu on a
+#     generated 10-class CSV, and on letters.csv when a data folder has it;
+#   - anything else: listed as not run.
 # Exit status: 0 when the GPU tests pass, 1 otherwise (the report is written either way).
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=build-gpu
 OUT="${OUT:-$BUILD}"
 mkdir -p "$OUT" "$BUILD"
 REPORT="$OUT/device_report.md"
 JOBS="${JOBS:-16}"
+BUDGET="${BUDGET:-450}"
 started=$(date +%s)
-elapsed() { echo $(( $(date +%s) - started ))s; }
-log() { echo "device_check [$(elapsed)]: $*" >&2; }
+elapsed_s() { echo $(($(date +%s) - started)); }
+log() { echo "device_check [$(elapsed_s)s]: $*" >&2; }
+# limit WANTED: WANTED seconds, or what is left of the budget (less a 15 s reserve for the
+# report), at least 1.
+limit() {
+  local left=$((BUDGET - 15 - $(elapsed_s)))
+  [ "$left" -lt "$1" ] && echo $((left > 1 ? left : 1)) || echo "$1"
+}
 
 # ---- dependencies (best effort: the machine may have no network) ---------------------------
-if [ -x scripts/install_deps.sh ] || [ -f scripts/install_deps.sh ]; then
+if [ -f scripts/install_deps.sh ]; then
   log "scripts/install_deps.sh"
-  timeout 120 bash scripts/install_deps.sh >"$OUT/install_deps.log" 2>&1 ||
+  timeout "$(limit 60)" bash scripts/install_deps.sh >"$OUT/install_deps.log" 2>&1 ||
     log "install_deps.sh failed (continuing; see install_deps.log)"
 fi
 
@@ -34,40 +49,56 @@ log "GPU: $gpu_line"
 # ---- configure and build ---------------------------------------------------------------------
 # CMake 3.25 does not know nvcc's C++20 flag; the two CUDA20 variables supply it (the top-level
 # CMakeLists.txt does the same when they are undefined; newer CMake versions define them).
+data_dir=""
+for candidate in "${MAHAL_DATA_DIR:-}" ../shared/datasets shared/datasets; do
+  if [ -n "$candidate" ] && [ -d "$candidate" ]; then
+    data_dir=$(cd "$candidate" && pwd)
+    break
+  fi
+done
+data_flag=()
+[ -n "$data_dir" ] && data_flag=(-DMAHAL_DATA_DIR="$data_dir")
+
 configure_status=0
 log "configure"
-timeout 120 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMAHAL_CUDA=ON \
+timeout "$(limit 90)" cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMAHAL_CUDA=ON \
   -DMAHAL_BUILD_TESTS=ON -DMAHAL_BUILD_BENCHMARKS=ON -DMAHAL_BUILD_APPS=OFF \
   -DCMAKE_CUDA20_STANDARD_COMPILE_OPTION=-std=c++20 \
-  -DCMAKE_CUDA20_EXTENSION_COMPILE_OPTION=-std=c++20 \
+  -DCMAKE_CUDA20_EXTENSION_COMPILE_OPTION=-std=c++20 "${data_flag[@]}" \
   >"$OUT/configure.log" 2>&1 || configure_status=$?
 
 build_status=0
-bench_bin="$BUILD/bench/mahal_bench_engine"
+bench_targets=""
 if [ "$configure_status" -eq 0 ]; then
-  targets=$(cmake --build "$BUILD" --target help 2>/dev/null | grep -o 'test_gpu_[A-Za-z0-9_]*' |
-    sort -u | tr '\n' ' ')
-  log "build: ${targets:-no GPU test targets}"
+  help=$(cmake --build "$BUILD" --target help 2>/dev/null)
+  targets=$(echo "$help" | grep -o 'test_gpu_[A-Za-z0-9_]*' | sort -u | tr '\n' ' ')
+  bench_targets=$(echo "$help" | grep -oE '[A-Za-z0-9_]*bench[A-Za-z0-9_]*' |
+    grep -v -e '^benchmark' -e '^mahal_doctest' | sort -u | tr '\n' ' ')
+  log "build: mahal ${targets:-(no GPU test targets)}"
   # shellcheck disable=SC2086
-  timeout 300 cmake --build "$BUILD" -j "$JOBS" --target mahal $targets \
+  timeout "$(limit 270)" cmake --build "$BUILD" -j "$JOBS" --target mahal $targets \
     >"$OUT/build.log" 2>&1 || build_status=$?
-  if cmake --build "$BUILD" --target help 2>/dev/null | grep -q 'mahal_bench_engine'; then
-    log "build: mahal_bench_engine"
-    timeout 150 cmake --build "$BUILD" -j "$JOBS" --target mahal_bench_engine \
-      >>"$OUT/build.log" 2>&1 || log "benchmark build failed (see build.log)"
-  fi
+  for target in $bench_targets; do  # one by one: a broken benchmark must not hide the others
+    log "build: $target"
+    timeout "$(limit 120)" cmake --build "$BUILD" -j "$JOBS" --target "$target" \
+      >>"$OUT/build.log" 2>&1 || log "build of $target failed (see build.log)"
+  done
 fi
 
 # ---- tests -----------------------------------------------------------------------------------
 test_status=1
 test_summary="not run"
+failed_tests=""
 if [ "$configure_status" -eq 0 ] && [ "$build_status" -eq 0 ]; then
   log "ctest -L gpu"
-  (cd "$BUILD" && timeout 180 ctest -L gpu --output-on-failure) >"$OUT/ctest_gpu.log" 2>&1
+  (cd "$BUILD" && timeout "$(limit 150)" ctest -L gpu --output-on-failure --timeout 120) \
+    >"$OUT/ctest_gpu.log" 2>&1
   test_status=$?
   test_summary=$(grep -E 'tests passed|tests failed|No tests were found' "$OUT/ctest_gpu.log" |
     tail -n 1)
-  [ -n "$test_summary" ] || test_summary="ctest exited with status $test_status"
+  [ -n "$test_summary" ] || test_summary="ctest exited with status $test_status (time limit?)"
+  failed_tests=$(sed -n '/The following tests FAILED/,$p' "$OUT/ctest_gpu.log" | grep -E '^\s+[0-9]+ -' |
+    sed 's/^ *//' | tr '\n' ';')
 elif [ "$configure_status" -ne 0 ]; then
   test_summary="configure failed (status $configure_status): see configure.log"
 else
@@ -76,13 +107,12 @@ fi
 log "tests: $test_summary"
 
 # ---- benchmarks ------------------------------------------------------------------------------
-bench_table="no benchmark binary ($bench_bin)"
-if [ -x "$bench_bin" ]; then
-  log "benchmarks"
-  if timeout 150 "$bench_bin" --benchmark_filter='cuda|gpu' --benchmark_format=json \
-      --benchmark_out="$OUT/bench_gpu.json" --benchmark_min_time=0.2 \
-      >"$OUT/bench_gpu.log" 2>&1 || [ -s "$OUT/bench_gpu.json" ]; then
-    bench_table=$(python3 - "$OUT/bench_gpu.json" <<'EOF' 2>&1
+bench_md="$OUT/bench_sections.md"
+: >"$bench_md"
+bench_summary=()
+
+gbench_table() {  # JSON file → markdown table of the iteration rows
+  python3 - "$1" <<'EOF' 2>&1
 import json, sys
 try:
     data = json.load(open(sys.argv[1]))
@@ -105,11 +135,89 @@ for b in rows:
     print(f"| {b['name']} | {b['real_time']:.4g} {b.get('time_unit', '')} | "
           f"{b.get('iterations', '')} | {counters} |")
 EOF
-)
-  else
-    bench_table="benchmark run failed: see bench_gpu.log"
+}
+
+# A 10-class Gaussian-blob CSV (label first, header line): 4000 training rows then 1000 test
+# rows, d = 32. Plain Python, so it needs no package.
+make_blobs_csv() {
+  python3 - "$1" <<'EOF'
+import random, sys
+rng = random.Random(7)
+d, classes = 32, 10
+centres = [[rng.gauss(0, 1.5) for _ in range(d)] for _ in range(classes)]
+with open(sys.argv[1], "w") as f:
+    f.write("label," + ",".join(f"x{t}" for t in range(d)) + "\n")
+    for i in range(5000):
+        c = i % classes
+        f.write(str(c) + "," + ",".join(f"{centres[c][t] + rng.gauss(0, 2.0):.6f}"
+                                        for t in range(d)) + "\n")
+EOF
+}
+
+run_bench_lmnn() {  # binary
+  local bin=$1 csv="$OUT/blobs.csv" rows=""
+  local -a sets=()
+  make_blobs_csv "$csv" && sets+=("blobs|$csv|4000")
+  [ -n "$data_dir" ] && [ -f "$data_dir/letters.csv" ] && sets+=("letters|$data_dir/letters.csv|16000")
+  for set in "${sets[@]}"; do
+    IFS='|' read -r name file first <<<"$set"
+    for backend in cuda cpu; do
+      local left=$((BUDGET - 15 - $(elapsed_s)))
+      if [ "$left" -lt 10 ]; then
+        rows+="| $name | $backend | (budget spent) |"$'\n'
+        continue
+      fi
+      log "bench_lmnn $name --backend $backend"
+      local line
+      line=$(timeout "$(limit 60)" "$bin" --data "$file" --first "$first" --backend "$backend" \
+        2>>"$OUT/bench_lmnn.log" | tail -n 1)
+      echo "$name $backend: $line" >>"$OUT/bench_lmnn.log"
+      rows+="| $name | $backend | ${line:-(failed or timed out: see bench_lmnn.log)} |"$'\n'
+    done
+  done
+  {
+    echo "### bench_lmnn (LMNN fit + 3-NN accuracy; JSON line per run)"
+    echo
+    echo "| data | backend | result |"
+    echo "|---|---|---|"
+    printf '%s' "$rows"
+    echo
+  } >>"$bench_md"
+  bench_summary+=("bench_lmnn: $(printf '%s' "$rows" | grep -c 'train_seconds') of $((2 * ${#sets[@]})) runs ok (see report)")
+}
+
+for target in $bench_targets; do
+  bin=$(find "$BUILD" -type f -name "$target" -perm -u+x 2>/dev/null | head -n 1)
+  if [ -z "$bin" ]; then
+    bench_summary+=("$target: not built")
+    continue
   fi
-fi
+  if [ $((BUDGET - 15 - $(elapsed_s))) -lt 15 ]; then
+    bench_summary+=("$target: skipped (budget spent)")
+    continue
+  fi
+  if timeout 20 "$bin" --benchmark_list_tests=true --benchmark_filter='cuda|gpu' \
+    >"$OUT/bench_${target}_list.txt" 2>/dev/null; then
+    count=$(grep -c . "$OUT/bench_${target}_list.txt")
+    if [ "$count" -eq 0 ]; then
+      bench_summary+=("$target: no cuda|gpu benchmark")
+      continue
+    fi
+    log "benchmarks: $target ($count cases)"
+    timeout "$(limit 120)" "$bin" --benchmark_filter='cuda|gpu' --benchmark_format=json \
+      --benchmark_out="$OUT/bench_${target}.json" --benchmark_min_time=0.2 \
+      >"$OUT/bench_${target}.log" 2>&1
+    table=$(gbench_table "$OUT/bench_${target}.json")
+    printf '### %s\n\n%s\n\n' "$target" "$table" >>"$bench_md"
+    ran=$(($(echo "$table" | grep -c '^| ') - 1))
+    bench_summary+=("$target: $((ran > 0 ? ran : 0)) of $count cuda|gpu cases reported")
+  elif [ "$target" = bench_lmnn ]; then
+    run_bench_lmnn "$bin"
+  else
+    bench_summary+=("$target: unknown interface, not run")
+  fi
+done
+[ -n "$bench_targets" ] || bench_summary+=("no benchmark targets")
 
 # ---- report ----------------------------------------------------------------------------------
 {
@@ -118,24 +226,34 @@ fi
   echo "- GPU: $gpu_line"
   echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "- nvcc: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' | head -n 1)"
-  echo "- wall time: $(elapsed)"
+  echo "- data folder: ${data_dir:-none}"
+  echo "- wall time: $(elapsed_s)s of a ${BUDGET}s budget"
   echo
   echo "## GPU tests (ctest -L gpu)"
   echo
   echo "$test_summary"
+  [ -n "$failed_tests" ] && echo && echo "Failed: $failed_tests"
   if [ -f "$OUT/ctest_gpu.log" ]; then
     echo
     echo '```'
-    grep -E 'Test +#|\[doctest\]|ERROR|FAILED|Failed|skipped' "$OUT/ctest_gpu.log" | head -n 60
+    grep -E 'Test +#|\[doctest\] (test cases|assertions)|ERROR|FAILED|Failed|skipped' \
+      "$OUT/ctest_gpu.log" | head -n 80
     echo '```'
   fi
   echo
   echo "## GPU benchmarks"
   echo
-  echo "$bench_table"
+  cat "$bench_md"
 } >"$REPORT"
 log "report: $REPORT"
-cat "$REPORT"
+
+echo "==== device check summary ($(elapsed_s)s) ===="
+echo "GPU:        $gpu_line"
+echo "configure:  status $configure_status; build: status $build_status"
+echo "gpu tests:  $test_summary"
+[ -n "$failed_tests" ] && echo "failed:     $failed_tests"
+for line in "${bench_summary[@]}"; do echo "bench:      $line"; done
+echo "report:     $REPORT"
 
 [ "$test_status" -eq 0 ] && exit 0
 exit 1

@@ -3,6 +3,8 @@
 // Conventions: 256-thread blocks, grid-stride loops over 64-bit indices (so a grid of bounded
 // size serves any n), column-major arrays, one small op struct per element-wise map run by one
 // generic kernel. Kernels that may run in place (map, multiply) take no __restrict__ pointers.
+#include <math_constants.h>
+
 #include <cstdint>
 #include <type_traits>
 
@@ -58,10 +60,30 @@ template <class T>
 struct step_op {  // 1 where x > 0, else 0
   __device__ T operator()(T x) const { return x > T(0) ? T(1) : T(0); }
 };
+template <class T>
+struct tanh_op {  // tanhf / tanh of the CUDA math library (within 2 ulp of std::tanh)
+  __device__ T operator()(T x) const { return tanh(x); }
+};
+
+// The binary maps out = f(a, b), as the CPU backend's do_map2 writes them.
+template <class T>
+struct relu_grad_op {  // a where b > 0, else 0
+  __device__ T operator()(T a, T b) const { return b > T(0) ? a : T(0); }
+};
+template <class T>
+struct tanh_grad_op {  // a·(1 − b²)
+  __device__ T operator()(T a, T b) const { return a * (T(1) - b * b); }
+};
 
 template <class T, class Op>
 __global__ void map_kernel(const T* x, T* y, index_t n, Op op) {
   for (index_t i = global_thread(); i < n; i += grid_threads()) y[i] = op(x[i]);
+}
+
+// Each element is read and then written by one thread, so out may be a or b.
+template <class T, class Op>
+__global__ void map2_kernel(const T* a, const T* b, T* out, index_t n, Op op) {
+  for (index_t i = global_thread(); i < n; i += grid_threads()) out[i] = op(a[i], b[i]);
 }
 
 template <class T>
@@ -78,6 +100,54 @@ template <class T, class Op>
 void launch_map(const T* x, T* y, index_t n, Op op, stream_t stream) {
   map_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(x, y, n, op);
   check_launch("map_kernel");
+}
+
+template <class T, class Op>
+void launch_map2(const T* a, const T* b, T* out, index_t n, Op op, stream_t stream) {
+  map2_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(a, b, out, n, op);
+  check_launch("map2_kernel");
+}
+
+// ---- row and column broadcasts ---------------------------------------------------------------
+// Grid-stride over the rows×cols entries; (i, j) from the linear index (one division each).
+
+template <class T>
+__global__ void add_to_cols_kernel(const T* __restrict__ b, T* __restrict__ x, index_t rows,
+                                   index_t n) {
+  for (index_t t = global_thread(); t < n; t += grid_threads()) x[t] += b[t % rows];
+}
+
+// dst may equal src (each entry is read and written by one thread): no __restrict__ on them.
+template <class T>
+__global__ void scale_cols_kernel(const T* src, const T* __restrict__ s, T* dst, index_t rows,
+                                  index_t n) {
+  for (index_t t = global_thread(); t < n; t += grid_threads()) dst[t] = src[t] * s[t / rows];
+}
+
+template <class T>
+__global__ void gather_cols_kernel(const T* __restrict__ x, const label_t* __restrict__ idx,
+                                   T* __restrict__ out, index_t rows, index_t n) {
+  for (index_t t = global_thread(); t < n; t += grid_threads()) {
+    const index_t col = t / rows;
+    const index_t row = t - col * rows;
+    out[t] = x[row + rows * static_cast<index_t>(idx[col])];
+  }
+}
+
+// The CPU backend's expression order: (1 − β2)·g·g is ((1 − β2)·g)·g.
+template <class T>
+__global__ void adam_kernel(T step, T beta1, T beta2, T eps, T root_c2, const T* __restrict__ g,
+                            T* __restrict__ m, T* __restrict__ v, T* __restrict__ p, index_t n) {
+  const T one_minus_beta1 = T(1) - beta1;
+  const T one_minus_beta2 = T(1) - beta2;
+  for (index_t t = global_thread(); t < n; t += grid_threads()) {
+    const T gt = g[t];
+    const T mt = beta1 * m[t] + one_minus_beta1 * gt;
+    const T vt = beta2 * v[t] + one_minus_beta2 * gt * gt;
+    m[t] = mt;
+    v[t] = vt;
+    p[t] -= step * mt / (sqrt(vt) / root_c2 + eps);
+  }
 }
 
 // ---- reductions --------------------------------------------------------------------------------
@@ -176,6 +246,14 @@ __global__ void col_dots_kernel(const T* __restrict__ p, const T* __restrict__ q
   }
 }
 
+__global__ void check_indices_kernel(const label_t* __restrict__ idx, index_t count, index_t n,
+                                     unsigned long long* __restrict__ first_bad) {
+  for (index_t t = global_thread(); t < count; t += grid_threads()) {
+    const label_t i = idx[t];
+    if (i < 0 || i >= n) atomicMin(first_bad, static_cast<unsigned long long>(t));
+  }
+}
+
 __global__ void check_pairs_kernel(const label_t* __restrict__ pairs, index_t m, index_t n,
                                    unsigned long long* __restrict__ first_bad) {
   for (index_t k = global_thread(); k < m; k += grid_threads()) {
@@ -188,12 +266,13 @@ __global__ void check_pairs_kernel(const label_t* __restrict__ pairs, index_t m,
 template <class T, int G>
 __global__ void pair_laplacian_kernel(const T* __restrict__ q, index_t rows,
                                       const label_t* __restrict__ pairs,
-                                      const T* __restrict__ weights, index_t m, T* __restrict__ y) {
+                                      const T* __restrict__ weights, T alpha, index_t m,
+                                      T* __restrict__ y) {
   const group_layout g = make_group_layout<G>();
   for (index_t base = g.first; base < m; base += g.stride) {
     const index_t k = base + g.sub;
     if (k >= m) continue;  // no shuffles below: lanes may leave independently
-    const T w = weights[k];
+    const T w = alpha * weights[k];
     const index_t i = pairs[2 * k];
     const index_t j = pairs[2 * k + 1];
     if (w == T(0) || i == j) continue;  // contributes exactly zero
@@ -262,8 +341,9 @@ struct col_dots_launch {
 template <class T, int G>
 struct pair_laplacian_launch {
   static void run(unsigned grid, stream_t stream, const T* q, index_t rows, const label_t* pairs,
-                  const T* weights, index_t m, T* y) {
-    pair_laplacian_kernel<T, G><<<grid, block_threads, 0, stream>>>(q, rows, pairs, weights, m, y);
+                  const T* weights, T alpha, index_t m, T* y) {
+    pair_laplacian_kernel<T, G><<<grid, block_threads, 0, stream>>>(q, rows, pairs, weights,
+                                                                      alpha, m, y);
   }
 };
 template <class T, int G>
@@ -295,6 +375,9 @@ __global__ void sqdist_epilogue_kernel(T* __restrict__ out, index_t n_queries, i
 // enters a full list only if it comes strictly before the current last entry, so NaN
 // distances never enter.
 
+__device__ __forceinline__ float infinity(float) { return CUDART_INF_F; }
+__device__ __forceinline__ double infinity(double) { return CUDART_INF; }
+
 template <class T>
 __device__ __forceinline__ bool comes_before(T d1, label_t i1, T d2, label_t i2) {
   return d1 < d2 || (d1 == d2 && (i2 < 0 || i1 < i2));
@@ -308,6 +391,31 @@ __device__ __forceinline__ bool admissible(const topk_args<T>& a, index_t gq, in
   if (a.filter == label_filter::same) return a.ref_labels[gr] == query_label;
   if (a.filter == label_filter::different) return a.ref_labels[gr] != query_label;
   return true;
+}
+
+// Inserts (d, r), known to come before the last entry, into the sorted register list occupying
+// slots [pad, K): shifts the entries after it one slot up (the last one drops out).
+template <class T, int K>
+__device__ __forceinline__ void register_insert(T (&dist)[K], label_t (&idx)[K], index_t pad, T d,
+                                                label_t r) {
+  bool placed = false;
+#pragma unroll
+  for (int s = K - 1; s >= 1; --s) {
+    if (!placed) {
+      if (s > pad && comes_before(d, r, dist[s - 1], idx[s - 1])) {
+        dist[s] = dist[s - 1];
+        idx[s] = idx[s - 1];
+      } else {
+        dist[s] = d;
+        idx[s] = r;
+        placed = true;
+      }
+    }
+  }
+  if (!placed) {  // only when pad == 0
+    dist[0] = d;
+    idx[0] = r;
+  }
 }
 
 // One thread per query; the list lives in registers (K compile-time slots, every array index
@@ -341,26 +449,7 @@ __global__ void __launch_bounds__(128) topk_register_kernel(const topk_args<T> a
       if (!admissible(a, gq, gr, query_label)) continue;
       const T d = row[b * a.n_queries];
       const label_t r = static_cast<label_t>(gr);
-      if (!comes_before(d, r, dist[K - 1], idx[K - 1])) continue;
-      // Insertion from the end: shift entries after the candidate one slot up, never below pad.
-      bool placed = false;
-#pragma unroll
-      for (int s = K - 1; s >= 1; --s) {
-        if (!placed) {
-          if (s > pad && comes_before(d, r, dist[s - 1], idx[s - 1])) {
-            dist[s] = dist[s - 1];
-            idx[s] = idx[s - 1];
-          } else {
-            dist[s] = d;
-            idx[s] = r;
-            placed = true;
-          }
-        }
-      }
-      if (!placed) {  // only when pad == 0
-        dist[0] = d;
-        idx[0] = r;
-      }
+      if (comes_before(d, r, dist[K - 1], idx[K - 1])) register_insert<T, K>(dist, idx, pad, d, r);
     }
 #pragma unroll
     for (int s = 0; s < K; ++s) {
@@ -400,12 +489,105 @@ __global__ void topk_global_kernel(const topk_args<T> a) {
   }
 }
 
+// Split references, for blocks with few queries (one thread per query would leave most of the
+// GPU idle): phase 1 runs one thread per (query, split); each builds the top-k of its share of
+// the references (admissible ones only) from an empty list and writes it, sorted, to
+// split_sqdist / split_indices (k × (n_queries · splits), column split·n_queries + query).
+// Phase 2 runs one thread per query and inserts the split lists into the running state. The
+// order (distance, index) is strict and total over distinct references, so the k best of the
+// union are the same entries, in the same order, as the one-pass kernel finds.
+template <class T, int K>
+__global__ void __launch_bounds__(128) topk_split_kernel(const topk_args<T> a) {
+  const index_t pad = K - a.k;
+  const index_t chunk = (a.n_refs + a.splits - 1) / a.splits;
+  const index_t items = a.n_queries * a.splits;
+  for (index_t t = global_thread(); t < items; t += grid_threads()) {
+    const index_t qa = t % a.n_queries;  // consecutive threads: consecutive queries (coalesced)
+    const index_t split = t / a.n_queries;
+    const index_t gq = a.first_query + qa;
+    T dist[K];
+    label_t idx[K];
+#pragma unroll
+    for (int s = 0; s < K; ++s) {
+      dist[s] = s < pad ? T(0) : infinity(T(0));
+      idx[s] = -1;
+    }
+    const label_t query_label = a.filter == label_filter::any ? 0 : a.query_labels[gq];
+    const T* row = a.block + qa;
+    const index_t b_end = (split + 1) * chunk < a.n_refs ? (split + 1) * chunk : a.n_refs;
+    for (index_t b = split * chunk; b < b_end; ++b) {
+      const index_t gr = a.first_ref + b;
+      if (!admissible(a, gq, gr, query_label)) continue;
+      const T d = row[b * a.n_queries];
+      const label_t r = static_cast<label_t>(gr);
+      if (comes_before(d, r, dist[K - 1], idx[K - 1])) register_insert<T, K>(dist, idx, pad, d, r);
+    }
+    T* dout = a.split_sqdist + t * a.k;
+    label_t* iout = a.split_indices + t * a.k;
+#pragma unroll
+    for (int s = 0; s < K; ++s) {
+      if (s >= pad) {
+        dout[s - pad] = dist[s];
+        iout[s - pad] = idx[s];
+      }
+    }
+  }
+}
+
+template <class T, int K>
+__global__ void __launch_bounds__(128) topk_split_merge_kernel(const topk_args<T> a) {
+  const index_t pad = K - a.k;
+  for (index_t qa = global_thread(); qa < a.n_queries; qa += grid_threads()) {
+    const index_t gq = a.first_query + qa;
+    T* dcol = a.sqdist + gq * a.k;
+    label_t* icol = a.indices + gq * a.k;
+    T dist[K];
+    label_t idx[K];
+#pragma unroll
+    for (int s = 0; s < K; ++s) {
+      if (s < pad) {  // unused
+        dist[s] = T(0);
+        idx[s] = -1;
+      } else {
+        dist[s] = dcol[s - pad];
+        idx[s] = icol[s - pad];
+      }
+    }
+    for (index_t split = 0; split < a.splits; ++split) {
+      const T* dlist = a.split_sqdist + (split * a.n_queries + qa) * a.k;
+      const label_t* ilist = a.split_indices + (split * a.n_queries + qa) * a.k;
+      // Each list is sorted: once an entry fails to enter (or is empty), the rest fail too.
+      for (index_t j = 0; j < a.k; ++j) {
+        const label_t r = ilist[j];
+        const T d = dlist[j];
+        if (r < 0 || !comes_before(d, r, dist[K - 1], idx[K - 1])) break;
+        register_insert<T, K>(dist, idx, pad, d, r);
+      }
+    }
+#pragma unroll
+    for (int s = 0; s < K; ++s) {
+      if (s >= pad) {
+        dcol[s - pad] = dist[s];
+        icol[s - pad] = idx[s];
+      }
+    }
+  }
+}
+
 template <class T, int K>
 void launch_topk_register(const topk_args<T>& args, stream_t stream) {
   constexpr int threads = 128;
   const index_t blocks = (args.n_queries + threads - 1) / threads;
-  topk_register_kernel<T, K><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(args);
-  check_launch("topk_register_kernel");
+  if (args.splits <= 1) {
+    topk_register_kernel<T, K><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(args);
+    check_launch("topk_register_kernel");
+    return;
+  }
+  const index_t split_blocks = (args.n_queries * args.splits + threads - 1) / threads;
+  topk_split_kernel<T, K><<<static_cast<unsigned>(split_blocks), threads, 0, stream>>>(args);
+  check_launch("topk_split_kernel");
+  topk_split_merge_kernel<T, K><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(args);
+  check_launch("topk_split_merge_kernel");
 }
 
 }  // namespace
@@ -429,8 +611,55 @@ void map(unary_op op, const T* x, T* y, index_t n, stream_t stream) {
     case unary_op::square: return launch_map(x, y, n, square_op<T>{}, stream);
     case unary_op::relu: return launch_map(x, y, n, relu_op<T>{}, stream);
     case unary_op::step: return launch_map(x, y, n, step_op<T>{}, stream);
+    case unary_op::tanh: return launch_map(x, y, n, tanh_op<T>{}, stream);
   }
   throw invalid_argument("mahal::cuda::kernels::map: unknown unary_op");
+}
+
+template <class T>
+void map2(binary_op op, const T* a, const T* b, T* out, index_t n, stream_t stream) {
+  if (n <= 0) return;
+  switch (op) {
+    case binary_op::relu_grad: return launch_map2(a, b, out, n, relu_grad_op<T>{}, stream);
+    case binary_op::tanh_grad: return launch_map2(a, b, out, n, tanh_grad_op<T>{}, stream);
+  }
+  throw invalid_argument("mahal::cuda::kernels::map2: unknown binary_op");
+}
+
+template <class T>
+void add_to_cols(const T* b, T* x, index_t rows, index_t cols, stream_t stream) {
+  const index_t n = rows * cols;
+  if (n <= 0) return;
+  add_to_cols_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(b, x, rows, n);
+  check_launch("add_to_cols_kernel");
+}
+
+template <class T>
+void scale_cols(const T* src, const T* s, T* dst, index_t rows, index_t cols, stream_t stream) {
+  const index_t n = rows * cols;
+  if (n <= 0) return;
+  scale_cols_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(src, s, dst, rows,
+                                                                               n);
+  check_launch("scale_cols_kernel");
+}
+
+template <class T>
+void gather_cols(const T* x, const label_t* idx, T* out, index_t rows, index_t count,
+                 stream_t stream) {
+  const index_t n = rows * count;
+  if (n <= 0) return;
+  gather_cols_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(x, idx, out, rows,
+                                                                                n);
+  check_launch("gather_cols_kernel");
+}
+
+template <class T>
+void adam_update(T step, T beta1, T beta2, T eps, T root_c2, const T* g, T* m, T* v, T* p,
+                 index_t n, stream_t stream) {
+  if (n <= 0) return;
+  adam_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(step, beta1, beta2, eps,
+                                                                         root_c2, g, m, v, p, n);
+  check_launch("adam_kernel");
 }
 
 template <class T>
@@ -472,12 +701,20 @@ void check_pairs(const label_t* pairs, index_t m, index_t n, unsigned long long*
   check_launch("check_pairs_kernel");
 }
 
+void check_indices(const label_t* idx, index_t count, index_t n, unsigned long long* first_bad,
+                   stream_t stream) {
+  if (count <= 0) return;
+  check_indices_kernel<<<grid_for(count, block_threads), block_threads, 0, stream>>>(idx, count, n,
+                                                                                    first_bad);
+  check_launch("check_indices_kernel");
+}
+
 template <class T>
-void pair_laplacian(const T* q, index_t rows, const label_t* pairs, const T* weights, index_t m,
-                    T* y, stream_t stream) {
+void pair_laplacian(const T* q, index_t rows, const label_t* pairs, const T* weights, T alpha,
+                    index_t m, T* y, stream_t stream) {
   if (m <= 0 || rows <= 0) return;
   launch_grouped<pair_laplacian_launch, T>(rows, m, stream, "pair_laplacian_kernel", q, rows,
-                                           pairs, weights, m, y);
+                                           pairs, weights, alpha, m, y);
 }
 
 template <class T>
@@ -498,6 +735,14 @@ void sqdist_epilogue(T* out, index_t n_queries, index_t n_refs, const T* pn, con
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
   sqdist_epilogue_kernel<<<grid, block_threads, 0, stream>>>(out, n_queries, n_refs, pn, qn);
   check_launch("sqdist_epilogue_kernel");
+}
+
+index_t topk_splits(index_t n_queries, index_t n_refs, index_t k) {
+  if (k > topk_register_max_k || n_queries <= 0 || n_queries >= topk_split_max_queries) return 1;
+  const index_t min_chunk = 2 * k > 64 ? 2 * k : 64;  // references per split, at least
+  index_t splits = (topk_split_target_threads + n_queries - 1) / n_queries;
+  if (splits > n_refs / min_chunk) splits = n_refs / min_chunk;
+  return splits > 1 ? splits : 1;
 }
 
 template <class T>
@@ -523,7 +768,12 @@ void topk_merge(const topk_args<T>& args, stream_t stream) {
   template void multiply<T>(const T*, T*, index_t, stream_t);                                      \
   template void reduce<T>(const T*, const T*, index_t, double*, double*, stream_t);              \
   template void col_dots<T>(const T*, const T*, index_t, index_t, T*, stream_t);                   \
-  template void pair_laplacian<T>(const T*, index_t, const label_t*, const T*, index_t, T*,        \
+  template void map2<T>(binary_op, const T*, const T*, T*, index_t, stream_t);                      \
+  template void add_to_cols<T>(const T*, T*, index_t, index_t, stream_t);                          \
+  template void scale_cols<T>(const T*, const T*, T*, index_t, index_t, stream_t);                 \
+  template void gather_cols<T>(const T*, const label_t*, T*, index_t, index_t, stream_t);          \
+  template void adam_update<T>(T, T, T, T, T, const T*, T*, T*, T*, index_t, stream_t);            \
+  template void pair_laplacian<T>(const T*, index_t, const label_t*, const T*, T, index_t, T*,     \
                                   stream_t);                                                       \
   template void pair_sqdist<T>(const T*, const T*, index_t, const label_t*, index_t, T*,           \
                                stream_t);                                                          \

@@ -31,6 +31,30 @@ void map(unary_op op, const T* x, T* y, index_t n, stream_t stream);
 template <class T>
 void multiply(const T* x, T* y, index_t n, stream_t stream);
 
+// out = f(a, b) element-wise for one of the binary_op maps; out may equal a or b.
+template <class T>
+void map2(binary_op op, const T* a, const T* b, T* out, index_t n, stream_t stream);
+
+// x(i, j) += b[i] for the rows×cols array x (b must not overlap x).
+template <class T>
+void add_to_cols(const T* b, T* x, index_t rows, index_t cols, stream_t stream);
+
+// dst(i, j) = src(i, j)·s[j] for rows×cols arrays; dst may equal src (s must not overlap dst).
+template <class T>
+void scale_cols(const T* src, const T* s, T* dst, index_t rows, index_t cols, stream_t stream);
+
+// out(:, t) = x(:, idx[t]) for t < count (x rows×n, out rows×count, indices valid, no overlap).
+template <class T>
+void gather_cols(const T* x, const label_t* idx, T* out, index_t rows, index_t count,
+                 stream_t stream);
+
+// One Adam step on n entries (PyTorch's arithmetic, as the CPU backend):
+//   m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g·g;  p −= step·m / (sqrt(v) / root_c2 + eps)
+// with step = lr / c1 and root_c2 = sqrt(c2) computed by the caller. g, m, v, p disjoint.
+template <class T>
+void adam_update(T step, T beta1, T beta2, T eps, T root_c2, const T* g, T* m, T* v, T* p,
+                 index_t n, stream_t stream);
+
 // *result = Σ x[0..n) (y null) or Σ x∘y, accumulated in double by a two-pass tree reduction
 // whose shape depends only on n (so the result is the same on every run). `scratch` holds
 // reduce_scratch_count() doubles; result is one device double outside it.
@@ -47,12 +71,18 @@ void col_dots(const T* p, const T* q, index_t rows, index_t cols, T* out, stream
 void check_pairs(const label_t* pairs, index_t m, index_t n, unsigned long long* first_bad,
                  stream_t stream);
 
-// Y = Q·Lap for Lap = Σ_k w_k (e_i − e_j)(e_i − e_j)ᵀ: for each pair k,
-//   y[:, i] += w_k (q_i − q_j),   y[:, j] += w_k (q_j − q_i),
-// accumulated with atomics into y (rows×n, zeroed by the caller). Pairs must be valid.
+// Checks that each of the `count` indices lies in [0, n); *first_bad (set to UINT64_MAX by the
+// caller) receives the smallest offending position.
+void check_indices(const label_t* idx, index_t count, index_t n, unsigned long long* first_bad,
+                   stream_t stream);
+
+// y += alpha·Q·Lap for Lap = Σ_k w_k (e_i − e_j)(e_i − e_j)ᵀ: for each pair k,
+//   y[:, i] += alpha·w_k (q_i − q_j),   y[:, j] −= alpha·w_k (q_i − q_j),
+// accumulated with atomics into y (rows×n; y must not overlap q). Pairs must be valid. Pairs
+// with i == j or alpha·w_k == 0 are skipped (they contribute exactly zero for finite q).
 template <class T>
-void pair_laplacian(const T* q, index_t rows, const label_t* pairs, const T* weights, index_t m,
-                    T* y, stream_t stream);
+void pair_laplacian(const T* q, index_t rows, const label_t* pairs, const T* weights, T alpha,
+                    index_t m, T* y, stream_t stream);
 
 // out[k] = (p_i − p_j)ᵀ (q_i − q_j) for each pair k (p, q: rows×n). Pairs must be valid.
 template <class T>
@@ -80,11 +110,23 @@ struct topk_args {
   label_t* indices = nullptr;      // k × n_queries_total state (column first_query + a)
   T* sqdist = nullptr;             // k × n_queries_total state
   index_t k = 0;
+  // Split references (topk_splits > 1): scratch for k × (n_queries · splits) partial lists.
+  index_t splits = 1;
+  T* split_sqdist = nullptr;
+  label_t* split_indices = nullptr;
 };
 
 // Largest k served by the register-resident kernel; larger k runs a slower kernel that keeps
 // the list in the state arrays themselves (global memory), with identical results.
 constexpr index_t topk_register_max_k = 64;
+
+// Blocks with fewer than topk_split_max_queries queries (and k <= topk_register_max_k) split
+// their references among up to topk_split_target_threads / n_queries threads per query, each
+// split keeping at least max(64, 2k) references; then a second kernel merges the partial lists.
+// topk_splits gives the split count (1: the one-pass kernel), so the caller can size scratch.
+constexpr index_t topk_split_max_queries = 16384;
+constexpr index_t topk_split_target_threads = 65536;
+index_t topk_splits(index_t n_queries, index_t n_refs, index_t k);
 
 template <class T>
 void topk_merge(const topk_args<T>& args, stream_t stream);

@@ -457,75 +457,80 @@ TEST_CASE_TEMPLATE("gpu: topk_merge over blocks with self exclusion and label fi
     detail::rng g(seed(111));
     for (auto& l : labels) l = static_cast<label_t>(g.below(classes));
   }
-  const index_t query_block = 128, ref_block = 57;
+  // Many queries per block (one thread per query), and few queries against many references
+  // (the references split among threads, then merged).
+  const std::vector<std::pair<index_t, index_t>> block_shapes = {{128, 57}, {5, 333}, {37, 200}};
 
-  for (const index_t k : {1, 3, 8, 40, 64, 70}) {
-    for (const label_filter filter : {label_filter::any, label_filter::same,
-                                      label_filter::different}) {
-      for (const bool exclude_self : {false, true}) {
-        CAPTURE(k);
-        CAPTURE(static_cast<int>(filter));
-        CAPTURE(exclude_self);
-        std::vector<label_t> indices[2];
-        std::vector<T> sqdist[2];
-        int side = 0;
-        for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
-          topk_state<T> state;
-          state.indices = devices<T>::put_labels(
-              *be, k, n, std::vector<label_t>(static_cast<std::size_t>(k * n), -1));
-          state.sqdist = devices<T>::put(
-              *be, k, n,
-              std::vector<T>(static_cast<std::size_t>(k * n), std::numeric_limits<T>::infinity()));
-          auto lab = devices<T>::put_labels(*be, n, 1, labels);
-          for (index_t q0 = 0; q0 < n; q0 += query_block) {
-            const index_t nq = std::min(query_block, n - q0);
-            for (index_t r0 = 0; r0 < n; r0 += ref_block) {
-              const index_t nr = std::min(ref_block, n - r0);
-              std::vector<T> block(static_cast<std::size_t>(nq * nr));
-              for (index_t b = 0; b < nr; ++b)
-                for (index_t a = 0; a < nq; ++a)
-                  block[a + nq * b] = dist[(q0 + a) + n * (r0 + b)];
-              auto blk = devices<T>::put(*be, nq, nr, block);
-              topk_block at;
-              at.first_query = q0;
-              at.first_ref = r0;
-              at.exclude_self = exclude_self;
-              at.filter = filter;
-              at.query_labels = lab.data();
-              at.ref_labels = lab.data();
-              be->topk_merge(blk, at, state);
+  for (const auto& [query_block, ref_block] : block_shapes)
+    for (const index_t k : {1, 3, 8, 40, 64, 70}) {
+      for (const label_filter filter :
+           {label_filter::any, label_filter::same, label_filter::different}) {
+        for (const bool exclude_self : {false, true}) {
+          CAPTURE(query_block);
+          CAPTURE(ref_block);
+          CAPTURE(k);
+          CAPTURE(static_cast<int>(filter));
+          CAPTURE(exclude_self);
+          std::vector<label_t> indices[2];
+          std::vector<T> sqdist[2];
+          int side = 0;
+          for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+            topk_state<T> state;
+            state.indices = devices<T>::put_labels(
+                *be, k, n, std::vector<label_t>(static_cast<std::size_t>(k * n), -1));
+            state.sqdist = devices<T>::put(*be, k, n,
+                                           std::vector<T>(static_cast<std::size_t>(k * n),
+                                                          std::numeric_limits<T>::infinity()));
+            auto lab = devices<T>::put_labels(*be, n, 1, labels);
+            for (index_t q0 = 0; q0 < n; q0 += query_block) {
+              const index_t nq = std::min(query_block, n - q0);
+              for (index_t r0 = 0; r0 < n; r0 += ref_block) {
+                const index_t nr = std::min(ref_block, n - r0);
+                std::vector<T> block(static_cast<std::size_t>(nq * nr));
+                for (index_t b = 0; b < nr; ++b)
+                  for (index_t a = 0; a < nq; ++a)
+                    block[a + nq * b] = dist[(q0 + a) + n * (r0 + b)];
+                auto blk = devices<T>::put(*be, nq, nr, block);
+                topk_block at;
+                at.first_query = q0;
+                at.first_ref = r0;
+                at.exclude_self = exclude_self;
+                at.filter = filter;
+                at.query_labels = lab.data();
+                at.ref_labels = lab.data();
+                be->topk_merge(blk, at, state);
+              }
+            }
+            indices[side] = devices<T>::get_labels(*be, state.indices);
+            sqdist[side] = devices<T>::get(*be, state.sqdist);
+            ++side;
+          }
+          CHECK(indices[1] == indices[0]);
+          CHECK(sqdist[1] == sqdist[0]);
+
+          // Brute force: the k smallest admissible (distance, index) per query, then empty slots.
+          bool all_match = true;
+          for (index_t q = 0; q < n; ++q) {
+            std::vector<std::pair<T, label_t>> cands;
+            for (index_t r = 0; r < n; ++r) {
+              if (exclude_self && r == q) continue;
+              if (filter == label_filter::same && labels[r] != labels[q]) continue;
+              if (filter == label_filter::different && labels[r] == labels[q]) continue;
+              cands.emplace_back(dist[q + n * r], static_cast<label_t>(r));
+            }
+            std::sort(cands.begin(), cands.end());
+            for (index_t s = 0; s < k; ++s) {
+              const bool filled = s < static_cast<index_t>(cands.size());
+              const label_t want_i = filled ? cands[s].second : -1;
+              const T want_d = filled ? cands[s].first : std::numeric_limits<T>::infinity();
+              all_match =
+                  all_match && indices[1][s + k * q] == want_i && sqdist[1][s + k * q] == want_d;
             }
           }
-          indices[side] = devices<T>::get_labels(*be, state.indices);
-          sqdist[side] = devices<T>::get(*be, state.sqdist);
-          ++side;
+          CHECK(all_match);
         }
-        CHECK(indices[1] == indices[0]);
-        CHECK(sqdist[1] == sqdist[0]);
-
-        // Brute force: the k smallest admissible (distance, index) per query, then empty slots.
-        bool all_match = true;
-        for (index_t q = 0; q < n; ++q) {
-          std::vector<std::pair<T, label_t>> cands;
-          for (index_t r = 0; r < n; ++r) {
-            if (exclude_self && r == q) continue;
-            if (filter == label_filter::same && labels[r] != labels[q]) continue;
-            if (filter == label_filter::different && labels[r] == labels[q]) continue;
-            cands.emplace_back(dist[q + n * r], static_cast<label_t>(r));
-          }
-          std::sort(cands.begin(), cands.end());
-          for (index_t s = 0; s < k; ++s) {
-            const bool filled = s < static_cast<index_t>(cands.size());
-            const label_t want_i = filled ? cands[s].second : -1;
-            const T want_d = filled ? cands[s].first : std::numeric_limits<T>::infinity();
-            all_match = all_match && indices[1][s + k * q] == want_i &&
-                        sqdist[1][s + k * q] == want_d;
-          }
-        }
-        CHECK(all_match);
       }
     }
-  }
 }
 
 TEST_CASE_TEMPLATE("gpu: bad input throws invalid_argument", T, float, double) {
@@ -568,4 +573,333 @@ TEST_CASE_TEMPLATE("gpu: bad input throws invalid_argument", T, float, double) {
   auto z = dev.gpu->alloc(5, 1);
   dev.gpu->fill(z, T(1));
   CHECK(dev.gpu->sum(z) == T(5));
+}
+
+TEST_CASE_TEMPLATE("gpu: tanh map and map2 (relu_grad, tanh_grad) in and out of place", T, float,
+                   double) {
+  if (no_device()) return;
+  devices<T> dev;
+  const index_t n = 70001;
+  auto ha = random_values<T>(n, seed(120), -4.0, 4.0);
+  auto hb = random_values<T>(n, seed(121), -2.0, 2.0);
+  for (index_t t = 0; t < n; t += 89) hb[static_cast<std::size_t>(t)] = T(0);  // relu's kink
+
+  std::vector<T> tanh_out[2];
+  int side = 0;
+  for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+    auto x = devices<T>::put(*be, n, 1, ha);
+    auto y = be->alloc(n, 1);
+    be->map(unary_op::tanh, x, y);
+    tanh_out[side] = devices<T>::get(*be, y);
+    be->map(unary_op::tanh, x, x);
+    CHECK(devices<T>::get(*be, x) == tanh_out[side]);
+    ++side;
+  }
+  CHECK(relative_error(tanh_out[1], tanh_out[0]) < tol<T>());
+  // An independent value: tanh(0.5) = (e − 1) / (e + 1).
+  const double e = std::exp(1.0);
+  auto half = devices<T>::put(*dev.gpu, 1, 1, {T(0.5)});
+  dev.gpu->map(unary_op::tanh, half, half);
+  CHECK(std::abs(devices<T>::get(*dev.gpu, half)[0] - (e - 1) / (e + 1)) < tol<T>());
+
+  for (const binary_op op : {binary_op::relu_grad, binary_op::tanh_grad}) {
+    CAPTURE(static_cast<int>(op));
+    // tanh_grad's b is a tanh output, in (−1, 1).
+    const auto& b_host = op == binary_op::tanh_grad ? tanh_out[0] : hb;
+    std::vector<T> separate[2], into_a[2], into_b[2];
+    side = 0;
+    for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+      auto a = devices<T>::put(*be, n, 1, ha);
+      auto b = devices<T>::put(*be, n, 1, b_host);
+      auto out = be->alloc(n, 1);
+      be->map2(op, a, b, out);
+      separate[side] = devices<T>::get(*be, out);
+      be->map2(op, a, b, a);  // out = a
+      into_a[side] = devices<T>::get(*be, a);
+      auto a2 = devices<T>::put(*be, n, 1, ha);
+      be->map2(op, a2, b, b);  // out = b
+      into_b[side] = devices<T>::get(*be, b);
+      ++side;
+    }
+    CHECK(relative_error(separate[1], separate[0]) < tol<T>());
+    CHECK(into_a[1] == separate[1]);
+    CHECK(into_b[1] == separate[1]);
+    if (op == binary_op::relu_grad) CHECK(separate[1] == separate[0]);  // a selection: exact
+  }
+}
+
+TEST_CASE_TEMPLATE("gpu: add_to_cols, add_row_sums and scale_cols", T, float, double) {
+  if (no_device()) return;
+  devices<T> dev;
+  const std::vector<std::pair<index_t, index_t>> shapes = {
+      {1, 1}, {1, 257}, {5, 300}, {300, 3}, {64, 1000}};
+  for (const auto& [rows, cols] : shapes) {
+    CAPTURE(rows);
+    CAPTURE(cols);
+    const auto hx = random_values<T>(rows * cols, seed(130 + rows));
+    const auto hb = random_values<T>(rows, seed(131 + cols));
+    const auto hs = random_values<T>(cols, seed(132 + rows), -2.0, 2.0);
+    const auto hacc = random_values<T>(rows, seed(133));
+    std::vector<T> added[2], sums[2], scaled[2];
+    int side = 0;
+    for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+      auto x = devices<T>::put(*be, rows, cols, hx);
+      auto b = devices<T>::put(*be, rows, 1, hb);
+      be->add_to_cols(b, x);
+      added[side] = devices<T>::get(*be, x);
+      auto acc = devices<T>::put(*be, rows, 1, hacc);
+      be->add_row_sums(x, acc);  // accumulates into what acc held
+      sums[side] = devices<T>::get(*be, acc);
+      auto s = devices<T>::put(*be, cols, 1, hs);
+      be->scale_cols(s, x);
+      scaled[side] = devices<T>::get(*be, x);
+      ++side;
+    }
+    CHECK(added[1] == added[0]);  // one addition per entry: exact
+    CHECK(relative_error(sums[1], sums[0]) < tol<T>());
+    CHECK(scaled[1] == scaled[0]);  // one product per entry: exact
+  }
+}
+
+TEST_CASE_TEMPLATE("gpu: gather_cols with repeated indices and a bad index", T, float, double) {
+  if (no_device()) return;
+  devices<T> dev;
+  const index_t n = 211;
+  for (const index_t rows : {1, 7, 40}) {
+    CAPTURE(rows);
+    const auto hx = random_values<T>(rows * n, seed(140 + rows));
+    std::vector<label_t> idx(500);
+    detail::rng g(seed(141));
+    for (auto& i : idx) i = static_cast<label_t>(g.below(n));
+    idx[3] = 0;
+    idx[4] = static_cast<label_t>(n - 1);
+    const index_t m = static_cast<index_t>(idx.size());
+    auto x = devices<T>::put(*dev.gpu, rows, n, hx);
+    auto ids = devices<T>::put_labels(*dev.gpu, m, 1, idx);
+    auto out = dev.gpu->alloc(rows, m);
+    dev.gpu->gather_cols(x, ids, out);
+    const auto got = devices<T>::get(*dev.gpu, out);
+    bool all_match = true;
+    for (index_t t = 0; t < m; ++t)
+      for (index_t r = 0; r < rows; ++r)
+        all_match = all_match && got[static_cast<std::size_t>(r + rows * t)] ==
+                                     hx[static_cast<std::size_t>(r + rows * idx[t])];
+    CHECK(all_match);
+    // Gathering into storage shared with x: x's first columns receive the gathered ones.
+    auto whole = devices<T>::put(*dev.gpu, rows, n, hx);
+    auto head = whole.col_range(0, 50);
+    auto first50 = ids.segment(0, 50);
+    dev.gpu->gather_cols(whole, first50, head);
+    const auto in_place = devices<T>::get(*dev.gpu, whole);
+    CHECK(std::vector<T>(in_place.begin(), in_place.begin() + rows * 50) ==
+          std::vector<T>(got.begin(), got.begin() + rows * 50));
+  }
+  for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+    CAPTURE(be->name());
+    auto x = be->alloc(3, 10);
+    auto out = be->alloc(3, 4);
+    be->fill(out, T(7));
+    for (const label_t bad : {label_t{10}, label_t{-1}}) {
+      auto ids = devices<T>::put_labels(*be, 4, 1, {0, 9, bad, 2});
+      CHECK_THROWS_AS(be->gather_cols(x, ids, out), invalid_argument);
+    }
+    for (T v : devices<T>::get(*be, out)) CHECK(v == T(7));
+  }
+}
+
+TEST_CASE_TEMPLATE("gpu: pair_laplacian accumulates alpha·Z·Lap, also into Z itself", T, float,
+                   double) {
+  if (no_device()) return;
+  devices<T> dev;
+  const index_t n = 90;
+  for (const index_t m : {1, 25, 700}) {
+    for (const index_t rows : {1, 3, 7, 20, 40}) {
+      CAPTURE(m);
+      CAPTURE(rows);
+      const auto hz = random_values<T>(rows * n, seed(150 + rows));
+      const auto hpairs = random_pairs(m, n, seed(151 + m));
+      const auto hw = random_values<T>(m, seed(152 + m), -2.0, 3.0);
+      const auto hout = random_values<T>(rows * n, seed(153));
+      std::vector<T> results[2];
+      int side = 0;
+      for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+        auto z = devices<T>::put(*be, rows, n, hz);
+        auto pairs = devices<T>::put_labels(*be, 2, m, hpairs);
+        auto w = devices<T>::put(*be, m, 1, hw);
+        auto out = devices<T>::put(*be, rows, n, hout);
+        be->pair_laplacian(z, pairs, w, T(0.7), out);
+        results[side++] = devices<T>::get(*be, out);
+      }
+      CHECK(relative_error(results[1], results[0]) < tol<T>());
+
+      // out = Z: the GPU reads the Z it was given (a copy), as the CPU with separate arrays.
+      std::vector<T> aliased[2];
+      side = 0;
+      for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+        auto z = devices<T>::put(*be, rows, n, hz);
+        auto pairs = devices<T>::put_labels(*be, 2, m, hpairs);
+        auto w = devices<T>::put(*be, m, 1, hw);
+        if (be == dev.cpu.get()) {
+          auto out = devices<T>::put(*be, rows, n, hz);
+          be->pair_laplacian(z, pairs, w, T(-1.5), out);
+          aliased[side++] = devices<T>::get(*be, out);
+        } else {
+          be->pair_laplacian(z, pairs, w, T(-1.5), z);
+          aliased[side++] = devices<T>::get(*be, z);
+        }
+      }
+      CHECK(relative_error(aliased[1], aliased[0]) < tol<T>());
+    }
+  }
+  // A hand fixture: Z = [0 1 3], pairs (0,1) w=2 and (2,1) w=1, alpha = 0.5:
+  //   out(:,0) += 0.5·2·(0 − 1) = −1; out(:,1) −= −1 and −= 0.5·1·(3 − 1) → +1 − 1 = 0;
+  //   out(:,2) += 0.5·1·(3 − 1) = 1.
+  auto z = devices<T>::put(*dev.gpu, 1, 3, {T(0), T(1), T(3)});
+  auto pairs = devices<T>::put_labels(*dev.gpu, 2, 2, {0, 1, 2, 1});
+  auto w = devices<T>::put(*dev.gpu, 2, 1, {T(2), T(1)});
+  auto out = dev.gpu->alloc(1, 3);
+  dev.gpu->pair_laplacian(z, pairs, w, T(0.5), out);
+  CHECK(devices<T>::get(*dev.gpu, out) == std::vector<T>{T(-1), T(0), T(1)});
+}
+
+TEST_CASE_TEMPLATE("gpu: adam_update over several steps", T, float, double) {
+  if (no_device()) return;
+  devices<T> dev;
+  const index_t rows = 37, cols = 129;
+  const T lr = T(1e-2), beta1 = T(0.9), beta2 = T(0.999), eps = T(1e-8);
+  const auto hp = random_values<T>(rows * cols, seed(160));
+  std::vector<T> p_out[2], m_out[2], v_out[2];
+  int side = 0;
+  for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+    auto p = devices<T>::put(*be, rows, cols, hp);
+    auto m = be->alloc(rows, cols), v = be->alloc(rows, cols);
+    for (int t = 1; t <= 5; ++t) {
+      auto g = devices<T>::put(*be, rows, cols, random_values<T>(rows * cols, seed(161 + t)));
+      const T c1 = T(1) - static_cast<T>(std::pow(static_cast<double>(beta1), t));
+      const T c2 = T(1) - static_cast<T>(std::pow(static_cast<double>(beta2), t));
+      be->adam_update(lr, beta1, beta2, eps, c1, c2, g, m, v, p);
+    }
+    p_out[side] = devices<T>::get(*be, p);
+    m_out[side] = devices<T>::get(*be, m);
+    v_out[side] = devices<T>::get(*be, v);
+    ++side;
+  }
+  CHECK(relative_error(p_out[1], p_out[0]) < tol<T>());
+  CHECK(relative_error(m_out[1], m_out[0]) < tol<T>());
+  CHECK(relative_error(v_out[1], v_out[0]) < tol<T>());
+  // The first step from m = v = 0 moves every entry by lr·sign(g) (up to eps): a closed form.
+  auto p = devices<T>::put(*dev.gpu, 3, 1, {T(1), T(2), T(3)});
+  auto g = devices<T>::put(*dev.gpu, 3, 1, {T(0.5), T(-4), T(1e-3)});
+  auto m = dev.gpu->alloc(3, 1), v = dev.gpu->alloc(3, 1);
+  dev.gpu->adam_update(lr, beta1, beta2, eps, T(1) - beta1, T(1) - beta2, g, m, v, p);
+  const auto stepped = devices<T>::get(*dev.gpu, p);
+  CHECK(std::abs(stepped[0] - (T(1) - lr)) < 10 * tol<T>());
+  CHECK(std::abs(stepped[1] - (T(2) + lr)) < 10 * tol<T>());
+  CHECK(std::abs(stepped[2] - (T(3) - lr)) < 1e-4);  // eps/|g| = 1e-5 of the step
+}
+
+TEST_CASE_TEMPLATE("gpu: block_scatter against the CPU and against an explicit pair list", T, float,
+                   double) {
+  if (no_device()) return;
+  devices<T> dev;
+  const std::vector<std::pair<index_t, index_t>> blocks = {{1, 1}, {13, 29}, {100, 60}};
+  const std::vector<std::pair<index_t, index_t>> shapes = {{7, 7}, {3, 7}, {40, 5}};
+  for (const auto& [ni, nj] : blocks) {
+    for (const auto& [rows_p, rows_q] : shapes) {
+      CAPTURE(ni);
+      CAPTURE(nj);
+      CAPTURE(rows_p);
+      CAPTURE(rows_q);
+      const auto hqi = random_values<T>(rows_q * ni, seed(170));
+      const auto hqj = random_values<T>(rows_q * nj, seed(171));
+      const bool same = rows_p == rows_q;  // P = Q (the d×d form) or the L-space form
+      const auto hpi = same ? hqi : random_values<T>(rows_p * ni, seed(172));
+      const auto hpj = same ? hqj : random_values<T>(rows_p * nj, seed(173));
+      const auto hw = random_values<T>(ni * nj, seed(174 + ni), -2.0, 3.0);
+      const auto hout = random_values<T>(rows_p * rows_q, seed(175));
+      std::vector<T> results[2];
+      int side = 0;
+      for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+        auto pi = devices<T>::put(*be, rows_p, ni, hpi), pj = devices<T>::put(*be, rows_p, nj, hpj);
+        auto qi = devices<T>::put(*be, rows_q, ni, hqi), qj = devices<T>::put(*be, rows_q, nj, hqj);
+        auto w = devices<T>::put(*be, ni, nj, hw);
+        auto out = devices<T>::put(*be, rows_p, rows_q, hout);
+        be->block_scatter(pi, qi, pj, qj, w, T(0.7), T(0.3), out);
+        results[side++] = devices<T>::get(*be, out);
+      }
+      CHECK(relative_error(results[1], results[0]) < tol<T>());
+
+      // The same block as ni·nj pairs over the columns [P_I P_J] through pair_scatter.
+      std::vector<T> hp(hpi), hq(hqi);
+      hp.insert(hp.end(), hpj.begin(), hpj.end());
+      hq.insert(hq.end(), hqj.begin(), hqj.end());
+      std::vector<label_t> ij(static_cast<std::size_t>(2 * ni * nj));
+      for (index_t b = 0; b < nj; ++b)
+        for (index_t a = 0; a < ni; ++a) {
+          ij[static_cast<std::size_t>(2 * (a + ni * b))] = static_cast<label_t>(a);
+          ij[static_cast<std::size_t>(2 * (a + ni * b) + 1)] = static_cast<label_t>(ni + b);
+        }
+      auto p = devices<T>::put(*dev.gpu, rows_p, ni + nj, hp);
+      auto q = devices<T>::put(*dev.gpu, rows_q, ni + nj, hq);
+      auto pairs = devices<T>::put_labels(*dev.gpu, 2, ni * nj, ij);
+      auto w = devices<T>::put(*dev.gpu, ni * nj, 1, hw);
+      auto out = devices<T>::put(*dev.gpu, rows_p, rows_q, hout);
+      dev.gpu->pair_scatter(p, q, pairs, w, T(0.7), T(0.3), out);
+      CHECK(relative_error(devices<T>::get(*dev.gpu, out), results[0]) < tol<T>());
+    }
+  }
+
+  // out sharing storage with P_I = Q_I (square: d = |I|): the inputs are read as given.
+  const index_t d = 9, nj = 14;
+  const auto hx = random_values<T>(d * d, seed(176));
+  const auto hy = random_values<T>(d * nj, seed(177));
+  const auto hw = random_values<T>(d * nj, seed(178), 0.0, 1.0);
+  std::vector<T> results[2];
+  int side = 0;
+  for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+    auto x = devices<T>::put(*be, d, d, hx);
+    auto y = devices<T>::put(*be, d, nj, hy);
+    auto w = devices<T>::put(*be, d, nj, hw);
+    if (be == dev.cpu.get()) {
+      auto out = devices<T>::put(*be, d, d, hx);
+      be->block_scatter(x, x, y, y, w, T(1), T(0.5), out);
+      results[side++] = devices<T>::get(*be, out);
+    } else {
+      be->block_scatter(x, x, y, y, w, T(1), T(0.5), x);
+      results[side++] = devices<T>::get(*be, x);
+    }
+  }
+  CHECK(relative_error(results[1], results[0]) < tol<T>());
+}
+
+TEST_CASE_TEMPLATE("gpu: bad input to the new operations throws invalid_argument", T, float,
+                   double) {
+  if (no_device()) return;
+  devices<T> dev;
+  auto& gpu = *dev.gpu;
+  // pair_laplacian with an index outside [0, n): out is not touched.
+  auto z = gpu.alloc(2, 5);
+  auto pairs = devices<T>::put_labels(gpu, 2, 2, {0, 1, 5, 2});
+  auto w = gpu.alloc(2, 1);
+  auto out = gpu.alloc(2, 5);
+  gpu.fill(out, T(4));
+  CHECK_THROWS_AS(gpu.pair_laplacian(z, pairs, w, T(1), out), invalid_argument);
+  for (T v : devices<T>::get(gpu, out)) CHECK(v == T(4));
+  // Adam's state arrays must not share storage.
+  auto g = gpu.alloc(4, 1), m = gpu.alloc(4, 1), p = gpu.alloc(4, 1);
+  CHECK_THROWS_AS(gpu.adam_update(T(0.1), T(0.9), T(0.99), T(1e-8), T(0.1), T(0.01), g, m, m, p),
+                  invalid_argument);
+  // map2: an output that partly overlaps an input.
+  auto big = gpu.alloc(10, 1);
+  auto a = big.segment(0, 6), shifted = big.segment(2, 6), b = gpu.alloc(6, 1);
+  CHECK_THROWS_AS(gpu.map2(binary_op::relu_grad, a, b, shifted), invalid_argument);
+  // Shape errors come from the common checks.
+  auto x = gpu.alloc(3, 4), wrong = gpu.alloc(4, 1);
+  CHECK_THROWS_AS(gpu.add_to_cols(wrong, x), invalid_argument);
+  CHECK_THROWS_AS(gpu.add_row_sums(x, wrong), invalid_argument);
+  auto s3 = gpu.alloc(3, 1);
+  CHECK_THROWS_AS(gpu.scale_cols(s3, x), invalid_argument);
+  // Still usable afterwards.
+  gpu.fill(b, T(1));
+  CHECK(gpu.sum(b) == T(6));
 }

@@ -63,6 +63,23 @@ class mmc_problem {
   array mask_full_, mask_tail_;  // strictly upper triangular 0/1 masks
 };
 
+// Diagonal A (fit_mmc_diagonal): h(a) = log Σ_D sqrt(q_kᵀa) with q_k = δ_k∘δ_k (d), its
+// gradient (d) and Hessian (d×d); in the derivatives the distances are clamped at 1e-6 (the
+// reference code's _D_constraint). a >= 0, d entries.
+struct mmc_log_term {
+  double value = 0;
+  vector<double> grad;
+  matrix<double> hess;
+};
+template <class T>
+mmc_log_term mmc_diagonal_log_term(const mmc_problem<T>& p, const vector<double>& a);
+
+// L-space (fit_mmc_linear): the scale-invariant ratio r(L) = g(L)·sqrt(t / f(L)) with
+// g = Σ_D ||Lδ||, f = Σ_S ||Lδ||² = ⟨W, LᵀL⟩, L k×d; when grad is given also ∇_L r (k×d):
+//   ∇r = sqrt(t/f)·(∇g − (g / 2f)·∇f),  ∇g = 2·L·G (G = Σ_D δδᵀ / (2||Lδ||)),  ∇f = 2·L·W.
+template <class T>
+double mmc_linear_ratio(mmc_problem<T>& p, const matrix<double>& L, double t, matrix<double>* grad);
+
 // Validates X (finite), S (non-empty, in range) and D (non-empty and in range when given).
 template <class T>
 void check_mmc_inputs(matrix_ref<T> X, const pair_list& S, const pair_list* D, const char* where);
@@ -71,7 +88,7 @@ void check_mmc_inputs(matrix_ref<T> X, const pair_list& S, const pair_list* D, c
 matrix<double> initial_metric(const mmc_options& options, index_t d, const char* where);
 
 // Symmetric eigendecomposition of a host d×d matrix (its lower triangle), eigenvalues
-// ascending: through the backend in double, Eigen's solver otherwise.
+// ascending: LAPACK dsyevd on the host with a reused per-thread workspace (no device round trip).
 template <class T>
 void host_eig(backend<T>& be, const matrix<double>& a, vector<double>& w, matrix<double>& v);
 

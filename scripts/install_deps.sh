@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what mahal needs on Debian 12: the build toolchain, Eigen, OpenBLAS, doctest,
-# Google Benchmark, CLI11 and nlohmann-json from Debian, and numpy for python_ref/ from PyPI.
+# Google Benchmark, CLI11 and nlohmann-json from Debian, numpy for python_ref/ and matplotlib for
+# the reproduce-xing2002 figure from PyPI.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 
 debian_packages=(build-essential cmake pkg-config libeigen3-dev libopenblas-dev
   liblapacke-dev doctest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev)
-python_packages=(numpy)
+python_packages=(numpy matplotlib)
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

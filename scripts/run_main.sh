@@ -24,4 +24,6 @@ mkdir -p "$out_dir"
 mahal=build/apps/mahal
 echo "== mahal info" >&2
 $mahal info
+echo "== mahal reproduce-xing2002 (the main job: Xing et al. 2002, Figure 6)" >&2
+$mahal reproduce-xing2002 --data-dir "$data_dir" --out "$out_dir/xing2002"
 scripts/demo.sh "$mahal" "$data_dir" "$out_dir"

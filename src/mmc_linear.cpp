@@ -16,6 +16,30 @@
 
 namespace mahal {
 
+namespace detail {
+
+template <class T>
+double mmc_linear_ratio(mmc_problem<T>& p, const matrix<double>& L, double t,
+                        matrix<double>* grad) {
+  backend<T>& be = p.be();
+  const device_array<T> Ld = to_device<T>(be, matrix<T>(L.template cast<T>()));
+  const device_array<T> Z = engine::transform(be, Ld, p.X());
+  matrix<double> LG;  // L·G, k×d
+  const double g = p.dissimilar(Z, Z, Z, p.X(), mmc_weight::paper, grad ? &LG : nullptr);
+  const matrix<double> LW = L * p.W();
+  const double f = frob_dot(L, LW);  // ⟨W, LᵀL⟩
+  const double scale = std::sqrt(t / f);
+  if (grad) *grad = scale * (2 * LG - (g / f) * LW);
+  return g * scale;
+}
+
+template double mmc_linear_ratio<float>(mmc_problem<float>&, const matrix<double>&, double,
+                                        matrix<double>*);
+template double mmc_linear_ratio<double>(mmc_problem<double>&, const matrix<double>&, double,
+                                         matrix<double>*);
+
+}  // namespace detail
+
 template <class T>
 mmc_result<T> fit_mmc_linear(backend<T>& be, matrix_ref<T> X, const pair_list& S,
                              const pair_list* D, const mmc_options& o) {
@@ -41,17 +65,9 @@ mmc_result<T> fit_mmc_linear(backend<T>& be, matrix_ref<T> X, const pair_list& S
     const double f = detail::frob_dot(W, M.transpose() * M);
     if (f > 0) M *= std::sqrt(t / f);
   };
-  // g and ∇_L g at L (f = t after rescaling, so r = g there).
+  // r and ∇_L r at L (f = t after rescaling, so r = g there).
   auto evaluate = [&](const matrix<double>& M, matrix<double>* grad) {
-    const device_array<T> Ld = to_device<T>(be, matrix<T>(M.template cast<T>()));
-    const device_array<T> Z = engine::transform(be, Ld, p.X());
-    matrix<double> LG;
-    const double g = p.dissimilar(Z, Z, Z, p.X(), detail::mmc_weight::paper, grad ? &LG : nullptr);
-    if (grad) {
-      // ∇r at f = t: 2·L·G − (g / 2t)·2·L·W, the component that keeps the scale.
-      *grad = 2 * LG - (g / t) * (M * W);
-    }
-    return g;
+    return detail::mmc_linear_ratio(p, M, t, grad);
   };
   rescale(L);
   mmc_result<T> r;

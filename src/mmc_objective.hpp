@@ -41,10 +41,17 @@ class mmc_problem {
                     mmc_weight rule, matrix<double>* grad);
 
   // Host copies of the pair differences for the diagonal solver: calls f(Q) with Q d×m (the
-  // squared differences δ∘δ of up to `chunk` D pairs) for every chunk of D.
+  // squared differences δ∘δ of up to `chunk` D pairs) for every chunk of D. The chunks are
+  // built once and kept when d·|D| <= 8·2²⁰ doubles (64 MiB), else rebuilt on every call (the
+  // diagonal line search sweeps D once per trial step).
   template <class F>
   void for_each_dissimilar_chunk(index_t chunk, F&& f) const;
 
+ private:
+  template <class F>
+  void for_each_dissimilar_chunk_built(index_t chunk, F&& f) const;
+
+ public:
  private:
   void weights(mmc_weight rule, const array& sqdist, array& w);
 
@@ -61,7 +68,26 @@ class mmc_problem {
   std::vector<std::pair<label_t, label_t>> S_sorted_;  // implicit D: for chunk enumeration
   index_t block_ = 0;
   array mask_full_, mask_tail_;  // strictly upper triangular 0/1 masks
+  mutable std::vector<matrix<double>> chunk_cache_;
+  mutable index_t cached_chunk_ = 0;
 };
+
+// Diagonal A (fit_mmc_diagonal): h(a) = log Σ_D sqrt(q_kᵀa) with q_k = δ_k∘δ_k (d), its
+// gradient (d) and Hessian (d×d); in the derivatives the distances are clamped at 1e-6 (the
+// reference code's _D_constraint). a >= 0, d entries.
+struct mmc_log_term {
+  double value = 0;
+  vector<double> grad;
+  matrix<double> hess;
+};
+template <class T>
+mmc_log_term mmc_diagonal_log_term(const mmc_problem<T>& p, const vector<double>& a);
+
+// L-space (fit_mmc_linear): the scale-invariant ratio r(L) = g(L)·sqrt(t / f(L)) with
+// g = Σ_D ||Lδ||, f = Σ_S ||Lδ||² = ⟨W, LᵀL⟩, L k×d; when grad is given also ∇_L r (k×d):
+//   ∇r = sqrt(t/f)·(∇g − (g / 2f)·∇f),  ∇g = 2·L·G (G = Σ_D δδᵀ / (2||Lδ||)),  ∇f = 2·L·W.
+template <class T>
+double mmc_linear_ratio(mmc_problem<T>& p, const matrix<double>& L, double t, matrix<double>* grad);
 
 // Validates X (finite), S (non-empty, in range) and D (non-empty and in range when given).
 template <class T>
@@ -71,7 +97,7 @@ void check_mmc_inputs(matrix_ref<T> X, const pair_list& S, const pair_list* D, c
 matrix<double> initial_metric(const mmc_options& options, index_t d, const char* where);
 
 // Symmetric eigendecomposition of a host d×d matrix (its lower triangle), eigenvalues
-// ascending: through the backend in double, Eigen's solver otherwise.
+// ascending: LAPACK dsyevd on the host with a reused per-thread workspace (no device round trip).
 template <class T>
 void host_eig(backend<T>& be, const matrix<double>& a, vector<double>& w, matrix<double>& v);
 
@@ -93,6 +119,26 @@ namespace mahal::detail {
 template <class T>
 template <class F>
 void mmc_problem<T>::for_each_dissimilar_chunk(index_t chunk, F&& f) const {
+  if (cached_chunk_ == chunk) {
+    for (const auto& Q : chunk_cache_) f(Q);
+    return;
+  }
+  const bool keep = static_cast<double>(d_) * n_dissimilar_ <= 8.0 * 1024 * 1024;
+  if (keep) {
+    chunk_cache_.clear();
+    for_each_dissimilar_chunk_built(chunk, [&](const matrix<double>& Q) {
+      chunk_cache_.push_back(Q);
+      f(Q);
+    });
+    cached_chunk_ = chunk;
+    return;
+  }
+  for_each_dissimilar_chunk_built(chunk, f);
+}
+
+template <class T>
+template <class F>
+void mmc_problem<T>::for_each_dissimilar_chunk_built(index_t chunk, F&& f) const {
   matrix<double> Q(d_, chunk);
   index_t m = 0;
   auto push = [&](index_t i, index_t j) {

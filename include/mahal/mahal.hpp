@@ -19,3 +19,4 @@
 #include "mahal/solver.hpp"
 #include "mahal/standardizer.hpp"
 #include "mahal/types.hpp"
+#include "mahal/xing2002.hpp"

@@ -57,5 +57,6 @@ void add_info_command(CLI::App& app);
 void add_knn_command(CLI::App& app);
 void add_transform_command(CLI::App& app);
 void add_fit_command(CLI::App& app);
+void add_verify_command(CLI::App& app);
 
 }  // namespace mahal::cli

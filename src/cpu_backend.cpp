@@ -83,6 +83,20 @@ class blas_single_thread {
  private:
   int saved_;
 };
+// Runs f(begin, end) over [0, n): in one call for small n, else in chunks across the OpenMP
+// threads. The kernels keep their loops in f, outside any OpenMP construct, so that the compiler
+// vectorises them (branch-free selects instead of unpredictable branches for ReLU masks).
+template <class F>
+void chunked(index_t n, F f) {
+  constexpr index_t serial_below = 65536, chunk = 16384;
+  if (n <= serial_below) {
+    f(index_t{0}, n);
+    return;
+  }
+  const index_t chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static)
+  for (index_t c = 0; c < chunks; ++c) f(c * chunk, std::min(n, (c + 1) * chunk));
+}
 
 template <class T>
 T apply(unary_op op, T x) {
@@ -245,8 +259,26 @@ class cpu_backend final : public backend<T> {
     const T* xs = x.data();
     T* ys = y.data();
     const index_t n = x.size();
-#pragma omp parallel for if (n > 65536)
-    for (index_t t = 0; t < n; ++t) ys[t] = apply(op, xs[t]);
+    // One loop per operation (the switch outside), so that each loop vectorises.
+    auto run = [&](auto f) {
+      chunked(n, [&](index_t b, index_t e) {
+        for (index_t t = b; t < e; ++t) ys[t] = f(xs[t]);
+      });
+    };
+    switch (op) {
+      case unary_op::relu:
+        run([](T v) { return v > T(0) ? v : T(0); });
+        return;
+      case unary_op::square:
+        run([](T v) { return v * v; });
+        return;
+      case unary_op::step:
+        run([](T v) { return v > T(0) ? T(1) : T(0); });
+        return;
+      default:
+        run([op](T v) { return apply(op, v); });
+        return;
+    }
   }
   void do_multiply(const array& x, array& y) override {
     const T* xs = x.data();
@@ -272,14 +304,20 @@ class cpu_backend final : public backend<T> {
     const T* bs = b.data();
     T* os = out.data();
     const index_t n = a.size();
+    // In place (out aliasing a or b) is allowed: each entry reads only its own inputs.
     switch (op) {
       case binary_op::relu_grad:
-#pragma omp parallel for simd if (n > 65536)
-        for (index_t t = 0; t < n; ++t) os[t] = bs[t] > 0 ? as[t] : T(0);
+        chunked(n, [=](index_t lo, index_t hi) {
+          for (index_t t = lo; t < hi; ++t) {
+            const T g = as[t], v = bs[t];  // both loaded: a select, not a branch
+            os[t] = v > T(0) ? g : T(0);
+          }
+        });
         break;
       case binary_op::tanh_grad:
-#pragma omp parallel for simd if (n > 65536)
-        for (index_t t = 0; t < n; ++t) os[t] = as[t] * (T(1) - bs[t] * bs[t]);
+        chunked(n, [=](index_t lo, index_t hi) {
+          for (index_t t = lo; t < hi; ++t) os[t] = as[t] * (T(1) - bs[t] * bs[t]);
+        });
         break;
     }
   }
@@ -373,12 +411,21 @@ class cpu_backend final : public backend<T> {
     T* ps = p.data();
     const index_t n = p.size();
     const T step = lr / c1, root_c2 = std::sqrt(c2);
-#pragma omp parallel for simd if (n > 65536)
-    for (index_t t = 0; t < n; ++t) {
-      ms[t] = beta1 * ms[t] + (T(1) - beta1) * gs[t];
-      vs[t] = beta2 * vs[t] + (T(1) - beta2) * gs[t] * gs[t];
-      ps[t] -= step * ms[t] / (std::sqrt(vs[t]) / root_c2 + eps);
-    }
+    chunked(n, [=](index_t lo, index_t hi) {
+      // g, m, v and p are distinct arrays: say so, or the loop stays scalar.
+      const T* __restrict gr = gs;
+      T* __restrict mr = ms;
+      T* __restrict vr = vs;
+      T* __restrict pr = ps;
+      for (index_t t = lo; t < hi; ++t) {
+        const T gt = gr[t];
+        const T m1 = beta1 * mr[t] + (T(1) - beta1) * gt;
+        const T v1 = beta2 * vr[t] + (T(1) - beta2) * gt * gt;
+        mr[t] = m1;
+        vr[t] = v1;
+        pr[t] -= step * m1 / (std::sqrt(v1) / root_c2 + eps);
+      }
+    });
   }
   void do_sym_eig(const array& a, array& w, array& v) override {
     const int n = blas_int(a.rows(), "mahal::backend::sym_eig");

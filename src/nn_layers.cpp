@@ -10,9 +10,12 @@
 namespace mahal::nn {
 namespace {
 
+// The first n columns of a reusable rows×capacity buffer, grown (never shrunk) on demand.
 template <class T>
-void ensure(backend<T>& be, device_array<T>& a, index_t rows, index_t cols) {
-  if (a.rows() != rows || a.cols() != cols || a.where() != be.where()) a = be.alloc(rows, cols);
+device_array<T> columns_of(backend<T>& be, device_array<T>& store, index_t rows, index_t n) {
+  if (store.rows() != rows || store.cols() < n || store.where() != be.where())
+    store = be.alloc(rows, n);
+  return store.col_range(0, n);
 }
 
 }  // namespace
@@ -102,7 +105,7 @@ template class tanh_layer<double>;
 template <class T>
 void l2_normalize<T>::forward(backend<T>& be, const device_array<T>& x, device_array<T>& y) {
   const index_t n = x.cols();
-  ensure(be, inv_norm_, n, 1);
+  inv_norm_ = columns_of(be, store_[0], 1, n).reshaped(n, 1);
   be.col_dots(x, x, inv_norm_);
   be.map(unary_op::sqrt, inv_norm_, inv_norm_);
   be.map(unary_op::reciprocal, inv_norm_, inv_norm_);  // 0 for a zero column
@@ -115,12 +118,12 @@ void l2_normalize<T>::backward(backend<T>& be, const device_array<T>&, const dev
                                const device_array<T>& dy, device_array<T>* dx) {
   if (dx == nullptr) return;
   const index_t n = y.cols();
-  ensure(be, dots_, n, 1);
-  be.col_dots(y, dy, dots_);  // y_jᵀ dy_j
+  device_array<T> dots = columns_of(be, store_[1], 1, n).reshaped(n, 1);
+  be.col_dots(y, dy, dots);  // y_jᵀ dy_j
   // dx = (dy − y·diag(yᵀdy)) · diag(1/||x||); dx may alias dy, so scale a copy of y first.
-  device_array<T> tmp = be.alloc(y.rows(), n);
+  device_array<T> tmp = columns_of(be, store_[2], y.rows(), n);
   be.copy(y, tmp);
-  be.scale_cols(dots_, tmp);
+  be.scale_cols(dots, tmp);
   if (dx->data() != dy.data()) be.copy(dy, *dx);
   be.axpy(T(-1), tmp, *dx);
   be.scale_cols(inv_norm_, *dx);

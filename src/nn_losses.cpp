@@ -24,25 +24,36 @@ void check_dz(const device_array<T>& Z, const device_array<T>* dZ, const char* w
             dZ->cols(), " but Z is ", Z.rows(), "x", Z.cols());
 }
 
-// Squared distances of the pairs (host copy) and their device index array.
+// A view of the first `count` entries of a reusable buffer, grown (never shrunk) on demand.
 template <class T>
-std::vector<T> pair_sqdists(backend<T>& be, const device_array<T>& Z, const pair_list& pairs,
-                            device_array<label_t>& dev_pairs) {
-  dev_pairs = pairs_to_device(be, pairs);  // validates indices against Z through pair_sqdist
-  device_array<T> d2 = be.alloc(static_cast<index_t>(pairs.size()), 1);
-  be.pair_sqdist(Z, Z, dev_pairs, d2);
-  std::vector<T> host(pairs.size());
-  be.download(d2, host.data());
-  return host;
+device_array<T> take(backend<T>& be, device_array<T>& store, index_t count) {
+  if (store.size() < count) store = be.alloc(count, 1);
+  return store.segment(0, count);
 }
 
-// dZ += 2·Z·Lap_w.
+// Squared distances of the pairs (host copy in ws.host_d2) and their device index array.
+template <class T>
+device_array<label_t> pair_sqdists(backend<T>& be, const device_array<T>& Z, const pair_list& pairs,
+                                   loss_workspace<T>& ws) {
+  static_assert(sizeof(index_pair) == 2 * sizeof(label_t), "index_pair must be two label_t");
+  const index_t m = static_cast<index_t>(pairs.size());
+  if (ws.pairs.cols() < m) ws.pairs = be.alloc_labels(2, m);
+  device_array<label_t> dev_pairs = ws.pairs.col_range(0, m);
+  be.upload_labels(reinterpret_cast<const label_t*>(pairs.data()), dev_pairs);
+  device_array<T> d2 = take(be, ws.d2, m);
+  be.pair_sqdist(Z, Z, dev_pairs, d2);  // validates the indices against Z
+  ws.host_d2.resize(pairs.size());
+  be.download(d2, ws.host_d2.data());
+  return dev_pairs;
+}
+
+// dZ += 2·Z·Lap_w with w = ws.host_w.
 template <class T>
 void add_pair_gradient(backend<T>& be, const device_array<T>& Z,
-                       const device_array<label_t>& dev_pairs, const std::vector<T>& w,
+                       const device_array<label_t>& dev_pairs, loss_workspace<T>& ws,
                        device_array<T>& dZ) {
-  device_array<T> wd = be.alloc(static_cast<index_t>(w.size()), 1);
-  be.upload(w.data(), wd);
+  device_array<T> wd = take(be, ws.w, static_cast<index_t>(ws.host_w.size()));
+  be.upload(ws.host_w.data(), wd);
   be.pair_laplacian(Z, dev_pairs, wd, T(2), dZ);
 }
 
@@ -51,7 +62,8 @@ void add_pair_gradient(backend<T>& be, const device_array<T>& Z,
 template <class T>
 loss_result contrastive_loss(backend<T>& be, const device_array<T>& Z, const pair_list& pairs,
                              const std::vector<std::uint8_t>& similar,
-                             const contrastive_options& options, device_array<T>* dZ) {
+                             const contrastive_options& options, device_array<T>* dZ,
+                             loss_workspace<T>* workspace) {
   const char* where = "mahal::nn::contrastive_loss";
   expects(similar.size() == pairs.size(), where, pairs.size(), " pairs but ", similar.size(),
           " similarity flags");
@@ -61,12 +73,15 @@ loss_result contrastive_loss(backend<T>& be, const device_array<T>& Z, const pai
   loss_result r;
   r.count = static_cast<index_t>(pairs.size());
   if (pairs.empty()) return r;
-  device_array<label_t> dev_pairs;
-  const std::vector<T> d2 = pair_sqdists(be, Z, pairs, dev_pairs);
+  loss_workspace<T> local;
+  loss_workspace<T>& ws = workspace != nullptr ? *workspace : local;
+  const device_array<label_t> dev_pairs = pair_sqdists(be, Z, pairs, ws);
+  const std::vector<T>& d2 = ws.host_d2;
   const double m = options.margin;
   const double scale = options.reduce == reduction::mean ? 1.0 / static_cast<double>(r.count) : 1;
   const bool squared = options.form == contrastive_form::squared;
-  std::vector<T> w(pairs.size(), T(0));
+  std::vector<T>& w = ws.host_w;
+  w.assign(pairs.size(), T(0));
   double total = 0;
   for (std::size_t k = 0; k < pairs.size(); ++k) {
     const double s = std::max(0.0, static_cast<double>(d2[k]));
@@ -85,13 +100,14 @@ loss_result contrastive_loss(backend<T>& be, const device_array<T>& Z, const pai
     w[k] = static_cast<T>(grad * scale);
   }
   r.loss = total * scale;
-  if (dZ != nullptr && r.active > 0) add_pair_gradient(be, Z, dev_pairs, w, *dZ);
+  if (dZ != nullptr && r.active > 0) add_pair_gradient(be, Z, dev_pairs, ws, *dZ);
   return r;
 }
 
 template <class T>
 loss_result triplet_loss(backend<T>& be, const device_array<T>& Z, const triplet_list& triplets,
-                         const triplet_options& options, device_array<T>* dZ) {
+                         const triplet_options& options, device_array<T>* dZ,
+                         loss_workspace<T>* workspace) {
   const char* where = "mahal::nn::triplet_loss";
   expects(options.alpha >= 0 && std::isfinite(options.alpha), where, "alpha = ", options.alpha,
           " must be >= 0");
@@ -100,15 +116,19 @@ loss_result triplet_loss(backend<T>& be, const device_array<T>& Z, const triplet
   const std::size_t t = triplets.size();
   r.count = static_cast<index_t>(t);
   if (t == 0) return r;
-  pair_list pairs(2 * t);
+  loss_workspace<T> local;
+  loss_workspace<T>& ws = workspace != nullptr ? *workspace : local;
+  pair_list& pairs = ws.host_pairs;
+  pairs.resize(2 * t);
   for (std::size_t k = 0; k < t; ++k) {
     pairs[k] = {triplets[k].anchor, triplets[k].positive};
     pairs[t + k] = {triplets[k].anchor, triplets[k].negative};
   }
-  device_array<label_t> dev_pairs;
-  const std::vector<T> d2 = pair_sqdists(be, Z, pairs, dev_pairs);
+  const device_array<label_t> dev_pairs = pair_sqdists(be, Z, pairs, ws);
+  const std::vector<T>& d2 = ws.host_d2;
   const double scale = options.reduce == reduction::mean ? 1.0 / static_cast<double>(t) : 1;
-  std::vector<T> w(2 * t, T(0));
+  std::vector<T>& w = ws.host_w;
+  w.assign(2 * t, T(0));
   double total = 0;
   for (std::size_t k = 0; k < t; ++k) {
     const double v = static_cast<double>(d2[k]) - static_cast<double>(d2[t + k]) + options.alpha;
@@ -120,7 +140,7 @@ loss_result triplet_loss(backend<T>& be, const device_array<T>& Z, const triplet
     }
   }
   r.loss = total * scale;
-  if (dZ != nullptr && r.active > 0) add_pair_gradient(be, Z, dev_pairs, w, *dZ);
+  if (dZ != nullptr && r.active > 0) add_pair_gradient(be, Z, dev_pairs, ws, *dZ);
   return r;
 }
 
@@ -220,13 +240,14 @@ loss_result center_loss<T>::loss(backend<T>& be, const device_array<T>& Z,
   return r;
 }
 
-#define MAHAL_INSTANTIATE(T)                                                                      \
-  template loss_result contrastive_loss<T>(backend<T>&, const device_array<T>&, const pair_list&, \
-                                           const std::vector<std::uint8_t>&,                      \
-                                           const contrastive_options&, device_array<T>*);         \
-  template loss_result triplet_loss<T>(backend<T>&, const device_array<T>&, const triplet_list&,  \
-                                       const triplet_options&, device_array<T>*);                 \
-  template class softmax_head<T>;                                                                 \
+#define MAHAL_INSTANTIATE(T)                                                                     \
+  template loss_result contrastive_loss<T>(                                                      \
+      backend<T>&, const device_array<T>&, const pair_list&, const std::vector<std::uint8_t>&,   \
+      const contrastive_options&, device_array<T>*, loss_workspace<T>*);                         \
+  template loss_result triplet_loss<T>(backend<T>&, const device_array<T>&, const triplet_list&, \
+                                       const triplet_options&, device_array<T>*,                 \
+                                       loss_workspace<T>*);                                      \
+  template class softmax_head<T>;                                                                \
   template class center_loss<T>;
 MAHAL_INSTANTIATE(float)
 MAHAL_INSTANTIATE(double)

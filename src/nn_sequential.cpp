@@ -9,9 +9,12 @@
 namespace mahal::nn {
 namespace {
 
+// The first n columns of a reusable rows×capacity buffer, grown (never shrunk) on demand, so that
+// batches of varying size (distinct samples of a pair batch) allocate nothing once it is grown.
 template <class T>
-void ensure(backend<T>& be, device_array<T>& a, index_t rows, index_t cols) {
-  if (a.rows() != rows || a.cols() != cols) a = be.alloc(rows, cols);
+device_array<T> columns_of(backend<T>& be, device_array<T>& store, index_t rows, index_t n) {
+  if (store.rows() != rows || store.cols() < n) store = be.alloc(rows, n);
+  return store.col_range(0, n);
 }
 
 }  // namespace
@@ -33,6 +36,7 @@ sequential<T>& sequential<T>::add(std::unique_ptr<layer<T>> l) {
     if (p->name.rfind(prefix, 0) != 0) p->name = prefix + p->name;
   layers_.push_back(std::move(l));
   activations_.resize(layers_.size());
+  storage_.resize(layers_.size());
   return *this;
 }
 
@@ -68,7 +72,7 @@ const device_array<T>& sequential<T>::forward(const device_array<T>& X) {
   const index_t n = X.cols();
   const device_array<T>* x = &X;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    ensure(*be_, activations_[i], rows_[i + 1], n);
+    activations_[i] = columns_of(*be_, storage_[i], rows_[i + 1], n);
     layers_[i]->forward(*be_, *x, activations_[i]);
     x = &activations_[i];
   }

@@ -29,8 +29,55 @@ sequential<T> make_mlp(backend<T>& be, index_t in, const std::vector<index_t>& h
 }
 
 template <class T>
-siamese_result fit_siamese(sequential<T>& net, matrix_ref<T> X, label_ref y,
-                           const siamese_options& options) {
+struct siamese_trainer<T>::state {
+  sequential<T>* net;
+  siamese_options options;
+  class_index idx;
+  backend<T>& be;
+  bool mined, joint;
+  std::unique_ptr<softmax_head<T>> head;
+  std::unique_ptr<center_loss<T>> centers;
+  std::vector<parameter<T>*> params;
+  std::unique_ptr<optimizer<T>> opt;
+  device_array<T> Xd;
+  // Buffers for up to `capacity` distinct batch columns; a step uses views of their first m.
+  index_t capacity = 0;
+  device_array<label_t> cols_store;
+  device_array<T> Xb_store, dZ_store, norms_store, block_store;
+  device_array<T> dZ;
+  loss_workspace<T> ws;
+  std::vector<label_t> labels;
+  detail::rng g;
+  index_t steps = 0;
+
+  state(sequential<T>& n, label_ref y, const siamese_options& o)
+      : net(&n), options(o), idx(y), be(n.get_backend()), g(o.seed) {}
+
+  // Gathers the batch's columns of X and runs the forward pass; zeroes dZ (m columns).
+  const device_array<T>& embed_columns(const std::vector<label_t>& columns) {
+    const index_t m = static_cast<index_t>(columns.size());
+    if (m > capacity) grow(m);
+    device_array<label_t> cols = cols_store.segment(0, m);
+    be.upload_labels(columns.data(), cols);
+    device_array<T> Xb = Xb_store.col_range(0, m);
+    be.gather_cols(Xd, cols, Xb);
+    const device_array<T>& Z = net->forward(Xb);
+    dZ = dZ_store.col_range(0, m);
+    be.fill(dZ, T(0));
+    return Z;
+  }
+
+  void grow(index_t m) {
+    capacity = m;
+    cols_store = be.alloc_labels(m, 1);
+    Xb_store = be.alloc(Xd.rows(), m);
+    dZ_store = be.alloc(net->output_dim(), m);
+  }
+};
+
+template <class T>
+siamese_trainer<T>::siamese_trainer(sequential<T>& net, matrix_ref<T> X, label_ref y,
+                                    const siamese_options& options) {
   const char* where = "mahal::nn::fit_siamese";
   expects(net.size() > 0 && X.rows() == net.input_dim(), where, "X is ", X.rows(), "x", X.cols(),
           " but the network takes ", net.input_dim(), " rows");
@@ -38,125 +85,136 @@ siamese_result fit_siamese(sequential<T>& net, matrix_ref<T> X, label_ref y,
   expects(options.steps >= 0 && options.batch > 0, where, "steps = ", options.steps,
           ", batch = ", options.batch);
   check_finite<T>(X, where);
-  const class_index idx(y);
-  backend<T>& be = net.get_backend();
+  s_ = std::make_unique<state>(net, y, options);
+  state& s = *s_;
+  backend<T>& be = s.be;
   const auto objective = options.objective;
-  const bool mined = objective == siamese_objective::triplet_hard ||
-                     objective == siamese_objective::triplet_semi_hard;
-  const bool joint = objective == siamese_objective::identification_verification ||
-                     objective == siamese_objective::center;
-  if (mined)
+  s.mined = objective == siamese_objective::triplet_hard ||
+            objective == siamese_objective::triplet_semi_hard;
+  s.joint = objective == siamese_objective::identification_verification ||
+            objective == siamese_objective::center;
+  if (s.mined)
     expects(options.per_class >= 2 && options.batch / options.per_class >= 2, where,
             "a mined batch needs per_class >= 2 and batch / per_class >= 2 classes, got batch = ",
             options.batch, ", per_class = ", options.per_class);
 
-  const index_t classes = static_cast<index_t>(idx.members().size());
-  std::unique_ptr<softmax_head<T>> head;
-  std::unique_ptr<center_loss<T>> centers;
-  if (joint) {
-    head = std::make_unique<softmax_head<T>>(be, net.output_dim(), classes);
-    head->reset(be, options.seed ^ 0x5eedULL);
+  const index_t classes = static_cast<index_t>(s.idx.members().size());
+  if (s.joint) {
+    s.head = std::make_unique<softmax_head<T>>(be, net.output_dim(), classes);
+    s.head->reset(be, options.seed ^ 0x5eedULL);
     if (objective == siamese_objective::center)
-      centers = std::make_unique<center_loss<T>>(be, net.output_dim(), classes);
+      s.centers = std::make_unique<center_loss<T>>(be, net.output_dim(), classes);
   }
-  std::vector<parameter<T>*> params = net.parameters();
-  if (head)
-    for (auto* p : head->parameters()) params.push_back(p);
-  if (centers)
-    for (auto* p : centers->parameters()) params.push_back(p);
+  s.params = net.parameters();
+  if (s.head)
+    for (auto* p : s.head->parameters()) s.params.push_back(p);
+  if (s.centers)
+    for (auto* p : s.centers->parameters()) s.params.push_back(p);
 
-  std::unique_ptr<optimizer<T>> opt;
   if (options.optimizer == optimizer_kind::adam)
-    opt = std::make_unique<adam<T>>(adam_options{.lr = options.lr});
+    s.opt = std::make_unique<adam<T>>(adam_options{.lr = options.lr});
   else
-    opt = std::make_unique<sgd<T>>(sgd_options{.lr = options.lr, .momentum = options.momentum});
+    s.opt = std::make_unique<sgd<T>>(sgd_options{.lr = options.lr, .momentum = options.momentum});
+  s.Xd = to_device(be, X);
 
-  const device_array<T> Xd = to_device(be, X);
-  device_array<label_t> cols_d;
-  device_array<T> Xb, dZ, norms, block;
-  detail::rng g(options.seed);
+  // The most distinct columns a batch can hold: every branch's samples, at most n.
+  const index_t branches = objective == siamese_objective::triplet ? 3 : s.mined ? 1 : 2;
+  s.grow(std::min<index_t>(branches * options.batch, X.cols()));
+}
+
+template <class T>
+siamese_trainer<T>::~siamese_trainer() = default;
+
+template <class T>
+index_t siamese_trainer<T>::steps_done() const {
+  return s_->steps;
+}
+
+template <class T>
+step_result siamese_trainer<T>::step() {
+  state& s = *s_;
+  backend<T>& be = s.be;
+  const siamese_options& options = s.options;
+  const auto objective = options.objective;
+  for (auto* p : s.params) be.fill(p->grad, T(0));
+  step_result out;
+  if (objective == siamese_objective::contrastive || s.joint) {
+    const pair_batch b = balanced_pairs(s.idx, options.batch, s.g);
+    const device_array<T>& Z = s.embed_columns(b.columns);
+    loss_result r{};
+    if (objective != siamese_objective::center)
+      r = contrastive_loss(be, Z, b.pairs, b.similar, options.contrastive, &s.dZ, &s.ws);
+    const double weight = s.joint ? options.lambda : 1.0;
+    if (s.joint && weight != 1.0) be.scale(static_cast<T>(weight), s.dZ);
+    out.loss = weight * r.loss;
+    out.active = r.active;
+    if (s.joint) {
+      s.labels.resize(b.columns.size());
+      for (std::size_t i = 0; i < s.labels.size(); ++i) s.labels[i] = s.idx.label(b.columns[i]);
+      if (s.centers) {
+        // L_S + λ·L_C: the center term's gradient is scaled after it is added alone.
+        const auto rc = s.centers->loss(be, Z, s.labels, reduction::mean, &s.dZ);
+        be.scale(static_cast<T>(options.lambda), s.dZ);
+        be.scale(static_cast<T>(options.lambda), s.centers->centers().grad);
+        out.loss += options.lambda * rc.loss;
+      }
+      out.loss += s.head->loss(be, Z, s.labels, reduction::mean, &s.dZ).loss;
+    }
+    out.items = options.batch;
+  } else if (objective == siamese_objective::triplet) {
+    const triplet_batch b = random_triplets(s.idx, options.batch, s.g);
+    const device_array<T>& Z = s.embed_columns(b.columns);
+    const auto r = triplet_loss(be, Z, b.triplets, options.triplet, &s.dZ, &s.ws);
+    out.loss = r.loss;
+    out.active = r.active;
+    out.items = options.batch;
+  } else {  // mined
+    const pk_batch b = sample_pk(s.idx, options.batch / options.per_class, options.per_class, s.g);
+    const device_array<T>& Z = s.embed_columns(b.columns);
+    const index_t m = static_cast<index_t>(b.columns.size());
+    if (s.norms_store.size() < m) s.norms_store = be.alloc(m, 1);
+    if (s.block_store.size() < m * m) s.block_store = be.alloc(m * m, 1);
+    device_array<T> norms = s.norms_store.segment(0, m);
+    device_array<T> block = s.block_store.segment(0, m * m).reshaped(m, m);
+    be.col_dots(Z, Z, norms);
+    be.sqdist_block(Z, Z, norms, norms, block);
+    const matrix<T> d2 = to_host(be, block);
+    const triplet_list t =
+        mine_triplets(d2, b.labels,
+                      objective == siamese_objective::triplet_hard ? negative_mining::hard
+                                                                   : negative_mining::semi_hard);
+    const auto r = triplet_loss(be, Z, t, options.triplet, &s.dZ, &s.ws);
+    out.loss = r.loss;
+    out.active = r.active;
+    out.items = static_cast<index_t>(t.size());
+  }
+  s.net->backward(s.dZ);
+  s.opt->step(be, s.params);
+  ++s.steps;
+  return out;
+}
+
+template <class T>
+siamese_result fit_siamese(sequential<T>& net, matrix_ref<T> X, label_ref y,
+                           const siamese_options& options) {
+  siamese_trainer<T> trainer(net, X, y, options);
   siamese_result result;
   index_t items = 0;
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-
-  auto embed_columns = [&](const std::vector<label_t>& columns) -> const device_array<T>& {
-    const index_t m = static_cast<index_t>(columns.size());
-    if (cols_d.size() != m) cols_d = be.alloc_labels(m, 1);
-    be.upload_labels(columns.data(), cols_d);
-    if (Xb.cols() != m) Xb = be.alloc(X.rows(), m);
-    be.gather_cols(Xd, cols_d, Xb);
-    const device_array<T>& Z = net.forward(Xb);
-    if (dZ.cols() != m) dZ = be.alloc(Z.rows(), m);
-    be.fill(dZ, T(0));
-    return Z;
-  };
-
   for (index_t step = 0; step < options.steps; ++step) {
-    for (auto* p : params) be.fill(p->grad, T(0));
-    double loss = 0;
-    index_t active = 0;
-    if (objective == siamese_objective::contrastive || joint) {
-      const pair_batch b = balanced_pairs(idx, options.batch, g);
-      const device_array<T>& Z = embed_columns(b.columns);
-      contrastive_options copt = options.contrastive;
-      loss_result r{};
-      if (objective != siamese_objective::center)
-        r = contrastive_loss(be, Z, b.pairs, b.similar, copt, &dZ);
-      const double weight = joint ? options.lambda : 1.0;
-      if (joint && weight != 1.0) be.scale(static_cast<T>(weight), dZ);
-      loss = weight * r.loss;
-      active = r.active;
-      if (joint) {
-        std::vector<label_t> labels(b.columns.size());
-        for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = idx.label(b.columns[i]);
-        if (centers) {
-          // L_S + λ·L_C: the center term's gradient is scaled after it is added alone.
-          const auto rc = centers->loss(be, Z, labels, reduction::mean, &dZ);
-          be.scale(static_cast<T>(options.lambda), dZ);
-          be.scale(static_cast<T>(options.lambda), centers->centers().grad);
-          loss += options.lambda * rc.loss;
-        }
-        loss += head->loss(be, Z, labels, reduction::mean, &dZ).loss;
-      }
-      items += options.batch;
-    } else if (objective == siamese_objective::triplet) {
-      const triplet_batch b = random_triplets(idx, options.batch, g);
-      const device_array<T>& Z = embed_columns(b.columns);
-      const auto r = triplet_loss(be, Z, b.triplets, options.triplet, &dZ);
-      loss = r.loss;
-      active = r.active;
-      items += options.batch;
-    } else {  // mined
-      const pk_batch b = sample_pk(idx, options.batch / options.per_class, options.per_class, g);
-      const device_array<T>& Z = embed_columns(b.columns);
-      const index_t m = static_cast<index_t>(b.columns.size());
-      if (norms.size() != m) norms = be.alloc(m, 1);
-      if (block.rows() != m) block = be.alloc(m, m);
-      be.col_dots(Z, Z, norms);
-      be.sqdist_block(Z, Z, norms, norms, block);
-      const matrix<T> d2 = to_host(be, block);
-      const triplet_list t =
-          mine_triplets(d2, b.labels,
-                        objective == siamese_objective::triplet_hard ? negative_mining::hard
-                                                                     : negative_mining::semi_hard);
-      const auto r = triplet_loss(be, Z, t, options.triplet, &dZ);
-      loss = r.loss;
-      active = r.active;
-      items += static_cast<index_t>(t.size());
-    }
-    net.backward(dZ);
-    opt->step(be, params);
-    result.final_loss = loss;
+    const step_result r = trainer.step();
+    items += r.items;
+    result.final_loss = r.loss;
     if (options.trace_every > 0 && (step + 1) % options.trace_every == 0) {
-      iteration_record rec{step + 1, loss, options.lr, seconds(), active};
+      iteration_record rec{step + 1, r.loss, options.lr, seconds(), r.active};
       result.trace.push_back(rec);
       if (options.progress) options.progress(rec);
     }
   }
-  be.synchronize();
+  net.get_backend().synchronize();
   result.steps = options.steps;
   result.train_seconds = seconds();
   result.items_per_second = result.train_seconds > 0 ? items / result.train_seconds : 0;
@@ -168,6 +226,8 @@ template sequential<float> make_mlp<float>(backend<float>&, index_t, const std::
                                            index_t, activation, bool, std::uint64_t);
 template sequential<double> make_mlp<double>(backend<double>&, index_t, const std::vector<index_t>&,
                                              index_t, activation, bool, std::uint64_t);
+template class siamese_trainer<float>;
+template class siamese_trainer<double>;
 template siamese_result fit_siamese<float>(sequential<float>&, matrix_ref<float>, label_ref,
                                            const siamese_options&);
 template siamese_result fit_siamese<double>(sequential<double>&, matrix_ref<double>, label_ref,

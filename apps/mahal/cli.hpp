@@ -58,5 +58,6 @@ void add_knn_command(CLI::App& app);
 void add_transform_command(CLI::App& app);
 void add_fit_command(CLI::App& app);
 void add_reproduce_xing2002_command(CLI::App& app);
+void add_verify_command(CLI::App& app);
 
 }  // namespace mahal::cli

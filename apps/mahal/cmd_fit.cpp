@@ -15,6 +15,7 @@ const fit_registry& registry() {
     fit_registry r;
     register_mmc_algorithms(r);
     register_lmnn_algorithms(r);
+    register_siamese_algorithms(r);
     return r;
   }();
   return table;

@@ -1,8 +1,8 @@
-// mahal transform: map data into the learned space, Z = L·x (after the model's
-// standardisation, if it has one). CSV in → CSV out (labels kept); .npy in → .npy out.
+// mahal transform: map data into the learned space, Z = L·x for a metric or G_W(x) for a network
+// (after the model's standardisation, if it has one). CSV in → CSV out (labels kept); .npy in → .npy out.
 #include "cli.hpp"
+#include "embedding_model.hpp"
 #include "mahal/error.hpp"
-#include "mahal/metric_io.hpp"
 #include "mahal/npy.hpp"
 
 namespace mahal::cli {
@@ -20,7 +20,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 void run_transform(const transform_command_options& o) {
   stopwatch clock;
-  const saved_metric saved = load_metric(o.model);
+  const embedding_model model = load_embedding_model(o.model, "cpu");
   const bool npy_in = ends_with(o.input, ".npy"), npy_out = ends_with(o.output, ".npy");
   matrix<double> X;
   label_vector y;
@@ -31,9 +31,9 @@ void run_transform(const transform_command_options& o) {
     X = std::move(data.X);
     y = std::move(data.y);
   }
-  expects(X.rows() == saved.dim(), "mahal transform", o.input, " has ", X.rows(),
-          " features but the model is on R^", saved.dim());
-  const matrix<double> Z = saved.transform(X);
+  expects(X.rows() == model.input_dim, "mahal transform", o.input, " has ", X.rows(),
+          " features but the model is on R^", model.input_dim);
+  const matrix<double> Z = model.embed(X);
   if (npy_out) {
     write_npy(o.output, Z);
   } else {
@@ -55,8 +55,8 @@ void run_transform(const transform_command_options& o) {
 
 void add_transform_command(CLI::App& app) {
   auto o = std::make_shared<transform_command_options>();
-  CLI::App* sub = app.add_subcommand("transform", "Map data into the learned space: z = L x");
-  sub->add_option("--model", o->model, "A learned metric (from mahal fit --out)")->required();
+  CLI::App* sub = app.add_subcommand("transform", "Map data into the learned space: z = L x or G_W(x)");
+  sub->add_option("--model", o->model, "A learned metric or network (from mahal fit --out)")->required();
   sub->add_option("--input", o->input, "CSV (with labels) or .npy (n×d) input")->required();
   sub->add_option("--output", o->output, "CSV or .npy output (by extension)")->required();
   sub->add_option("--label-column", o->data.label_column, "Name of the label column")

@@ -49,6 +49,7 @@ using fit_algorithm =
 using fit_registry = std::map<std::string, fit_algorithm>;
 void register_mmc_algorithms(fit_registry& registry);
 void register_lmnn_algorithms(fit_registry& registry);
+void register_siamese_algorithms(fit_registry& registry);  // siamese, triplet, triplet-hard
 
 // The outcome of an algorithm that learns a linear metric: embed = L·x, save = metric file.
 fit_outcome metric_outcome(const metric<double>& learned, json report, const std::string& algo);

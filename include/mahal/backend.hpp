@@ -160,7 +160,7 @@ class backend {
   // respect to Z is 2·Z·Lap with w_k = f_k'. (pair_scatter is P·Lap·Qᵀ; this is P·Lap.)
   void pair_laplacian(const array& z, const labels& pairs, const array& weights, T alpha,
                       array& out);
-  // One Adam step (Kingma & Ba 2015, in PyTorch's arithmetic) on same-size p, g, m, v:
+  // One Adam step (Kingma & Ba 2015, in PyTorch's arithmetic) on same-size, distinct p, g, m, v:
   //   m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;
   //   p −= (lr / c1) · m / (sqrt(v) / sqrt(c2) + eps)   with c1 = 1 − β1ᵗ, c2 = 1 − β2ᵗ.
   void adam_update(T lr, T beta1, T beta2, T eps, T c1, T c2, const array& g, array& m, array& v,

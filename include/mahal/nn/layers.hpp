@@ -119,7 +119,7 @@ class l2_normalize final : public layer<T> {
 
  private:
   device_array<T> inv_norm_;  // n×1: 1 / ||x_j|| of the last forward (0 for a zero column)
-  device_array<T> dots_;      // n×1 scratch
+  device_array<T> store_[3];  // buffers of inv_norm_, yᵀdy and the backward's scratch
 };
 
 }  // namespace mahal::nn

@@ -60,15 +60,28 @@ struct loss_result {
 
 // Pairs (i, j) index columns of Z; similar[k] = 1 when pair k is of one class (Y = 0), else 0.
 // Throws invalid_argument on size mismatches, indices outside Z or margin <= 0.
+// Buffers the pair and triplet losses reuse between calls: a training loop passes one so that
+// a step allocates nothing once they have grown to the batch size. Without one (nullptr) each
+// call allocates its own.
+template <class T>
+struct loss_workspace {
+  device_array<label_t> pairs;  // 2×capacity pair indices on the device
+  device_array<T> d2, w;        // capacity×1: squared distances, ∂loss/∂D²
+  std::vector<T> host_d2, host_w;
+  pair_list host_pairs;  // triplet_loss: the (a, p) and (a, n) pairs
+};
+
 template <class T>
 loss_result contrastive_loss(backend<T>& be, const device_array<T>& Z, const pair_list& pairs,
                              const std::vector<std::uint8_t>& similar,
-                             const contrastive_options& options, device_array<T>* dZ);
+                             const contrastive_options& options, device_array<T>* dZ,
+                             loss_workspace<T>* workspace = nullptr);
 
 // Triplets (anchor, positive, negative) index columns of Z.
 template <class T>
 loss_result triplet_loss(backend<T>& be, const device_array<T>& Z, const triplet_list& triplets,
-                         const triplet_options& options, device_array<T>* dZ);
+                         const triplet_options& options, device_array<T>* dZ,
+                         loss_workspace<T>* workspace = nullptr);
 
 // Identification: logits = W·z + b (W classes×k), loss −log softmax(logits)_{y}. The classifier
 // (θ_id of DeepID2) is this object's parameters; train them with the network's.

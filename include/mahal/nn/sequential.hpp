@@ -73,7 +73,8 @@ class sequential {
   backend<T>* be_;
   std::vector<std::unique_ptr<layer<T>>> layers_;
   std::vector<index_t> rows_;                 // rows of each layer's input; rows_.back() output
-  std::vector<device_array<T>> activations_;  // activations_[i] = output of layer i
+  std::vector<device_array<T>> activations_;  // activations_[i] = output of layer i (a view)
+  std::vector<device_array<T>> storage_;      // their buffers, grown to the widest batch
   device_array<T> input_;                     // the last forward's input (a shared view)
   device_array<T> grad_a_, grad_b_;           // ping-pong backward buffers
 };

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "mahal/matrix.hpp"
@@ -67,6 +68,37 @@ struct siamese_result {
   double train_seconds = 0;
   double items_per_second = 0;  // pairs or triplets (mined: anchor-positive triplets) per second
   std::vector<iteration_record> trace;
+};
+
+// What one optimiser step did.
+struct step_result {
+  double loss = 0;     // the batch loss
+  index_t active = 0;  // pairs / triplets with a non-zero gradient
+  index_t items = 0;   // pairs or triplets in the batch (mined: the anchor-positive triplets)
+};
+
+// The state of one training run: X on the device, the class index, the optimiser and every
+// batch buffer, sized once for the largest batch the options can draw, so that a step allocates
+// no device memory (only the host-side batch indices). fit_siamese is a loop over step(); the
+// class is public for step-level benchmarks and for callers that interleave their own work.
+// `net` must outlive the trainer and must not be moved while it trains.
+//
+//   mahal::nn::siamese_trainer<float> trainer(net, X, y, opt);
+//   for (int s = 0; s < 100; ++s) trainer.step();
+template <class T>
+class siamese_trainer {
+ public:
+  siamese_trainer(sequential<T>& net, matrix_ref<T> X, label_ref y, const siamese_options& options);
+  ~siamese_trainer();
+  siamese_trainer(const siamese_trainer&) = delete;
+  siamese_trainer& operator=(const siamese_trainer&) = delete;
+
+  step_result step();          // draws a batch and takes one optimiser step
+  index_t steps_done() const;  // steps taken so far
+
+ private:
+  struct state;
+  std::unique_ptr<state> s_;
 };
 
 // Trains net in place. X: net.input_dim()×n on the host, uploaded once to net's backend.

@@ -4,48 +4,24 @@
 //   bench_lmnn --train train.csv --test test.csv [--k 3] [--solver lbfgs] [--rank r]
 //   bench_lmnn --data letters.csv --first 16000 ...   (first N rows train, the rest test)
 // Features are standardised with the training mean and standard deviation (zero-variance
-// features are centred only).
+// features are centred only). --save-L FILE writes the learned L (r×d) as CSV rows.
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
-#include <vector>
 
 #include "mahal/backend.hpp"
+#include "mahal/csv.hpp"
 #include "mahal/lmnn.hpp"
 #include "mahal/metric.hpp"
 #include "mahal/neighbors.hpp"
-
-namespace {
-
-void read_csv(const std::string& path, std::vector<std::vector<double>>& rows,
-              std::vector<int>& labels) {
-  std::ifstream in(path);
-  if (!in) {
-    std::fprintf(stderr, "cannot read %s\n", path.c_str());
-    std::exit(2);
-  }
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::stringstream ss(line);
-    std::string cell;
-    std::getline(ss, cell, ',');
-    labels.push_back(std::stoi(cell));
-    std::vector<double> r;
-    while (std::getline(ss, cell, ',')) r.push_back(std::stod(cell));
-    rows.push_back(std::move(r));
-  }
-}
-
-}  // namespace
+#include "mahal/standardizer.hpp"
 
 int main(int argc, char** argv) {
-  std::string train, test, data, solver = "lbfgs", backend_name = "cpu";
-  long first = 0, k = 3, rank = 0, max_iter = 1000, every = 20;
-  double tol = 1e-6, band = 0.2;
+  std::string train, test, data, solver = "lbfgs", backend_name = "cpu", save_L;
+  long first = 0, impostors = 0, k = 3, rank = 0, max_iter = 1000, every = 20;
+  double tol = -1, band = -1, mu = 0.5;
+  std::string init = "identity";
+  bool squared = false;
   bool stale = false;
   for (int a = 1; a + 1 < argc; a += 2) {
     const std::string key = argv[a], v = argv[a + 1];
@@ -73,48 +49,56 @@ int main(int argc, char** argv) {
       band = std::stod(v);
     else if (key == "--every")
       every = std::stol(v);
+    else if (key == "--impostors")
+      impostors = std::stol(v);
+    else if (key == "--mu")
+      mu = std::stod(v);
+    else if (key == "--squared")
+      squared = std::stol(v) != 0;
+    else if (key == "--init")
+      init = v;
+    else if (key == "--save-L")
+      save_L = v;
     else if (key == "--stale-check")
       stale = std::stol(v) != 0;
   }
-  std::vector<std::vector<double>> rtr, rte;
-  std::vector<int> ytr, yte;
+  mahal::matrix<double> Xtr, Xte;
+  mahal::label_vector Ytr, Yte;
   if (!data.empty()) {
-    std::vector<std::vector<double>> all;
-    std::vector<int> y;
-    read_csv(data, all, y);
-    rtr.assign(all.begin(), all.begin() + first);
-    rte.assign(all.begin() + first, all.end());
-    ytr.assign(y.begin(), y.begin() + first);
-    yte.assign(y.begin() + first, y.end());
+    const auto all = mahal::read_csv<double>(data);
+    const long n = static_cast<long>(all.X.cols());
+    if (first <= 0 || first >= n) {
+      std::fprintf(stderr, "--first %ld must be in [1, %ld)\n", first, n);
+      return 2;
+    }
+    Xtr = all.X.leftCols(first);
+    Xte = all.X.rightCols(n - first);
+    Ytr = all.y.head(first);
+    Yte = all.y.tail(n - first);
   } else {
-    read_csv(train, rtr, ytr);
-    read_csv(test, rte, yte);
+    auto tr = mahal::read_csv<double>(train);
+    auto te = mahal::read_csv<double>(test);
+    Xtr = std::move(tr.X);
+    Ytr = std::move(tr.y);
+    Xte = std::move(te.X);
+    Yte = std::move(te.y);
   }
-  const long d = static_cast<long>(rtr[0].size());
-  auto to_matrix = [d](const std::vector<std::vector<double>>& r) {
-    mahal::matrix<double> X(d, static_cast<long>(r.size()));
-    for (std::size_t j = 0; j < r.size(); ++j)
-      for (long t = 0; t < d; ++t) X(t, static_cast<long>(j)) = r[j][static_cast<std::size_t>(t)];
-    return X;
-  };
-  mahal::matrix<double> Xtr = to_matrix(rtr), Xte = to_matrix(rte);
-  const mahal::vector<double> mean = Xtr.rowwise().mean();
-  mahal::vector<double> sd =
-      ((Xtr.colwise() - mean).array().square().rowwise().sum() / double(Xtr.cols())).sqrt();
-  for (long t = 0; t < d; ++t)
-    if (sd(t) == 0) sd(t) = 1;
-  Xtr = (Xtr.colwise() - mean).array().colwise() / sd.array();
-  Xte = (Xte.colwise() - mean).array().colwise() / sd.array();
-  mahal::label_vector Ytr = Eigen::Map<mahal::label_vector>(ytr.data(), long(ytr.size()));
-  mahal::label_vector Yte = Eigen::Map<mahal::label_vector>(yte.data(), long(yte.size()));
+  const long d = static_cast<long>(Xtr.rows());
+  const auto scaler = mahal::standardizer<double>::fit(Xtr);
+  Xtr = scaler.apply(Xtr);
+  Xte = scaler.apply(Xte);
   auto be = mahal::make_backend<double>(mahal::parse_device(backend_name));
   mahal::lmnn_options opt;
   opt.k = k;
   opt.rank = rank;
   opt.solver = mahal::parse_lmnn_solver(solver);
   opt.max_iterations = max_iter;
-  opt.tolerance = tol;
-  opt.band = band;
+  if (tol > 0) opt.tolerance = tol;
+  if (band >= 0) opt.band = band;
+  opt.mu = mu;
+  opt.impostors_per_point = impostors;
+  opt.squared_hinge = squared;
+  if (init == "pca") opt.init = mahal::lmnn_init::pca;
   opt.full_search_every = every;
   opt.stale_check = stale;
   const auto r = mahal::fit_lmnn<double>(*be, Xtr, Ytr, opt);
@@ -126,9 +110,17 @@ int main(int argc, char** argv) {
       "{\"algo\": \"lmnn\", \"solver\": \"%s\", \"n\": %ld, \"d\": %ld, \"train_seconds\": %.4f, "
       "\"iterations\": %ld, \"evaluations\": %ld, \"full_searches\": %ld, \"status\": \"%s\", "
       "\"objective\": %.6f, \"active_triplets\": %ld, \"test_accuracy\": %.4f, "
-      "\"euclidean_accuracy\": %.4f}\n",
+      "\"euclidean_accuracy\": %.4f, \"search_seconds\": %.4f, \"evaluation_seconds\": %.4f, "
+      "\"candidate_pairs\": %ld, \"message\": \"%s\"}\n",
       solver.c_str(), long(Xtr.cols()), d, r.seconds, long(r.iterations), long(r.evaluations),
       long(r.full_searches), mahal::to_string(r.status).c_str(), r.objective,
-      long(r.active_triplets), acc, acc0);
+      long(r.active_triplets), acc, acc0, r.search_seconds, r.evaluation_seconds,
+      long(r.candidate_pairs), r.message.c_str());
+  if (!save_L.empty()) {  // r×d, one row of L per line
+    std::ofstream out(save_L);
+    out.precision(17);
+    for (long a = 0; a < r.L.rows(); ++a)
+      for (long b = 0; b < r.L.cols(); ++b) out << r.L(a, b) << (b + 1 < r.L.cols() ? "," : "\n");
+  }
   return 0;
 }

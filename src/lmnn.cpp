@@ -131,6 +131,9 @@ lmnn_result<T> fit_lmnn(backend<T>& be, matrix_ref<T> X, label_ref y, const lmnn
   result.active_triplets = t.active_triplets;
   result.gradient_norm = static_cast<double>(std::sqrt(be.dot(grad, grad)));
   result.seconds = clock.seconds();
+  result.search_seconds = problem.search_seconds();
+  result.evaluation_seconds = problem.evaluation_seconds();
+  result.candidate_pairs = problem.candidates();
   return result;
 }
 

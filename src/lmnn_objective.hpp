@@ -15,6 +15,16 @@
 
 namespace mahal::detail {
 
+// Wall time since construction.
+class stopwatch {
+ public:
+  stopwatch();
+  double seconds() const;
+
+ private:
+  std::int64_t start_ns_;
+};
+
 struct lmnn_terms {
   double objective = 0;
   double pull = 0;
@@ -37,6 +47,8 @@ class lmnn_problem {
   index_t k() const { return k_; }
   const std::vector<label_t>& targets() const { return targets_; }  // k×n, column-major
   index_t candidates() const { return static_cast<index_t>(cand_other_.size()); }
+  double search_seconds() const { return search_seconds_; }          // spent in full_search
+  double evaluation_seconds() const { return evaluation_seconds_; }  // in evaluate + gradients
 
   // Rebuilds the impostor candidates at Z = LX (r×n): every (i, l) with y_l ≠ y_i and
   // d(i,l)² < (max_j d(i,j)² + 1)·(1 + band). band = 0 gives exactly the pairs that can be in
@@ -87,16 +99,7 @@ class lmnn_problem {
   device_array<T> weights_;             // m×1
   std::vector<T> dist_host_, weights_host_;
   double scale_ = 1;  // n / |anchors|
-};
-
-// Wall time since construction.
-class stopwatch {
- public:
-  stopwatch();
-  double seconds() const;
-
- private:
-  std::int64_t start_ns_;
+  double search_seconds_ = 0, evaluation_seconds_ = 0;
 };
 
 // The solvers: each improves L (r×d, double on the host; small) in place and fills status,

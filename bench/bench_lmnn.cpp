@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   std::string train, test, data, solver = "lbfgs", backend_name = "cpu", save_L;
   long first = 0, impostors = 0, k = 3, rank = 0, max_iter = 1000, every = 20;
   double tol = -1, band = -1, mu = 0.5;
-  std::string init = "identity";
+  std::string init = "identity", precision = "double";
   bool squared = false;
   bool stale = false;
   for (int a = 1; a + 1 < argc; a += 2) {
@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
       mu = std::stod(v);
     else if (key == "--squared")
       squared = std::stol(v) != 0;
+    else if (key == "--precision")
+      precision = v;
     else if (key == "--init")
       init = v;
     else if (key == "--save-L")
@@ -101,7 +103,27 @@ int main(int argc, char** argv) {
   if (init == "pca") opt.init = mahal::lmnn_init::pca;
   opt.full_search_every = every;
   opt.stale_check = stale;
-  const auto r = mahal::fit_lmnn<double>(*be, Xtr, Ytr, opt);
+  // --precision float: the fit in single precision (the result is scored in double).
+  mahal::lmnn_result<double> r;
+  if (precision == "float") {
+    auto bf = mahal::make_backend<float>(mahal::parse_device(backend_name));
+    const mahal::matrix<float> Xf = Xtr.cast<float>();
+    const auto rf = mahal::fit_lmnn<float>(*bf, Xf, Ytr, opt);
+    r.L = rf.L.cast<double>();
+    r.status = rf.status;
+    r.iterations = rf.iterations;
+    r.evaluations = rf.evaluations;
+    r.full_searches = rf.full_searches;
+    r.objective = rf.objective;
+    r.active_triplets = rf.active_triplets;
+    r.seconds = rf.seconds;
+    r.search_seconds = rf.search_seconds;
+    r.evaluation_seconds = rf.evaluation_seconds;
+    r.candidate_pairs = rf.candidate_pairs;
+    r.message = rf.message;
+  } else {
+    r = mahal::fit_lmnn<double>(*be, Xtr, Ytr, opt);
+  }
   const auto m = mahal::metric<double>::from_linear_map(r.L);
   const double acc = mahal::knn_accuracy<double>(*be, m, Xtr, Ytr, Xte, Yte, 3);
   const double acc0 =

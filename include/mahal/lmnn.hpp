@@ -68,7 +68,7 @@ struct lmnn_options {
   lmnn_init init = lmnn_init::identity;
   matrix<double> L0;               // initial L (r×d) when init == given
   index_t max_iterations = 1000;   // accepted steps (sgd: epochs)
-  double tolerance = 1e-6;         // relative objective decrease / gradient tolerance
+  double tolerance = 1e-4;         // relative objective decrease / gradient tolerance
   index_t lbfgs_memory = 10;       // L-BFGS curvature pairs
   bool stale_check = false;        // also search when the (loose, worst-case) staleness bound fires
   index_t full_search_every = 20;  // iterations between full impostor searches (T)

@@ -207,8 +207,8 @@ void lmnn_problem<T>::upload_pairs() {
   }
   pairs_ = be_.alloc_labels(2, m);
   be_.upload_labels(pairs.data(), pairs_);
+  pairs_host_ = std::move(pairs);
   dist_ = be_.alloc(m, 1);
-  weights_ = be_.alloc(m, 1);
   dist_host_.resize(static_cast<std::size_t>(m));
   weights_host_.resize(static_cast<std::size_t>(m));
   scale_ = static_cast<double>(n_) / static_cast<double>(std::max<index_t>(na, 1));
@@ -281,7 +281,7 @@ lmnn_terms lmnn_problem<T>::evaluate(const device_array<T>& Z, bool want_weights
     if (want_weights)
       for (index_t a = 0; a < k; ++a) w[p * k + a] = static_cast<T>(s * ((1 - mu) + mu * wtp[a]));
   }
-  if (want_weights) be_.upload(weights_host_.data(), weights_);
+  if (want_weights) upload_active();
   lmnn_terms t;
   t.pull = s * pull;
   t.push = s * push;
@@ -293,15 +293,38 @@ lmnn_terms lmnn_problem<T>::evaluate(const device_array<T>& Z, bool want_weights
 }
 
 template <class T>
+void lmnn_problem<T>::upload_active() {
+  // Only pairs with a non-zero weight enter the gradient: usually a small part of the
+  // candidates (inactive ones, and with impostors_per_point all but the K nearest). The first
+  // pair always goes, so that the list is never empty.
+  const index_t m = static_cast<index_t>(weights_host_.size());
+  active_host_.clear();
+  active_weights_host_.clear();
+  for (index_t e = 0; e < m; ++e)
+    if (e == 0 || weights_host_[e] != T(0)) {
+      active_host_.push_back(pairs_host_[2 * e]);
+      active_host_.push_back(pairs_host_[2 * e + 1]);
+      active_weights_host_.push_back(weights_host_[e]);
+    }
+  const index_t a = static_cast<index_t>(active_weights_host_.size());
+  if (active_pairs_.cols() != a) {
+    active_pairs_ = be_.alloc_labels(2, a);
+    weights_ = be_.alloc(a, 1);
+  }
+  be_.upload_labels(active_host_.data(), active_pairs_);
+  be_.upload(active_weights_host_.data(), weights_);
+}
+
+template <class T>
 void lmnn_problem<T>::gradient_L(const device_array<T>& Z, device_array<T>& grad) {
   const stopwatch clock;
-  be_.pair_scatter(Z, X_, pairs_, weights_, T(2), T(0), grad);
+  be_.pair_scatter(Z, X_, active_pairs_, weights_, T(2), T(0), grad);
   evaluation_seconds_ += clock.seconds();
 }
 
 template <class T>
 void lmnn_problem<T>::gradient_M(device_array<T>& G) {
-  be_.pair_scatter(X_, X_, pairs_, weights_, T(1), T(0), G);
+  be_.pair_scatter(X_, X_, active_pairs_, weights_, T(1), T(0), G);
 }
 
 template <class T>

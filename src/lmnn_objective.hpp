@@ -77,6 +77,7 @@ class lmnn_problem {
 
  private:
   void upload_pairs();
+  void upload_active();  // the pairs with non-zero weight and their weights, for the gradient
   std::vector<T> target_distances(const device_array<T>& Z);  // k×n
 
   backend<T>& be_;
@@ -90,14 +91,18 @@ class lmnn_problem {
   std::vector<double> threshold_;    // n: sqrt of the search threshold per anchor
   std::vector<double> radius_;       // n: |x_i − c|
   double max_radius_ = 0;
-  device_array<label_t> target_pairs_;  // 2×(n·k)
-  device_array<T> target_dist_;         // (n·k)×1
-  std::vector<label_t> anchors_;        // anchors of the evaluation (all, or a batch)
-  std::vector<index_t> anchor_cand_;    // |anchors|+1 offsets of their candidates in pairs_
-  device_array<label_t> pairs_;         // 2×m: anchors' targets, then their candidates
-  device_array<T> dist_;                // m×1
-  device_array<T> weights_;             // m×1
-  std::vector<T> dist_host_, weights_host_;
+  device_array<label_t> target_pairs_;       // 2×(n·k)
+  device_array<T> target_dist_;              // (n·k)×1
+  std::vector<label_t> anchors_;             // anchors of the evaluation (all, or a batch)
+  std::vector<index_t> anchor_cand_;         // |anchors|+1 offsets of their candidates in pairs_
+  device_array<label_t> pairs_;              // 2×m: anchors' targets, then their candidates
+  device_array<T> dist_;                     // m×1
+  std::vector<label_t> pairs_host_;          // 2×m, as pairs_
+  device_array<label_t> active_pairs_;       // 2×a: the pairs with non-zero weight
+  device_array<T> weights_;                  // a×1: their weights
+  std::vector<T> dist_host_, weights_host_;  // m×1 each
+  std::vector<label_t> active_host_;
+  std::vector<T> active_weights_host_;
   double scale_ = 1;  // n / |anchors|
   double search_seconds_ = 0, evaluation_seconds_ = 0;
 };

@@ -31,9 +31,15 @@ def main():
     ap.add_argument("--sizes", default="1000,3000,10000,30000,100000")
     ap.add_argument("--iterations", type=int, default=10)
     ap.add_argument("--plot", default="")
+    ap.add_argument("--from-json", default="",
+                    help="tabulate and plot the JSON rows of earlier runs instead of running")
     args = ap.parse_args()
     rows = []
-    for n in [int(s) for s in args.sizes.split(",")]:
+    if args.from_json:
+        with open(args.from_json) as f:
+            rows = [json.loads(line) for line in f if line.startswith("{")]
+        args.sizes = ""
+    for n in [int(s) for s in args.sizes.split(",") if s]:
         X, y = make(n + 1000)
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "synthetic.csv")

@@ -11,7 +11,7 @@
 # Benchmark programs are the build's targets whose names contain "bench". Each is run as:
 #   - a Google Benchmark binary (it answers --benchmark_list_tests): the cases matching
 #     'cuda|gpu' (JSON to bench_<name>.json);
-#   - bench_lmnn (a command-line program): LMNN fits with --backend cuda and --backend cpu on a
+#   - mahal_lmnn_driver (bench/lmnn_driver.cpp): LMNN fits with --backend cuda and --backend cpu on a
 #     generated 10-class CSV, and on letters.csv when a data folder has it;
 #   - anything else: listed as not run.
 # Exit status: 0 when the GPU tests pass, 1 otherwise (the report is written either way).
@@ -72,7 +72,7 @@ bench_targets=""
 if [ "$configure_status" -eq 0 ]; then
   help=$(cmake --build "$BUILD" --target help 2>/dev/null)
   targets=$(echo "$help" | grep -o 'test_gpu_[A-Za-z0-9_]*' | sort -u | tr '\n' ' ')
-  bench_targets=$(echo "$help" | grep -oE '[A-Za-z0-9_]*bench[A-Za-z0-9_]*' |
+  bench_targets=$(echo "$help" | grep -oE 'mahal_(bench_[A-Za-z0-9_]*|lmnn_driver)' |
     grep -v -e '^benchmark' -e '^mahal_doctest' | sort -u | tr '\n' ' ')
   log "build: mahal ${targets:-(no GPU test targets)}"
   # shellcheck disable=SC2086
@@ -211,7 +211,7 @@ for target in $bench_targets; do
     printf '### %s\n\n%s\n\n' "$target" "$table" >>"$bench_md"
     ran=$(($(echo "$table" | grep -c '^| ') - 1))
     bench_summary+=("$target: $((ran > 0 ? ran : 0)) of $count cuda|gpu cases reported")
-  elif [ "$target" = bench_lmnn ]; then
+  elif [ "$target" = mahal_lmnn_driver ]; then
     run_bench_lmnn "$bin"
   else
     bench_summary+=("$target: unknown interface, not run")

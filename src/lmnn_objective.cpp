@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "mahal/device_transfer.hpp"
@@ -15,6 +16,10 @@
 
 namespace mahal::detail {
 namespace {
+
+// Loops over fewer items than this run on one thread: a parallel region costs more than it
+// saves on small problems (and much more when the cores are shared).
+constexpr index_t kParallelWork = 1 << 16;
 
 int thread_count() {
 #ifdef _OPENMP
@@ -44,6 +49,8 @@ lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,
   expects(k_ >= 1, where, "k = ", k_, " must be at least 1");
   expects(k_ < n_, where, "k = ", k_, " but there are only ", n_, " points");
   expects(options.mu >= 0 && options.mu <= 1, where, "mu = ", options.mu, " is outside [0, 1]");
+  expects(options.impostors_per_point >= 0, where,
+          "impostors_per_point = ", options.impostors_per_point, " is negative");
   expects(options.band >= 0 && std::isfinite(options.band), where, "band = ", options.band,
           " must be finite and >= 0");
   std::vector<index_t> count(static_cast<std::size_t>(classes), 0);
@@ -95,6 +102,7 @@ std::vector<T> lmnn_problem<T>::target_distances(const device_array<T>& Z) {
 
 template <class T>
 void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
+  const stopwatch clock;
   const std::vector<T> td = target_distances(Z);
   std::vector<T> theta(static_cast<std::size_t>(n_));
   for (index_t i = 0; i < n_; ++i) {
@@ -125,7 +133,7 @@ void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
         be_.download(block, buffer.data());
         B = buffer.data();
       }
-#pragma omp parallel
+#pragma omp parallel if (qb * rb >= kParallelWork)
       {
         std::vector<index_pair>& mine = found[static_cast<std::size_t>(thread_id())];
 #pragma omp for schedule(static)
@@ -156,10 +164,11 @@ void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
   std::vector<index_t> at(cand_start_.begin(), cand_start_.end() - 1);
   for (const auto& list : found)
     for (const index_pair& p : list) cand_other_[at[p.i]++] = p.j;
-#pragma omp parallel for schedule(dynamic, 256)
+#pragma omp parallel for schedule(dynamic, 256) if (cand_start_[n_] >= kParallelWork)
   for (index_t i = 0; i < n_; ++i)
     std::sort(cand_other_.begin() + cand_start_[i], cand_other_.begin() + cand_start_[i + 1]);
   upload_pairs();
+  search_seconds_ += clock.seconds();
 }
 
 template <class T>
@@ -183,7 +192,7 @@ void lmnn_problem<T>::upload_pairs() {
   }
   const index_t m = na * k_ + anchor_cand_[na];
   std::vector<label_t> pairs(static_cast<std::size_t>(2 * m));
-#pragma omp parallel for schedule(dynamic, 256)
+#pragma omp parallel for schedule(dynamic, 256) if (m >= kParallelWork)
   for (index_t p = 0; p < na; ++p) {
     const label_t i = anchors_[p];
     for (index_t a = 0; a < k_; ++a) {
@@ -198,8 +207,8 @@ void lmnn_problem<T>::upload_pairs() {
   }
   pairs_ = be_.alloc_labels(2, m);
   be_.upload_labels(pairs.data(), pairs_);
+  pairs_host_ = std::move(pairs);
   dist_ = be_.alloc(m, 1);
-  weights_ = be_.alloc(m, 1);
   dist_host_.resize(static_cast<std::size_t>(m));
   weights_host_.resize(static_cast<std::size_t>(m));
   scale_ = static_cast<double>(n_) / static_cast<double>(std::max<index_t>(na, 1));
@@ -207,6 +216,7 @@ void lmnn_problem<T>::upload_pairs() {
 
 template <class T>
 lmnn_terms lmnn_problem<T>::evaluate(const device_array<T>& Z, bool want_weights) {
+  const stopwatch clock;
   be_.pair_sqdist(Z, Z, pairs_, dist_);
   be_.download(dist_, dist_host_.data());
   const index_t na = static_cast<index_t>(anchors_.size());
@@ -214,10 +224,11 @@ lmnn_terms lmnn_problem<T>::evaluate(const device_array<T>& Z, bool want_weights
   const bool squared = options_.squared_hinge;
   const T* dist = dist_host_.data();
   T* w = weights_host_.data();
-  const index_t k = k_, base = na * k_;
+  const index_t k = k_, base = na * k_, K = options_.impostors_per_point;
   double pull = 0, push = 0;
   index_t active = 0, active_pairs = 0;
-#pragma omp parallel for schedule(dynamic, 64) reduction(+ : pull, push, active, active_pairs)
+#pragma omp parallel for schedule(dynamic, 64) if (base + anchor_cand_[na] >= kParallelWork) \
+    reduction(+ : pull, push, active, active_pairs)
   for (index_t p = 0; p < na; ++p) {
     double dt[64], wt[64];
     double* dtp = dt;
@@ -233,8 +244,24 @@ lmnn_terms lmnn_problem<T>::evaluate(const device_array<T>& Z, bool want_weights
       pull += dtp[a];
       wtp[a] = 0;
     }
-    for (index_t e = base + anchor_cand_[p]; e < base + anchor_cand_[p + 1]; ++e) {
+    const index_t e0 = base + anchor_cand_[p], e1 = base + anchor_cand_[p + 1];
+    // With impostors_per_point = K, only the K nearest candidates count (ties: lower index).
+    // Every point outside the candidates is farther than every candidate and has a zero
+    // hinge, so this is the K-nearest-impostor objective exactly.
+    double cut = std::numeric_limits<double>::infinity();
+    index_t ties = 0;
+    if (K > 0 && e1 - e0 > K) {
+      std::vector<double> near(dist + e0, dist + e1);
+      std::nth_element(near.begin(), near.begin() + (K - 1), near.end());
+      cut = near[static_cast<std::size_t>(K - 1)];
+      ties = K - std::count_if(dist + e0, dist + e1, [cut](T v) { return v < cut; });
+    }
+    for (index_t e = e0; e < e1; ++e) {
       const double dl = static_cast<double>(dist[e]);
+      if (dl > cut || (dl == cut && ties-- <= 0)) {
+        if (want_weights) w[e] = 0;
+        continue;
+      }
       double wl = 0;
       bool any = false;
       for (index_t a = 0; a < k; ++a) {
@@ -254,24 +281,50 @@ lmnn_terms lmnn_problem<T>::evaluate(const device_array<T>& Z, bool want_weights
     if (want_weights)
       for (index_t a = 0; a < k; ++a) w[p * k + a] = static_cast<T>(s * ((1 - mu) + mu * wtp[a]));
   }
-  if (want_weights) be_.upload(weights_host_.data(), weights_);
+  if (want_weights) upload_active();
   lmnn_terms t;
   t.pull = s * pull;
   t.push = s * push;
   t.objective = (1 - mu) * t.pull + mu * t.push;
   t.active_triplets = active;
   t.active_pairs = active_pairs;
+  evaluation_seconds_ += clock.seconds();
   return t;
 }
 
 template <class T>
+void lmnn_problem<T>::upload_active() {
+  // Only pairs with a non-zero weight enter the gradient: usually a small part of the
+  // candidates (inactive ones, and with impostors_per_point all but the K nearest). The first
+  // pair always goes, so that the list is never empty.
+  const index_t m = static_cast<index_t>(weights_host_.size());
+  active_host_.clear();
+  active_weights_host_.clear();
+  for (index_t e = 0; e < m; ++e)
+    if (e == 0 || weights_host_[e] != T(0)) {
+      active_host_.push_back(pairs_host_[2 * e]);
+      active_host_.push_back(pairs_host_[2 * e + 1]);
+      active_weights_host_.push_back(weights_host_[e]);
+    }
+  const index_t a = static_cast<index_t>(active_weights_host_.size());
+  if (active_pairs_.cols() != a) {
+    active_pairs_ = be_.alloc_labels(2, a);
+    weights_ = be_.alloc(a, 1);
+  }
+  be_.upload_labels(active_host_.data(), active_pairs_);
+  be_.upload(active_weights_host_.data(), weights_);
+}
+
+template <class T>
 void lmnn_problem<T>::gradient_L(const device_array<T>& Z, device_array<T>& grad) {
-  be_.pair_scatter(Z, X_, pairs_, weights_, T(2), T(0), grad);
+  const stopwatch clock;
+  be_.pair_scatter(Z, X_, active_pairs_, weights_, T(2), T(0), grad);
+  evaluation_seconds_ += clock.seconds();
 }
 
 template <class T>
 void lmnn_problem<T>::gradient_M(device_array<T>& G) {
-  be_.pair_scatter(X_, X_, pairs_, weights_, T(1), T(0), G);
+  be_.pair_scatter(X_, X_, active_pairs_, weights_, T(1), T(0), G);
 }
 
 template <class T>

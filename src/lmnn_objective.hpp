@@ -15,6 +15,16 @@
 
 namespace mahal::detail {
 
+// Wall time since construction.
+class stopwatch {
+ public:
+  stopwatch();
+  double seconds() const;
+
+ private:
+  std::int64_t start_ns_;
+};
+
 struct lmnn_terms {
   double objective = 0;
   double pull = 0;
@@ -37,6 +47,8 @@ class lmnn_problem {
   index_t k() const { return k_; }
   const std::vector<label_t>& targets() const { return targets_; }  // k×n, column-major
   index_t candidates() const { return static_cast<index_t>(cand_other_.size()); }
+  double search_seconds() const { return search_seconds_; }          // spent in full_search
+  double evaluation_seconds() const { return evaluation_seconds_; }  // in evaluate + gradients
 
   // Rebuilds the impostor candidates at Z = LX (r×n): every (i, l) with y_l ≠ y_i and
   // d(i,l)² < (max_j d(i,j)² + 1)·(1 + band). band = 0 gives exactly the pairs that can be in
@@ -65,6 +77,7 @@ class lmnn_problem {
 
  private:
   void upload_pairs();
+  void upload_active();  // the pairs with non-zero weight and their weights, for the gradient
   std::vector<T> target_distances(const device_array<T>& Z);  // k×n
 
   backend<T>& be_;
@@ -78,25 +91,20 @@ class lmnn_problem {
   std::vector<double> threshold_;    // n: sqrt of the search threshold per anchor
   std::vector<double> radius_;       // n: |x_i − c|
   double max_radius_ = 0;
-  device_array<label_t> target_pairs_;  // 2×(n·k)
-  device_array<T> target_dist_;         // (n·k)×1
-  std::vector<label_t> anchors_;        // anchors of the evaluation (all, or a batch)
-  std::vector<index_t> anchor_cand_;    // |anchors|+1 offsets of their candidates in pairs_
-  device_array<label_t> pairs_;         // 2×m: anchors' targets, then their candidates
-  device_array<T> dist_;                // m×1
-  device_array<T> weights_;             // m×1
-  std::vector<T> dist_host_, weights_host_;
+  device_array<label_t> target_pairs_;       // 2×(n·k)
+  device_array<T> target_dist_;              // (n·k)×1
+  std::vector<label_t> anchors_;             // anchors of the evaluation (all, or a batch)
+  std::vector<index_t> anchor_cand_;         // |anchors|+1 offsets of their candidates in pairs_
+  device_array<label_t> pairs_;              // 2×m: anchors' targets, then their candidates
+  device_array<T> dist_;                     // m×1
+  std::vector<label_t> pairs_host_;          // 2×m, as pairs_
+  device_array<label_t> active_pairs_;       // 2×a: the pairs with non-zero weight
+  device_array<T> weights_;                  // a×1: their weights
+  std::vector<T> dist_host_, weights_host_;  // m×1 each
+  std::vector<label_t> active_host_;
+  std::vector<T> active_weights_host_;
   double scale_ = 1;  // n / |anchors|
-};
-
-// Wall time since construction.
-class stopwatch {
- public:
-  stopwatch();
-  double seconds() const;
-
- private:
-  std::int64_t start_ns_;
+  double search_seconds_ = 0, evaluation_seconds_ = 0;
 };
 
 // The solvers: each improves L (r×d, double on the host; small) in place and fills status,

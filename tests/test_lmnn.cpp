@@ -1,7 +1,10 @@
 // LMNN: objective and gradients against python_ref/lmnn_ref.py (golden values), a hand fixture,
 // finite differences, exactness of the reported result, planted-metric recovery for every
 // solver, and bad input.
+#include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "lmnn_golden.hpp"
 #include "mahal/backend.hpp"
@@ -83,6 +86,62 @@ TEST_CASE("lmnn hand fixture: four points on a line, k = 1") {
   CHECK(e.gradient_M(0, 0) == doctest::Approx(4.625).epsilon(1e-15));
   e = evaluate_lmnn<double>(*be, X, y, 2 * matrix<double>::Identity(1, 1), opt);
   CHECK(e.objective == doctest::Approx(20.0).epsilon(1e-15));
+}
+
+TEST_CASE("lmnn with the K nearest impostors only (mlpack's objective)") {
+  // The four points of the hand fixture with K = 1: the nearest impostors are 0→2 (h < 0),
+  // 1→2 (h = 1.75), 2→1 (h = 3) and 3→1 (h < 0); (2,3,0) with h = 1 no longer counts.
+  // push = 4.75, ε = 0.5·6.5 + 0.5·4.75 = 5.625; ∂ε/∂L = 6.5 + 0.5·(1.5 + 4) = 9.25.
+  auto be = make_backend<double>(device::cpu);
+  matrix<double> X(1, 4);
+  X << 0, 1, 1.5, 3;
+  label_vector y(4);
+  y << 0, 0, 1, 1;
+  lmnn_options opt;
+  opt.k = 1;
+  opt.impostors_per_point = 1;
+  const auto e = evaluate_lmnn<double>(*be, X, y, matrix<double>::Identity(1, 1), opt);
+  CHECK(e.objective == doctest::Approx(5.625).epsilon(1e-15));
+  CHECK(e.push == doctest::Approx(4.75).epsilon(1e-15));
+  CHECK(e.active_triplets == 2);
+  CHECK(e.gradient_L(0, 0) == doctest::Approx(9.25).epsilon(1e-15));
+  // Random data, K = 2: brute-force objective over all triplets and finite differences.
+  const std::uint64_t seed = 11;
+  CAPTURE(seed);
+  const matrix<double> Xr = test::random_matrix<double>(4, 36, seed);
+  const label_vector yr = test::random_labels(36, 3, seed + 1);
+  const matrix<double> L = test::random_matrix<double>(4, 4, seed + 2);
+  opt.k = 2;
+  opt.impostors_per_point = 2;
+  const auto er = evaluate_lmnn<double>(*be, Xr, yr, L, opt);
+  const matrix<double> Z = L * Xr;
+  double pull = 0, push = 0;
+  for (index_t i = 0; i < 36; ++i) {
+    std::vector<std::pair<double, index_t>> other;
+    for (index_t l = 0; l < 36; ++l)
+      if (yr(l) != yr(i)) other.push_back({(Z.col(i) - Z.col(l)).squaredNorm(), l});
+    std::sort(other.begin(), other.end());
+    for (index_t a = 0; a < 2; ++a) {
+      const double dij = (Z.col(i) - Z.col(er.targets(a, i))).squaredNorm();
+      pull += dij;
+      for (index_t b = 0; b < 2; ++b) push += std::max(0.0, 1 + dij - other[b].first);
+    }
+  }
+  CHECK(er.objective == doctest::Approx(0.5 * pull + 0.5 * push).epsilon(1e-12));
+  const double h = 1e-6;
+  matrix<double> fd(4, 4);
+  for (index_t a = 0; a < 4; ++a)
+    for (index_t b = 0; b < 4; ++b) {
+      matrix<double> Lp = L, Lm = L;
+      Lp(a, b) += h;
+      Lm(a, b) -= h;
+      fd(a, b) = (evaluate_lmnn<double>(*be, Xr, yr, Lp, opt).objective -
+                  evaluate_lmnn<double>(*be, Xr, yr, Lm, opt).objective) /
+                 (2 * h);
+    }
+  CHECK(test::relative_error(er.gradient_L, fd) <= 1e-6);
+  opt.impostors_per_point = -1;
+  CHECK_THROWS_AS(evaluate_lmnn<double>(*be, Xr, yr, L, opt), invalid_argument);
 }
 
 TEST_CASE("lmnn gradient matches central finite differences") {

@@ -1,7 +1,6 @@
 // mahal fit: learn a metric (or a network) from a labelled CSV, report, optionally test with
 // k-NN in the learned space and save the model.
 #include "fit.hpp"
-
 #include "mahal/error.hpp"
 #include "mahal/metric_io.hpp"
 #include "mahal/neighbors.hpp"
@@ -57,8 +56,8 @@ void run_fit(fit_command_options o) {
     const matrix<double> Xt = scaler ? scaler->apply(test.X) : test.X;
     const matrix<double> Ztr = outcome.embed(X), Zte = outcome.embed(Xt);
     auto be = make_backend<double>(parse_device(o.common.backend));
-    report["test_accuracy"] = knn_accuracy<double>(
-        *be, metric<double>::identity(Ztr.rows()), Ztr, train.y, Zte, test.y, o.k);
+    report["test_accuracy"] = knn_accuracy<double>(*be, metric<double>::identity(Ztr.rows()), Ztr,
+                                                   train.y, Zte, test.y, o.k);
     report["test_k"] = o.k;
     report["n_test"] = Xt.cols();
   }
@@ -74,7 +73,9 @@ void run_fit(fit_command_options o) {
 void add_fit_command(CLI::App& app) {
   auto o = std::make_shared<fit_command_options>();
   CLI::App* sub = app.add_subcommand("fit", "Learn a metric or a Siamese network from labels");
-  sub->add_option("--algo", o->algo, "Algorithm")->required()->check(CLI::IsMember(algorithm_names()));
+  sub->add_option("--algo", o->algo, "Algorithm")
+      ->required()
+      ->check(CLI::IsMember(algorithm_names()));
   sub->add_option("--train", o->train, "Training CSV (label column + features)")->required();
   sub->add_option("--test", o->test, "Test CSV: report k-NN accuracy in the learned space");
   sub->add_option("--out", o->out, "Save the learned model here");
@@ -88,6 +89,10 @@ void add_fit_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub->add_option("--rank", o->rank, "Rows of L (0 = d)")->capture_default_str();
+  sub->add_option("--impostors", o->impostors,
+                  "lmnn: only the K nearest impostors of each point (0 = all; mlpack uses k)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--max-iter", o->max_iter, "Iteration cap (0 = the solver's default)");
   sub->add_option("--tol", o->tol, "Stopping tolerance (0 = the solver's default)");
   sub->add_option("--C", o->C, "mmc-diag: weight of the log term")->capture_default_str();

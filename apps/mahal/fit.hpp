@@ -17,20 +17,21 @@ struct fit_command_options {
   common_options common;
   data_options data;
   std::string algo, train, test, out;
-  bool standardize = true;   // z-score with training statistics (stored in the model)
-  std::string mode = "fast";  // mmc: fast | reference
-  std::string solver;         // lmnn: lbfgs | sgd | m-space
-  index_t k = 3;              // lmnn target neighbours; k of the test k-NN
-  index_t rank = 0;           // rows of L (0 = d)
-  index_t max_iter = 0;       // 0 = the solver's default
-  double tol = 0;             // 0 = the solver's default
-  double C = 1;               // mmc-diag: weight of the log term
+  bool standardize = true;              // z-score with training statistics (stored in the model)
+  std::string mode = "fast";            // mmc: fast | reference
+  std::string solver;                   // lmnn: lbfgs | sgd | m-space
+  index_t k = 3;                        // lmnn target neighbours; k of the test k-NN
+  index_t rank = 0;                     // rows of L (0 = d)
+  index_t impostors = 0;                // lmnn: K nearest impostors per point (0 = all, the paper)
+  index_t max_iter = 0;                 // 0 = the solver's default
+  double tol = 0;                       // 0 = the solver's default
+  double C = 1;                         // mmc-diag: weight of the log term
   index_t similar = 0, dissimilar = 0;  // mmc: sampled pairs (0 = all same-class pairs, D implicit)
   std::uint64_t seed = 0;
-  index_t steps = 0;          // siamese: training steps (0 = default)
-  index_t batch = 0;          // siamese: pairs or triplets per step (0 = default)
-  double margin = 0;          // siamese: margin (0 = default)
-  double learning_rate = 0;   // siamese / sgd (0 = default)
+  index_t steps = 0;         // siamese: training steps (0 = default)
+  index_t batch = 0;         // siamese: pairs or triplets per step (0 = default)
+  double margin = 0;         // siamese: margin (0 = default)
+  double learning_rate = 0;  // siamese / sgd (0 = default)
 };
 
 // What an algorithm hands back: its report keys, the map of (standardised) data into the
@@ -41,9 +42,8 @@ struct fit_outcome {
   std::function<void(const std::string& path, const standardizer<double>* scaler)> save;
 };
 
-using fit_algorithm =
-    std::function<fit_outcome(const fit_command_options&, const matrix<double>& X,
-                              const label_vector& y)>;
+using fit_algorithm = std::function<fit_outcome(const fit_command_options&, const matrix<double>& X,
+                                                const label_vector& y)>;
 
 // name → algorithm; each registration function adds its family.
 using fit_registry = std::map<std::string, fit_algorithm>;

@@ -11,6 +11,7 @@ fit_outcome fit_lmnn_cli(const fit_command_options& o, const matrix<double>& X,
   lmnn_options options;
   options.k = o.k;
   options.rank = o.rank;
+  options.impostors_per_point = o.impostors;
   if (!o.solver.empty()) options.solver = parse_lmnn_solver(o.solver);
   if (o.max_iter > 0) options.max_iterations = o.max_iter;
   if (o.tol > 0) options.tolerance = o.tol;
@@ -24,6 +25,7 @@ fit_outcome fit_lmnn_cli(const fit_command_options& o, const matrix<double>& X,
   report["objective"] = r.objective;
   report["active_triplets"] = r.active_triplets;
   report["full_searches"] = r.full_searches;
+  report["impostors_per_point"] = options.impostors_per_point;
   report["solver"] = to_string(options.solver);
   report["backend"] = be->name();
   return metric_outcome(metric<double>::from_linear_map(r.L), std::move(report), "lmnn");

@@ -58,15 +58,17 @@ enum class lmnn_init {
 };
 
 struct lmnn_options {
-  index_t k = 3;               // target neighbours per point
-  double mu = 0.5;             // weight of the push term; (1−μ) weighs the pull term
-  bool squared_hinge = false;  // [·]_+² instead of [·]_+ (LMNN 3.0, pylmnn)
+  index_t k = 3;                    // target neighbours per point
+  double mu = 0.5;                  // weight of the push term; (1−μ) weighs the pull term
+  bool squared_hinge = false;       // [·]_+² instead of [·]_+ (LMNN 3.0, pylmnn)
+  index_t impostors_per_point = 0;  // 0: every impostor l (the paper); K > 0: only the K
+                                    // nearest differently labelled points of each i (mlpack)
   lmnn_solver solver = lmnn_solver::lbfgs;
   index_t rank = 0;  // r: rows of L (0 = d); m_space needs r = d
   lmnn_init init = lmnn_init::identity;
   matrix<double> L0;               // initial L (r×d) when init == given
   index_t max_iterations = 1000;   // accepted steps (sgd: epochs)
-  double tolerance = 1e-6;         // relative objective decrease / gradient tolerance
+  double tolerance = 1e-4;         // relative objective decrease / gradient tolerance
   index_t lbfgs_memory = 10;       // L-BFGS curvature pairs
   bool stale_check = false;        // also search when the (loose, worst-case) staleness bound fires
   index_t full_search_every = 20;  // iterations between full impostor searches (T)
@@ -94,6 +96,9 @@ struct lmnn_result {
   index_t active_triplets = 0;          // exact number of triplets with a positive hinge
   std::vector<iteration_record> trace;  // objective, step, time, active pairs
   double seconds = 0;                   // wall time of the fit
+  double search_seconds = 0;            // of which in all-pairs impostor searches
+  double evaluation_seconds = 0;        // of which in objective and gradient evaluations
+  index_t candidate_pairs = 0;          // impostor candidates (i, l) of the last search
   std::string message;                  // why it stopped
 };
 

@@ -393,6 +393,31 @@ __device__ __forceinline__ bool admissible(const topk_args<T>& a, index_t gq, in
   return true;
 }
 
+// Loads a sorted list of k = K − pad entries into register slots [pad, K); slots below pad are
+// never compared nor written back.
+template <class T, int K>
+__device__ __forceinline__ void register_load(const T* d_list, const label_t* i_list, index_t pad,
+                                              T (&dist)[K], label_t (&idx)[K]) {
+#pragma unroll
+  for (int s = 0; s < K; ++s) {
+    dist[s] = s < pad ? T(0) : d_list[s - pad];
+    idx[s] = s < pad ? -1 : i_list[s - pad];
+  }
+}
+
+// Writes register slots [pad, K) back as a list of k entries.
+template <class T, int K>
+__device__ __forceinline__ void register_store(const T (&dist)[K], const label_t (&idx)[K],
+                                               index_t pad, T* d_list, label_t* i_list) {
+#pragma unroll
+  for (int s = 0; s < K; ++s) {
+    if (s >= pad) {
+      d_list[s - pad] = dist[s];
+      i_list[s - pad] = idx[s];
+    }
+  }
+}
+
 // Inserts (d, r), known to come before the last entry, into the sorted register list occupying
 // slots [pad, K): shifts the entries after it one slot up (the last one drops out).
 template <class T, int K>
@@ -432,16 +457,7 @@ __global__ void __launch_bounds__(128) topk_register_kernel(const topk_args<T> a
     label_t* icol = a.indices + gq * a.k;
     T dist[K];
     label_t idx[K];
-#pragma unroll
-    for (int s = 0; s < K; ++s) {
-      if (s < pad) {  // unused
-        dist[s] = T(0);
-        idx[s] = -1;
-      } else {
-        dist[s] = dcol[s - pad];
-        idx[s] = icol[s - pad];
-      }
-    }
+    register_load<T, K>(dcol, icol, pad, dist, idx);
     const label_t query_label = a.filter == label_filter::any ? 0 : a.query_labels[gq];
     const T* row = a.block + qa;
     for (index_t b = 0; b < a.n_refs; ++b) {
@@ -451,13 +467,7 @@ __global__ void __launch_bounds__(128) topk_register_kernel(const topk_args<T> a
       const label_t r = static_cast<label_t>(gr);
       if (comes_before(d, r, dist[K - 1], idx[K - 1])) register_insert<T, K>(dist, idx, pad, d, r);
     }
-#pragma unroll
-    for (int s = 0; s < K; ++s) {
-      if (s >= pad) {
-        dcol[s - pad] = dist[s];
-        icol[s - pad] = idx[s];
-      }
-    }
+    register_store<T, K>(dist, idx, pad, dcol, icol);
   }
 }
 
@@ -524,13 +534,7 @@ __global__ void __launch_bounds__(128) topk_split_kernel(const topk_args<T> a) {
     }
     T* dout = a.split_sqdist + t * a.k;
     label_t* iout = a.split_indices + t * a.k;
-#pragma unroll
-    for (int s = 0; s < K; ++s) {
-      if (s >= pad) {
-        dout[s - pad] = dist[s];
-        iout[s - pad] = idx[s];
-      }
-    }
+    register_store<T, K>(dist, idx, pad, dout, iout);
   }
 }
 
@@ -543,16 +547,7 @@ __global__ void __launch_bounds__(128) topk_split_merge_kernel(const topk_args<T
     label_t* icol = a.indices + gq * a.k;
     T dist[K];
     label_t idx[K];
-#pragma unroll
-    for (int s = 0; s < K; ++s) {
-      if (s < pad) {  // unused
-        dist[s] = T(0);
-        idx[s] = -1;
-      } else {
-        dist[s] = dcol[s - pad];
-        idx[s] = icol[s - pad];
-      }
-    }
+    register_load<T, K>(dcol, icol, pad, dist, idx);
     for (index_t split = 0; split < a.splits; ++split) {
       const T* dlist = a.split_sqdist + (split * a.n_queries + qa) * a.k;
       const label_t* ilist = a.split_indices + (split * a.n_queries + qa) * a.k;
@@ -564,13 +559,7 @@ __global__ void __launch_bounds__(128) topk_split_merge_kernel(const topk_args<T
         register_insert<T, K>(dist, idx, pad, d, r);
       }
     }
-#pragma unroll
-    for (int s = 0; s < K; ++s) {
-      if (s >= pad) {
-        dcol[s - pad] = dist[s];
-        icol[s - pad] = idx[s];
-      }
-    }
+    register_store<T, K>(dist, idx, pad, dcol, icol);
   }
 }
 

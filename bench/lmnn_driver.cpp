@@ -6,6 +6,7 @@
 // Features are standardised with the training mean and standard deviation (zero-variance
 // features are centred only). --save-L FILE writes the learned L (r×d) as CSV rows.
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <string>
 
@@ -16,7 +17,9 @@
 #include "mahal/neighbors.hpp"
 #include "mahal/standardizer.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   std::string train, test, data, solver = "lbfgs", backend_name = "cpu", save_L;
   long first = 0, impostors = 0, k = 3, rank = 0, max_iter = 1000, every = 20;
   double tol = -1, band = -1, mu = 0.5;
@@ -145,4 +148,15 @@ int main(int argc, char** argv) {
       for (long b = 0; b < r.L.cols(); ++b) out << r.L(a, b) << (b + 1 < r.L.cols() ? "," : "\n");
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // bad options or data: one line, no stack trace
+    std::fprintf(stderr, "mahal_lmnn_driver: %s\n", e.what());
+    return 1;
+  }
 }

@@ -55,6 +55,16 @@ void for_each_sqdist_block(backend<T>& be, const device_array<T>& Zq, const devi
 }
 
 template <class T>
+topk_state<T> empty_topk_state(backend<T>& be, index_t k, index_t n_queries) {
+  topk_state<T> state{be.alloc_labels(k, n_queries), be.alloc(k, n_queries)};
+  // alloc_labels zero-fills, so the empty index -1 is uploaded.
+  const std::vector<label_t> minus_one(static_cast<std::size_t>(k * n_queries), -1);
+  be.upload_labels(minus_one.data(), state.indices);
+  be.fill(state.sqdist, std::numeric_limits<T>::infinity());
+  return state;
+}
+
+template <class T>
 topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<T>& Zr,
                   const knn_request& request) {
   const char* where = "mahal::engine::knn";
@@ -67,11 +77,7 @@ topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<
                         request.query_labels->size() == Zq.cols() &&
                         request.ref_labels->size() == Zr.cols()),
           where, "a label filter needs one label per query and per reference");
-  topk_state<T> state{be.alloc_labels(request.k, Zq.cols()), be.alloc(request.k, Zq.cols())};
-  // Empty slots: index -1, distance +inf (alloc_labels zero-fills, so set the indices).
-  std::vector<label_t> minus_one(static_cast<std::size_t>(request.k * Zq.cols()), -1);
-  be.upload_labels(minus_one.data(), state.indices);
-  be.fill(state.sqdist, std::numeric_limits<T>::infinity());
+  topk_state<T> state = empty_topk_state(be, request.k, Zq.cols());
   topk_block at;
   at.exclude_self = request.exclude_self;
   at.filter = request.filter;
@@ -96,6 +102,7 @@ topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<
   template void for_each_sqdist_block<T>(                                                    \
       backend<T>&, const device_array<T>&, const device_array<T>&, block_sizes,              \
       const std::function<void(const device_array<T>&, index_t, index_t)>&);                 \
+  template topk_state<T> empty_topk_state<T>(backend<T>&, index_t, index_t);                 \
   template topk_state<T> knn<T>(backend<T>&, const device_array<T>&, const device_array<T>&, \
                                 const knn_request&);
 MAHAL_INSTANTIATE(float)

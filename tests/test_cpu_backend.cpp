@@ -8,6 +8,7 @@
 
 #include "mahal/backend.hpp"
 #include "mahal/device_transfer.hpp"
+#include "mahal/engine.hpp"
 #include "mahal/error.hpp"
 #include "test_support.hpp"
 
@@ -106,8 +107,8 @@ TEST_CASE_TEMPLATE("pair_sqdist, col_dots and sqdist_block agree with direct for
   be->pair_sqdist(pd, pd, pairs_to_device(*be, pairs), out);
   const matrix<T> got = to_host(*be, out);
   for (std::size_t t = 0; t < pairs.size(); ++t)
-    CHECK(got(t) == doctest::Approx((P.col(pairs[t].i) - P.col(pairs[t].j)).squaredNorm())
-                        .epsilon(tol<T>()));
+    CHECK(got(t) ==
+          doctest::Approx((P.col(pairs[t].i) - P.col(pairs[t].j)).squaredNorm()).epsilon(tol<T>()));
   CHECK(got(1) == 0);
 
   auto qd = to_device<T>(*be, Q);
@@ -119,7 +120,8 @@ TEST_CASE_TEMPLATE("pair_sqdist, col_dots and sqdist_block agree with direct for
   const matrix<T> D = to_host(*be, block);
   for (index_t a = 0; a < n; ++a)
     for (index_t b = 0; b < nb; ++b)
-      CHECK(D(a, b) == doctest::Approx((P.col(a) - Q.col(b)).squaredNorm()).epsilon(1e3 * tol<T>()));
+      CHECK(D(a, b) ==
+            doctest::Approx((P.col(a) - Q.col(b)).squaredNorm()).epsilon(1e3 * tol<T>()));
   // Identical columns give exactly zero (clamped), never a negative distance.
   auto self = be->alloc(n, n);
   be->sqdist_block(pd, pd, pn, pn, self);
@@ -138,12 +140,10 @@ TEST_CASE_TEMPLATE("topk_merge over several blocks equals a full sort, with filt
   auto yd = labels_to_device(*be, y);
   auto norms = be->alloc(n, 1);
   be->col_dots(xd, xd, norms);
-  for (const label_filter filter : {label_filter::any, label_filter::same, label_filter::different}) {
+  for (const label_filter filter :
+       {label_filter::any, label_filter::same, label_filter::different}) {
     CAPTURE(static_cast<int>(filter));
-    topk_state<T> state{be->alloc_labels(k, n), be->alloc(k, n)};
-    std::vector<label_t> minus(k * n, -1);
-    be->upload_labels(minus.data(), state.indices);
-    be->fill(state.sqdist, std::numeric_limits<T>::infinity());
+    topk_state<T> state = engine::empty_topk_state(*be, k, n);
     // Blocks of 16 queries × 7 references, merged in reverse reference order to exercise ties
     // and out-of-order merges.
     for (index_t r0 = (n - 1) / 7 * 7; r0 >= 0; r0 -= 7)
@@ -158,15 +158,8 @@ TEST_CASE_TEMPLATE("topk_merge over several blocks equals a full sort, with filt
     const index_matrix idx = labels_to_host(*be, state.indices);
     const matrix<T> dist = to_host(*be, state.sqdist);
     for (index_t q = 0; q < n; ++q) {
-      std::vector<label_t> order;
-      for (label_t r = 0; r < n; ++r) {
-        if (r == q) continue;
-        if (filter == label_filter::same && y(r) != y(q)) continue;
-        if (filter == label_filter::different && y(r) == y(q)) continue;
-        order.push_back(r);
-      }
+      const std::vector<label_t> order = test::brute_force_knn(X, y, q, k, true, filter);
       auto dq = [&](label_t r) { return (X.col(q) - X.col(r)).squaredNorm(); };
-      std::stable_sort(order.begin(), order.end(), [&](label_t a, label_t b) { return dq(a) < dq(b); });
       for (index_t t = 0; t < k; ++t) {
         if (t < static_cast<index_t>(order.size())) {
           CHECK(idx(t, q) == order[t]);
@@ -189,7 +182,8 @@ TEST_CASE_TEMPLATE("sym_eig, map, reductions", T, float, double) {
   const matrix<T> wv = to_host(*be, w), Vh = to_host(*be, V);
   CHECK(wv(0) == doctest::Approx(1).epsilon(tol<T>()));
   CHECK(wv(1) == doctest::Approx(3).epsilon(tol<T>()));
-  CHECK(test::relative_error(matrix<T>(Vh * wv.col(0).asDiagonal() * Vh.transpose()), A) < tol<T>());
+  CHECK(test::relative_error(matrix<T>(Vh * wv.col(0).asDiagonal() * Vh.transpose()), A) <
+        tol<T>());
 
   matrix<T> x(5, 1);
   x << 4, 0, -1, 0.25, 9;

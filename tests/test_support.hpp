@@ -3,10 +3,13 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "mahal/backend.hpp"
 #include "mahal/detail/random.hpp"
 #include "mahal/matrix.hpp"
 
@@ -34,6 +37,23 @@ template <class A, class B>
 double relative_error(const A& a, const B& b) {
   const double scale = std::max(1.0, static_cast<double>(b.cwiseAbs().maxCoeff()));
   return static_cast<double>((a - b).cwiseAbs().maxCoeff()) / scale;
+}
+
+// The k nearest references of query q (global index) in brute force, ties by the smaller index.
+template <class T>
+std::vector<label_t> brute_force_knn(const matrix<T>& X, const label_vector& y, index_t q,
+                                     index_t k, bool exclude_self, label_filter filter) {
+  std::vector<label_t> order;
+  for (label_t r = 0; r < X.cols(); ++r) {
+    if (exclude_self && r == q) continue;
+    if (filter == label_filter::same && y(r) != y(q)) continue;
+    if (filter == label_filter::different && y(r) == y(q)) continue;
+    order.push_back(r);
+  }
+  auto dq = [&](label_t r) { return (X.col(q) - X.col(r)).squaredNorm(); };
+  std::stable_sort(order.begin(), order.end(), [&](label_t a, label_t b) { return dq(a) < dq(b); });
+  order.resize(std::min<std::size_t>(order.size(), static_cast<std::size_t>(k)));
+  return order;
 }
 
 inline std::string data_path(const std::string& file) {

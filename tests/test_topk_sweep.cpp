@@ -23,23 +23,6 @@ double tol() {
   return std::is_same_v<T, float> ? 1e-4 : 1e-11;
 }
 
-// The k nearest references of query q (global index) in brute force, ties by the smaller index.
-template <class T>
-std::vector<label_t> brute_force(const matrix<T>& X, const label_vector& y, index_t q, index_t k,
-                                 bool exclude_self, label_filter filter) {
-  std::vector<label_t> order;
-  for (label_t r = 0; r < X.cols(); ++r) {
-    if (exclude_self && r == q) continue;
-    if (filter == label_filter::same && y(r) != y(q)) continue;
-    if (filter == label_filter::different && y(r) == y(q)) continue;
-    order.push_back(r);
-  }
-  auto dq = [&](label_t r) { return (X.col(q) - X.col(r)).squaredNorm(); };
-  std::stable_sort(order.begin(), order.end(), [&](label_t a, label_t b) { return dq(a) < dq(b); });
-  order.resize(std::min<std::size_t>(order.size(), static_cast<std::size_t>(k)));
-  return order;
-}
-
 }  // namespace
 
 TEST_CASE_TEMPLATE("topk_sweep equals brute force, with filters, blocks and offsets", T, float,
@@ -56,10 +39,7 @@ TEST_CASE_TEMPLATE("topk_sweep equals brute force, with filters, blocks and offs
     for (const index_t block_refs : {index_t{37}, index_t{4096}}) {
       CAPTURE(static_cast<int>(filter));
       CAPTURE(block_refs);
-      topk_state<T> state{be->alloc_labels(k, n), be->alloc(k, n)};
-      std::vector<label_t> minus(k * n, -1);
-      be->upload_labels(minus.data(), state.indices);
-      be->fill(state.sqdist, std::numeric_limits<T>::infinity());
+      topk_state<T> state = engine::empty_topk_state(*be, k, n);
       // Queries [0, 120) and [120, n) in two sweeps; references in two halves merged in reverse
       // order, so the state's offsets and out-of-order merges are both exercised.
       for (const index_t r0 : {index_t{150}, index_t{0}})
@@ -72,7 +52,7 @@ TEST_CASE_TEMPLATE("topk_sweep equals brute force, with filters, blocks and offs
       const index_matrix idx = labels_to_host(*be, state.indices);
       const matrix<T> dist = to_host(*be, state.sqdist);
       for (index_t q = 0; q < n; ++q) {
-        const auto expected = brute_force(X, y, q, k, true, filter);
+        const auto expected = test::brute_force_knn(X, y, q, k, true, filter);
         for (index_t t = 0; t < k; ++t) {
           if (t < static_cast<index_t>(expected.size())) {
             CHECK(idx(t, q) == expected[t]);

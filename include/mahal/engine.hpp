@@ -27,9 +27,14 @@ block_sizes resolve(block_sizes requested, device where, index_t n_queries, inde
 // columns of Zq (k×nq) and Zr (k×nr), in row-major block order; `block` is a device array of
 // n_queries_in_block × n_refs_in_block, valid only during the call.
 template <class T>
-void for_each_sqdist_block(
-    backend<T>& be, const device_array<T>& Zq, const device_array<T>& Zr, block_sizes blocks,
-    const std::function<void(const device_array<T>&, index_t, index_t)>& f);
+void for_each_sqdist_block(backend<T>& be, const device_array<T>& Zq, const device_array<T>& Zr,
+                           block_sizes blocks,
+                           const std::function<void(const device_array<T>&, index_t, index_t)>& f);
+
+// A top-k state for n_queries queries with every slot empty (index -1, distance +inf), ready
+// for backend::topk_merge / topk_sweep.
+template <class T>
+topk_state<T> empty_topk_state(backend<T>& be, index_t k, index_t n_queries);
 
 // What a nearest-neighbour search looks for.
 struct knn_request {

@@ -49,6 +49,7 @@ void run(benchmark::State& state, bool full, mahal::mmc_mode mode, mahal::device
     benchmark::DoNotOptimize(r.objective);
   }
   state.counters["iterations"] = static_cast<double>(r.iterations);
+  state.counters["ms_per_iteration"] = 1e3 * r.seconds / static_cast<double>(r.iterations);
   state.counters["g"] = r.objective;
 }
 

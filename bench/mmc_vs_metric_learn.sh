@@ -12,7 +12,9 @@ venv="${MAHAL_ML_VENV:-${TMPDIR:-/tmp}/mahal-metric-learn-venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv --system-site-packages "$venv"
 fi
-"$venv/bin/python" -c "import metric_learn, sklearn" 2>/dev/null ||
+# The venv sees the system site-packages, so check the version, not just the import.
+"$venv/bin/python" -c "import metric_learn, sklearn
+assert tuple(int(v) for v in sklearn.__version__.split('.')[:2]) < (1, 6)" 2>/dev/null ||
   "$venv/bin/pip" install -q "metric-learn==0.7.0" "scikit-learn<1.6"
 "$venv/bin/python" "$here/mmc_vs_metric_learn.py" --driver "$build/bench/mahal_mmc_pairs_driver" \
   --data-dir "$data" "$@"

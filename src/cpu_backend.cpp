@@ -15,12 +15,11 @@
 #include <numeric>
 #include <vector>
 
+#include "blas_threads.hpp"
 #include "mahal/error.hpp"
 
 extern "C" {
 char* openblas_get_config(void);
-int openblas_get_num_threads(void);
-void openblas_set_num_threads(int num_threads);
 void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w,
              float* work, const int* lwork, int* iwork, const int* liwork, int* info);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
@@ -66,23 +65,6 @@ std::shared_ptr<U> host_alloc(index_t count) {
   return std::shared_ptr<U>(static_cast<U*>(p), [](U* q) { std::free(q); });
 }
 
-// Makes OpenBLAS run single-threaded while it lives, for GEMMs called from inside an OpenMP
-// parallel region: OpenBLAS's own thread pool (pthreads build) would otherwise be woken by every
-// thread's call and fight the OpenMP threads for the cores. Restores the previous count.
-class blas_single_thread {
- public:
-  blas_single_thread() : saved_(openblas_get_num_threads()) {
-    if (saved_ != 1) openblas_set_num_threads(1);
-  }
-  ~blas_single_thread() {
-    if (saved_ != 1) openblas_set_num_threads(saved_);
-  }
-  blas_single_thread(const blas_single_thread&) = delete;
-  blas_single_thread& operator=(const blas_single_thread&) = delete;
-
- private:
-  int saved_;
-};
 // Runs f(begin, end) over [0, n): in one call for small n, else in chunks across the OpenMP
 // threads. The kernels keep their loops in f, outside any OpenMP construct, so that the compiler
 // vectorises them (branch-free selects instead of unpredictable branches for ReLU masks).
@@ -163,7 +145,9 @@ void laplacian_apply(const T* r, index_t rows, const std::vector<label_t>& cols_
   }
   // r's columns are addressed through cols_of_r (the original indices) when r is not compacted.
   auto column = [&](label_t local) { return r + rows * static_cast<index_t>(cols_of_r[local]); };
-#pragma omp parallel for schedule(dynamic, 64)
+  // Small lists stay on this thread: waking the team costs more than the work (an MMC cycle
+  // on a few hundred pairs spent half its time in the OpenMP barrier).
+#pragma omp parallel for schedule(dynamic, 64) if (2 * m * rows > 65536)
   for (index_t v = 0; v < nv; ++v) {
     T* yv = y + rows * v;
     const T* rv = column(static_cast<label_t>(v));
@@ -531,7 +515,7 @@ class cpu_backend final : public backend<T> {
       for (index_t t = 0; t < tiles; ++t) run_tile(t);
       return;
     }
-    blas_single_thread guard;
+    detail::blas_single_thread guard;
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (index_t t = 0; t < tiles; ++t) run_tile(t);
   }
@@ -600,7 +584,7 @@ class cpu_backend final : public backend<T> {
       for (index_t c = 0; c < chunks; ++c) run(scratch.data(), c);
       return;
     }
-    blas_single_thread guard;
+    detail::blas_single_thread guard;
 #pragma omp parallel num_threads(threads)
     {
       std::vector<T> scratch(static_cast<std::size_t>(chunk * tile));

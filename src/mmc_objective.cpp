@@ -34,6 +34,7 @@ template <class T>
 mmc_problem<T>::mmc_problem(backend<T>& be, matrix_ref<T> X, const pair_list& S, const pair_list* D,
                             index_t block)
     : be_(be), d_(X.rows()), n_(X.cols()), implicit_(D == nullptr) {
+  if (be.where() == device::cpu) blas_guard_.emplace();
   // Implicit D uses the expanded form ||p_a||² + ||q_b||² − 2 p_aᵀq_b: centre X (differences
   // are unchanged) so that it does not cancel against a large mean.
   X_host_ = X;

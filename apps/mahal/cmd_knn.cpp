@@ -1,8 +1,9 @@
 // mahal knn: k-NN classification accuracy of a test set under a metric (Euclidean, or a
-// learned one with --model).
+// learned metric or network with --model).
 #include "cli.hpp"
+#include "embedding_model.hpp"
 #include "mahal/error.hpp"
-#include "mahal/metric_io.hpp"
+#include "mahal/standardizer.hpp"
 #include "mahal/neighbors.hpp"
 
 namespace mahal::cli {
@@ -23,21 +24,21 @@ void run_knn(const knn_command_options& o) {
   expects(train.X.rows() == test.X.rows(), "mahal knn", o.train, " has ", train.X.rows(),
           " features but ", o.test, " has ", test.X.rows());
   matrix<double> Xtr = train.X, Xte = test.X;
-  metric<double> m = metric<double>::identity(train.X.rows());
   std::string metric_name = "euclidean";
   if (!o.model.empty()) {
-    const saved_metric saved = load_metric(o.model);
-    expects(saved.dim() == Xtr.rows(), "mahal knn", "the model is on R^", saved.dim(),
+    // Any model kind: k-NN runs on the embedded points (L·x for a metric, G_W(x) for a network).
+    const embedding_model model = load_embedding_model(o.model, o.common.backend);
+    expects(model.input_dim == Xtr.rows(), "mahal knn", "the model is on R^", model.input_dim,
             " but the data have ", Xtr.rows(), " features");
-    Xtr = saved.preprocess(Xtr);
-    Xte = saved.preprocess(Xte);
-    m = saved.learned;
+    Xtr = model.embed(Xtr);
+    Xte = model.embed(Xte);
     metric_name = o.model;
   } else if (o.standardize) {
     const auto s = standardizer<double>::fit(Xtr);
     Xtr = s.apply(Xtr);
     Xte = s.apply(Xte);
   }
+  const metric<double> m = metric<double>::identity(Xtr.rows());
   auto be = make_backend<double>(parse_device(o.common.backend));
   stopwatch search_clock;
   const double acc = knn_accuracy<double>(*be, m, Xtr, train.y, Xte, test.y, o.k);
@@ -48,7 +49,8 @@ void run_knn(const knn_command_options& o) {
   report["k"] = o.k;
   report["n_train"] = Xtr.cols();
   report["n_test"] = Xte.cols();
-  report["dim"] = Xtr.rows();
+  report["dim"] = train.X.rows();
+  report["embedding_dim"] = Xtr.rows();
   report["metric"] = metric_name;
   report["backend"] = be->name();
   emit(report, o.common);
@@ -62,7 +64,7 @@ void add_knn_command(CLI::App& app) {
   sub->add_option("--train", o->train, "Training CSV (the references)")->required();
   sub->add_option("--test", o->test, "Test CSV (the queries)")->required();
   sub->add_option("--k", o->k, "Neighbours")->capture_default_str()->check(CLI::PositiveNumber);
-  sub->add_option("--model", o->model, "A learned metric (from mahal fit --out)");
+  sub->add_option("--model", o->model, "A learned metric or network (from mahal fit --out)");
   sub->add_flag("--standardize", o->standardize,
                 "Without --model: z-score features with training statistics");
   sub->add_option("--label-column", o->data.label_column, "Name of the label column")

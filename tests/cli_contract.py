@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""The command-line contract of `mahal`, checked end to end on wine.
+
+Every subcommand with --json prints exactly one JSON object on stdout with the keys the issues
+name; errors are one object {"error", "kind"} with exit status 1 (2 for usage errors). Beyond
+the keys, the numbers are cross-checked against independent computations:
+  * `knn --model M` equals Euclidean k-NN on the data mapped by `transform --model M`;
+  * `verify`'s AUC and identification accuracy equal the ones computed here, in numpy, from the
+    transformed gallery and probes (min-distance score, Mann–Whitney AUC with ties as ½);
+  * the ROC written by --roc-out integrates to the reported AUC.
+
+    cli_contract.py MAHAL_EXECUTABLE DATA_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+FIT_KEYS = {"algo", "train_seconds", "test_accuracy"}
+SOLVER_KEYS = FIT_KEYS | {"iterations", "status", "objective"}
+VERIFY_KEYS = {"auc", "eer", "tar_at_far", "accuracy"}
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message, file=sys.stderr)
+
+
+def run(mahal, *args, expect_rc=0):
+    p = subprocess.run([mahal, *args, "--json"], capture_output=True, text=True)
+    lines = p.stdout.strip().splitlines()
+    check(p.returncode == expect_rc,
+          f"{' '.join(args)}: exit {p.returncode}, expected {expect_rc}: {p.stderr.strip()}")
+    check(len(lines) == 1, f"{' '.join(args)}: {len(lines)} lines on stdout, expected one")
+    return json.loads(lines[-1]) if lines else {}
+
+
+def read_csv(path):
+    a = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    return a[:, 1:], a[:, 0].astype(int)
+
+
+def split_wine(data_dir, out):
+    lines = open(os.path.join(data_dir, "wine.csv")).read().splitlines()
+    header, rows = lines[0], lines[1:]
+    for name, part in (("train.csv", rows[0::2]), ("test.csv", rows[1::2])):
+        with open(os.path.join(out, name), "w") as f:
+            f.write("\n".join([header] + part) + "\n")
+
+
+def min_distance_scores(Zg, yg, Zp):
+    """scores[p, c] = min over gallery samples g of class c of ||Zp[p] − Zg[g]||."""
+    classes = np.unique(yg)
+    d = np.sqrt(((Zp[:, None, :] - Zg[None, :, :]) ** 2).sum(-1))
+    return classes, np.stack([d[:, yg == c].min(1) for c in classes], 1)
+
+
+def mann_whitney_auc(genuine, impostor):
+    """P(genuine score < impostor score) + ½ P(tie): distances, smaller means same class."""
+    g = np.sort(genuine)
+    below = np.searchsorted(g, impostor, side="left")   # genuine < impostor
+    ties = np.searchsorted(g, impostor, side="right") - below
+    return (below.sum() + 0.5 * ties.sum()) / (len(genuine) * len(impostor))
+
+
+def check_model(mahal, tmp, model, fit):
+    train, test = os.path.join(tmp, "train.csv"), os.path.join(tmp, "test.csv")
+    knn = run(mahal, "knn", "--model", model, "--train", train, "--test", test, "-q")
+    check(knn.get("test_accuracy") == fit.get("test_accuracy"),
+          f"{model}: knn accuracy {knn.get('test_accuracy')} != fit's {fit.get('test_accuracy')}")
+    z = {}
+    for part in ("train", "test"):
+        out = os.path.join(tmp, f"z_{part}.csv")
+        t = run(mahal, "transform", "--model", model, "--input", os.path.join(tmp, part + ".csv"),
+                "--output", out, "-q")
+        check(t.get("rows") == 89 and t.get("input_dim") == 13,
+              f"{model}: transform reported {t}")
+        z[part] = out
+    euclid = run(mahal, "knn", "--train", z["train"], "--test", z["test"], "-q")
+    check(euclid.get("test_accuracy") == knn.get("test_accuracy"),
+          f"{model}: k-NN in the transformed space {euclid.get('test_accuracy')} != "
+          f"k-NN under the model {knn.get('test_accuracy')}")
+
+    roc = os.path.join(tmp, "roc.csv")
+    v = run(mahal, "verify", "--model", model, "--gallery", train, "--probes", test,
+            "--roc-out", roc, "-q")
+    check(VERIFY_KEYS <= v.keys(), f"{model}: verify lacks {VERIFY_KEYS - v.keys()}")
+    Zg, yg = read_csv(z["train"])
+    Zp, yp = read_csv(z["test"])
+    classes, scores = min_distance_scores(Zg, yg, Zp)
+    same = yp[:, None] == classes[None, :]
+    auc = mann_whitney_auc(scores[same], scores[~same])
+    # Distances are computed in a different order here: allow a few near-ties to flip.
+    check(abs(v.get("auc", -1) - auc) < 1e-3, f"{model}: verify auc {v.get('auc')} vs {auc}")
+    ident = float((classes[scores.argmin(1)] == yp).mean())
+    check(abs(v.get("identification_accuracy", -1) - ident) < 0.02,
+          f"{model}: identification accuracy {v.get('identification_accuracy')} vs {ident}")
+    curve = np.loadtxt(roc, delimiter=",", skiprows=1, ndmin=2)
+    far, tar = curve[:, 0], curve[:, 1]
+    check(np.all(np.diff(far) >= 0) and np.all(np.diff(tar) >= 0), f"{model}: ROC not monotone")
+    area = float(((far[1:] - far[:-1]) * (tar[1:] + tar[:-1]) / 2).sum())
+    check(abs(area - v.get("auc", -1)) < 1e-9, f"{model}: ROC area {area}, auc {v.get('auc')}")
+    for key in ("eer", "tar_at_far", "accuracy"):
+        check(0 <= v.get(key, -1) <= 1, f"{model}: verify {key} = {v.get(key)}")
+
+
+def main():
+    mahal, data_dir = sys.argv[1], sys.argv[2]
+    with tempfile.TemporaryDirectory() as tmp:
+        split_wine(data_dir, tmp)
+        train, test = os.path.join(tmp, "train.csv"), os.path.join(tmp, "test.csv")
+        info = run(mahal, "info")
+        check({"version", "cuda_compiled", "gpu_devices"} <= info.keys(), f"info: {info}")
+
+        baseline = run(mahal, "knn", "--train", train, "--test", test, "--standardize", "-q")
+        check(baseline.get("test_accuracy", 0) > 0.9, f"z-scored 3-NN on wine: {baseline}")
+        # Every learned metric must stay well above the majority-class rate (0.40). MMC's full A
+        # is rank one here (it serves clustering, not k-NN): about 0.83.
+        floor = 0.8
+        fits = [("mmc", ["--similar", "200", "--dissimilar", "200"], SOLVER_KEYS),
+                ("mmc-diag", [], SOLVER_KEYS),
+                ("mmc-l", [], SOLVER_KEYS),
+                ("lmnn", [], SOLVER_KEYS),
+                ("siamese", ["--steps", "200"], FIT_KEYS | {"pairs_per_second"}),
+                ("triplet", ["--steps", "200"], FIT_KEYS | {"triplets_per_second"})]
+        for algo, extra, keys in fits:
+            model = os.path.join(tmp, algo + ".model")
+            fit = run(mahal, "fit", "--algo", algo, "--train", train, "--test", test, "--out",
+                      model, "-q", *extra)
+            check(keys <= fit.keys(), f"fit {algo}: lacks {keys - fit.keys()}")
+            check(fit.get("algo") == algo, f"fit {algo}: algo = {fit.get('algo')}")
+            check(fit.get("test_accuracy", 0) >= floor,
+                  f"fit {algo}: test accuracy {fit.get('test_accuracy')} < {floor:.3f}")
+            check_model(mahal, tmp, model, fit)
+
+        # Errors: one JSON object, exit 1; usage errors exit 2.
+        err = run(mahal, "knn", "--train", os.path.join(tmp, "missing.csv"), "--test", test,
+                  expect_rc=1)
+        check({"error", "kind"} <= err.keys(), f"missing file: {err}")
+        bad = os.path.join(tmp, "nan.csv")
+        with open(bad, "w") as f:
+            f.write("label,a,b\n0,1,2\n1,nan,3\n0,2,2\n1,4,4\n")
+        err = run(mahal, "fit", "--algo", "lmnn", "--train", bad, "--k", "1", expect_rc=1)
+        check({"error", "kind"} <= err.keys(), f"NaN input: {err}")
+        err = run(mahal, "fit", "--algo", "lmnn", expect_rc=2)
+        check(err.get("kind") == "usage", f"usage error: {err}")
+    if failures:
+        print(f"{len(failures)} check(s) failed", file=sys.stderr)
+        return 1
+    print("cli contract: all checks passed", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,14 +8,17 @@ void openblas_set_num_threads(int num_threads);
 
 namespace mahal::detail {
 
-// Makes OpenBLAS run single-threaded while it lives; restores the previous count. For two
-// cases: GEMMs called from inside an OpenMP parallel region (OpenBLAS's pthreads pool would
-// otherwise be woken by every thread's call and fight the OpenMP threads for the cores), and
-// small LAPACK calls in tight loops, whose level-2 kernels wake the pool for microseconds of
-// work (on a loaded 2-core machine the reference MMC on wine took 58.8 s instead of 0.7 s).
+// Makes OpenBLAS run single-threaded while it lives (when `engage`); restores the previous
+// count. OpenBLAS's pthreads pool and the library's OpenMP team fight for the cores: GEMMs
+// called from inside an OpenMP region wake the pool from every thread, and the OpenMP threads
+// still spinning after a region take the cores the pool's threads want. The CPU solvers hold
+// one for the whole fit, because every measurement said so (one BLAS thread against the
+// default on 2 cores: LMNN digits 0.20 s vs 0.26-0.55 s, triplet training 1.4 s vs 6.8 s, MMC
+// full A at n = 1e4 3.4 s vs 12.4 s; the reference MMC on wine under load 0.7 s vs 58.8 s).
 class blas_single_thread {
  public:
-  blas_single_thread() : saved_(openblas_get_num_threads()) {
+  explicit blas_single_thread(bool engage = true)
+      : saved_(engage ? openblas_get_num_threads() : 1) {
     if (saved_ != 1) openblas_set_num_threads(1);
   }
   ~blas_single_thread() {

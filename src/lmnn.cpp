@@ -3,6 +3,7 @@
 #include <Eigen/Eigenvalues>
 #include <chrono>
 
+#include "blas_threads.hpp"
 #include "lmnn_objective.hpp"
 #include "mahal/device_transfer.hpp"
 #include "mahal/error.hpp"
@@ -95,6 +96,7 @@ lmnn_solver parse_lmnn_solver(const std::string& name) {
 template <class T>
 lmnn_result<T> fit_lmnn(backend<T>& be, matrix_ref<T> X, label_ref y, const lmnn_options& options) {
   const detail::stopwatch clock;
+  const detail::blas_single_thread blas_guard(be.where() == device::cpu);
   detail::lmnn_problem<T> problem(be, X, y, options, kFit);
   matrix<double> L = initial_map<T>(X, options);
   expects(options.max_iterations >= 0, kFit, "max_iterations = ", options.max_iterations,

@@ -33,8 +33,11 @@ device_array<T> upper_mask(backend<T>& be, index_t size) {
 template <class T>
 mmc_problem<T>::mmc_problem(backend<T>& be, matrix_ref<T> X, const pair_list& S, const pair_list* D,
                             index_t block)
-    : be_(be), d_(X.rows()), n_(X.cols()), implicit_(D == nullptr) {
-  if (be.where() == device::cpu) blas_guard_.emplace();
+    : be_(be),
+      blas_guard_(be.where() == device::cpu),
+      d_(X.rows()),
+      n_(X.cols()),
+      implicit_(D == nullptr) {
   // Implicit D uses the expanded form ||p_a||² + ||q_b||² − 2 p_aᵀq_b: centre X (differences
   // are unchanged) so that it does not cancel against a large mean.
   X_host_ = X;

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "blas_threads.hpp"
@@ -58,11 +57,7 @@ class mmc_problem {
   void weights(mmc_weight rule, const array& sqdist, array& w);
 
   backend<T>& be_;
-  // On the CPU the solver's BLAS calls alternate with OpenMP regions whose spinning threads
-  // fight OpenBLAS's own (pthreads) pool for the cores: one BLAS thread for the whole fit is
-  // faster at every size measured (bench_mmc full_fast n = 1e4, d = 16: 3.4 s instead of
-  // 12.4 s; digits, d = 64: 0.028 s instead of 0.10 s).
-  std::optional<blas_single_thread> blas_guard_;
+  blas_single_thread blas_guard_;  // one BLAS thread on the CPU while the fit runs
   index_t d_ = 0, n_ = 0;
   array X_;
   matrix<T> X_host_;

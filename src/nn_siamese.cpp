@@ -2,6 +2,7 @@
 #include <chrono>
 #include <memory>
 
+#include "blas_threads.hpp"
 #include "mahal/device_transfer.hpp"
 #include "mahal/error.hpp"
 #include "mahal/metric.hpp"
@@ -197,6 +198,7 @@ step_result siamese_trainer<T>::step() {
 template <class T>
 siamese_result fit_siamese(sequential<T>& net, matrix_ref<T> X, label_ref y,
                            const siamese_options& options) {
+  const detail::blas_single_thread blas_guard(net.get_backend().where() == device::cpu);
   siamese_trainer<T> trainer(net, X, y, options);
   siamese_result result;
   index_t items = 0;

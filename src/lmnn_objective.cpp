@@ -60,13 +60,13 @@ lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,
             " points but k = ", k_, " target neighbours need at least ", k_ + 1);
   y_.assign(y.data(), y.data() + n_);
   X_ = to_device<T>(be, X);
-  const device_array<label_t> labels = labels_to_device<T>(be, y);
+  labels_ = labels_to_device<T>(be, y);
   engine::knn_request request;
   request.k = k_;
   request.exclude_self = true;
   request.filter = label_filter::same;
-  request.query_labels = &labels;
-  request.ref_labels = &labels;
+  request.query_labels = &labels_;
+  request.ref_labels = &labels_;
   request.blocks = options.blocks;
   const topk_state<T> state = engine::knn(be, X_, X_, request);
   targets_.resize(static_cast<std::size_t>(k_ * n_));
@@ -87,6 +87,7 @@ lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,
   max_radius_ = *std::max_element(radius_.begin(), radius_.end());
   cand_start_.assign(static_cast<std::size_t>(n_ + 1), 0);
   threshold_.assign(static_cast<std::size_t>(n_), 0.0);
+  kth_.assign(static_cast<std::size_t>(n_), std::numeric_limits<double>::infinity());
   anchors_.resize(static_cast<std::size_t>(n_));
   std::iota(anchors_.begin(), anchors_.end(), 0);
   upload_pairs();
@@ -110,6 +111,12 @@ void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
     for (index_t a = 0; a < k_; ++a) m = std::max(m, td[i * k_ + a]);
     theta[i] = static_cast<T>((static_cast<double>(m) + 1) * (1 + band));
     threshold_[i] = std::sqrt(static_cast<double>(theta[i]));
+  }
+  if (options_.impostors_per_point > 0) {
+    nearest_impostors(Z, theta);
+    upload_pairs();
+    search_seconds_ += clock.seconds();
+    return;
   }
   // Triangular blocked sweep: each unordered pair {i, l} once, l > i.
   const engine::block_sizes b = engine::resolve(options_.blocks, be_.where(), n_, n_);
@@ -169,6 +176,43 @@ void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
     std::sort(cand_other_.begin() + cand_start_[i], cand_other_.begin() + cand_start_[i + 1]);
   upload_pairs();
   search_seconds_ += clock.seconds();
+}
+
+template <class T>
+void lmnn_problem<T>::nearest_impostors(const device_array<T>& Z, const std::vector<T>& theta) {
+  const index_t K = options_.impostors_per_point;
+  const index_t cap = std::min<index_t>(8 * K, n_ - 1);
+  engine::knn_request request;
+  request.k = cap;
+  request.filter = label_filter::different;
+  request.query_labels = &labels_;
+  request.ref_labels = &labels_;
+  request.blocks = options_.blocks;
+  const topk_state<T> state = engine::knn(be_, Z, Z, request);
+  std::vector<label_t> idx(static_cast<std::size_t>(cap * n_));
+  std::vector<T> dd(static_cast<std::size_t>(cap * n_));
+  be_.download_labels(state.indices, idx.data());
+  be_.download(state.sqdist, dd.data());
+  // Per anchor (a column of the sorted top-cap): the prefix inside the ball. When all `cap`
+  // slots are inside it, the ball was cut: outsiders are at least the last slot's distance away.
+  cand_start_[0] = 0;
+  for (index_t i = 0; i < n_; ++i) {
+    index_t kept = 0;
+    while (kept < cap && idx[i * cap + kept] >= 0 && dd[i * cap + kept] < theta[i]) ++kept;
+    cand_start_[i + 1] = cand_start_[i] + kept;
+    const bool cut = kept == cap;
+    const auto distance = [&](index_t slot) {
+      return std::sqrt(std::max(0.0, static_cast<double>(dd[i * cap + slot])));
+    };
+    threshold_[i] = cut ? std::min(threshold_[i], distance(cap - 1)) : threshold_[i];
+    kth_[i] = cut && K <= cap ? distance(K - 1) : std::numeric_limits<double>::infinity();
+  }
+  cand_other_.resize(static_cast<std::size_t>(cand_start_[n_]));
+  for (index_t i = 0; i < n_; ++i) {
+    const auto first = cand_other_.begin() + cand_start_[i];
+    std::copy_n(idx.begin() + i * cap, cand_start_[i + 1] - cand_start_[i], first);
+    std::sort(first, cand_other_.begin() + cand_start_[i + 1]);  // by index, as the ball's lists
+  }
 }
 
 template <class T>
@@ -333,9 +377,16 @@ bool lmnn_problem<T>::is_stale(const device_array<T>& Z, double delta_norm, doub
   for (index_t i = 0; i < n_; ++i) {
     double m = 0;
     for (index_t a = 0; a < k_; ++a) m = std::max(m, static_cast<double>(td[i * k_ + a]));
-    double lower = threshold_[i] - delta_norm * (radius_[i] + max_radius_);
+    const double shift = delta_norm * (radius_[i] + max_radius_);
+    double lower = threshold_[i] - shift;
     if (relative >= 0) lower = std::max(lower, (1 - relative) * threshold_[i]);
-    if (lower <= 0 || lower * lower < m + 1) return true;
+    if (lower <= 0) return true;
+    if (lower * lower >= m + 1) continue;  // outsiders stay outside the margin ball
+    if (!std::isfinite(kth_[i])) return true;
+    // Capped: outsiders matter only if they can come nearer than the K-th candidate.
+    double upper = kth_[i] + shift;
+    if (relative >= 0) upper = std::min(upper, (1 + relative) * kth_[i]);
+    if (lower <= upper) return true;
   }
   return false;
 }

@@ -53,6 +53,12 @@ class lmnn_problem {
   // Rebuilds the impostor candidates at Z = LX (r×n): every (i, l) with y_l ≠ y_i and
   // d(i,l)² < (max_j d(i,j)² + 1)·(1 + band). band = 0 gives exactly the pairs that can be in
   // an active triplet at this Z. Remembers the thresholds for is_stale.
+  // With impostors_per_point = K only the 8K nearest of those are kept per anchor (a k-NN
+  // sweep with a different-label filter): memory O(n·K) instead of the margin ball's, which
+  // grows like n² on overlapping classes. The K nearest impostors are among them, so the
+  // K-nearest-impostor objective stays exact at this Z. (8K, not fewer: the spare candidates
+  // keep the solver from pushing the K nearest out and letting unseen ones in between
+  // searches; with 2K, L-BFGS on letters exploited the cut and never converged.)
   void full_search(const device_array<T>& Z, double band);
 
   // Objective over the candidates at Z; with want_weights, also the pair weights (device)
@@ -69,6 +75,8 @@ class lmnn_problem {
   // Z = LX at the current L.
   // When L is square and invertible, the tighter relative bound d_L(i,l) >= (1 − ε)·d_search(i,l)
   // with ε = ||ΔL·L_search⁻¹||₂ is used as well (pass relative < 0 when it does not apply).
+  // With capped candidates (impostors_per_point > 0) an anchor is also fresh when no outsider
+  // can overtake its K-th nearest candidate: lower bound > that candidate's upper bound.
   bool is_stale(const device_array<T>& Z, double delta_norm, double relative = -1);
 
   // Restricts the next evaluate/gradient to the anchors in `batch` (all anchors when empty);
@@ -79,6 +87,8 @@ class lmnn_problem {
   void upload_pairs();
   void upload_active();  // the pairs with non-zero weight and their weights, for the gradient
   std::vector<T> target_distances(const device_array<T>& Z);  // k×n
+  // full_search's candidates when impostors_per_point > 0; theta: the squared ball radii.
+  void nearest_impostors(const device_array<T>& Z, const std::vector<T>& theta);
 
   backend<T>& be_;
   const lmnn_options& options_;
@@ -88,7 +98,9 @@ class lmnn_problem {
   std::vector<label_t> targets_;     // k×n
   std::vector<index_t> cand_start_;  // n+1 CSR offsets
   std::vector<label_t> cand_other_;  // impostor l of each candidate pair
-  std::vector<double> threshold_;    // n: sqrt of the search threshold per anchor
+  std::vector<double> threshold_;    // n: every non-candidate impostor was at least this far
+  std::vector<double> kth_;          // n: capped anchors: the K-th candidate's distance; else inf
+  device_array<label_t> labels_;     // n, for the capped search's label filter
   std::vector<double> radius_;       // n: |x_i − c|
   double max_radius_ = 0;
   device_array<label_t> target_pairs_;       // 2×(n·k)

@@ -80,6 +80,22 @@ void chunked(index_t n, F f) {
   for (index_t c = 0; c < chunks; ++c) f(c * chunk, std::min(n, (c + 1) * chunk));
 }
 
+// One Adam step on [lo, hi). A function of its own, so that the restrict-qualified parameters
+// and the scalars are plain locals: inside a lambda the scalars are closure members that every
+// store might alias, and GCC ran the loop scalar (8% of a triplet training step).
+template <class T>
+void adam_kernel(index_t lo, index_t hi, const T* __restrict g, T* __restrict m, T* __restrict v,
+                 T* __restrict p, T beta1, T beta2, T step, T root_c2, T eps) {
+  for (index_t t = lo; t < hi; ++t) {
+    const T gt = g[t];
+    const T m1 = beta1 * m[t] + (T(1) - beta1) * gt;
+    const T v1 = beta2 * v[t] + (T(1) - beta2) * gt * gt;
+    m[t] = m1;
+    v[t] = v1;
+    p[t] -= step * m1 / (std::sqrt(v1) / root_c2 + eps);
+  }
+}
+
 template <class T>
 T apply(unary_op op, T x) {
   switch (op) {
@@ -396,19 +412,7 @@ class cpu_backend final : public backend<T> {
     const index_t n = p.size();
     const T step = lr / c1, root_c2 = std::sqrt(c2);
     chunked(n, [=](index_t lo, index_t hi) {
-      // g, m, v and p are distinct arrays: say so, or the loop stays scalar.
-      const T* __restrict gr = gs;
-      T* __restrict mr = ms;
-      T* __restrict vr = vs;
-      T* __restrict pr = ps;
-      for (index_t t = lo; t < hi; ++t) {
-        const T gt = gr[t];
-        const T m1 = beta1 * mr[t] + (T(1) - beta1) * gt;
-        const T v1 = beta2 * vr[t] + (T(1) - beta2) * gt * gt;
-        mr[t] = m1;
-        vr[t] = v1;
-        pr[t] -= step * m1 / (std::sqrt(v1) / root_c2 + eps);
-      }
+      adam_kernel(lo, hi, gs, ms, vs, ps, beta1, beta2, step, root_c2, eps);
     });
   }
   void do_sym_eig(const array& a, array& w, array& v) override {

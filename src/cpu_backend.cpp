@@ -80,6 +80,41 @@ void chunked(index_t n, F f) {
   for (index_t c = 0; c < chunks; ++c) f(c * chunk, std::min(n, (c + 1) * chunk));
 }
 
+// The library is built for baseline x86-64, where a 64-dimensional dot product runs two
+// doubles wide. Hot gather kernels are compiled for AVX-512 and AVX2 as well; the loader picks
+// the widest the CPU has.
+#if defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define MAHAL_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef MAHAL_VECTOR_CLONES
+#define MAHAL_VECTOR_CLONES
+#endif
+
+// out[k] = (p_i − p_j)ᵀ(q_i − q_j) for the pairs k in [lo, hi); p = q is the squared distance,
+// with half the loads. The reductions may be reordered (omp simd): without that they stay one
+// scalar chain of dependent adds.
+template <class T>
+MAHAL_VECTOR_CLONES void pair_sqdist_kernel(const T* p, const T* q, const label_t* ij,
+                                            index_t rows, index_t lo, index_t hi, T* out) {
+  for (index_t k = lo; k < hi; ++k) {
+    const T* pi = p + rows * ij[2 * k];
+    const T* pj = p + rows * ij[2 * k + 1];
+    T acc = 0;
+    if (p == q) {
+#pragma omp simd reduction(+ : acc)
+      for (index_t t = 0; t < rows; ++t) acc += (pi[t] - pj[t]) * (pi[t] - pj[t]);
+    } else {
+      const T* qi = q + rows * ij[2 * k];
+      const T* qj = q + rows * ij[2 * k + 1];
+#pragma omp simd reduction(+ : acc)
+      for (index_t t = 0; t < rows; ++t) acc += (pi[t] - pj[t]) * (qi[t] - qj[t]);
+    }
+    out[k] = acc;
+  }
+}
+
 // One Adam step on [lo, hi). A function of its own, so that the restrict-qualified parameters
 // and the scalars are plain locals: inside a lambda the scalars are closure members that every
 // store might alias, and GCC ran the loop scalar (8% of a triplet training step).
@@ -295,6 +330,7 @@ class cpu_backend final : public backend<T> {
 #pragma omp parallel for if (n * rows > 65536)
     for (index_t j = 0; j < n; ++j) {
       T acc = 0;
+#pragma omp simd reduction(+ : acc)
       for (index_t t = 0; t < rows; ++t) acc += ps[j * rows + t] * qs[j * rows + t];
       os[j] = acc;
     }
@@ -471,16 +507,11 @@ class cpu_backend final : public backend<T> {
     const T* ps = p.data();
     const T* qs = q.data();
     T* os = out.data();
+    constexpr index_t chunk = 1024;
+    const index_t chunks = (m + chunk - 1) / chunk;
 #pragma omp parallel for if (m * rows > 65536)
-    for (index_t k = 0; k < m; ++k) {
-      const T* pi = ps + rows * ij[2 * k];
-      const T* pj = ps + rows * ij[2 * k + 1];
-      const T* qi = qs + rows * ij[2 * k];
-      const T* qj = qs + rows * ij[2 * k + 1];
-      T acc = 0;
-      for (index_t t = 0; t < rows; ++t) acc += (pi[t] - pj[t]) * (qi[t] - qj[t]);
-      os[k] = acc;
-    }
+    for (index_t c = 0; c < chunks; ++c)
+      pair_sqdist_kernel(ps, qs, ij, rows, c * chunk, std::min(m, (c + 1) * chunk), os);
   }
 
   void do_sqdist_block(const array& p, const array& q, const array& pn, const array& qn,

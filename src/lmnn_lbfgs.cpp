@@ -38,7 +38,7 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
   bool have_inverse = false;
   auto set_inverse = [&](const vector<double>& xs) {
     have_inverse = false;
-    if (r != d) return;
+    if (r != d || !options.stale_check) return;  // only the staleness test uses it
     const matrix<double> Ls = Eigen::Map<const matrix<double>>(xs.data(), r, d);
     Eigen::JacobiSVD<matrix<double>> svd(Ls, Eigen::ComputeFullU | Eigen::ComputeFullV);
     const vector<double>& s = svd.singularValues();

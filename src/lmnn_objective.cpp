@@ -61,14 +61,7 @@ lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,
   y_.assign(y.data(), y.data() + n_);
   X_ = to_device<T>(be, X);
   labels_ = labels_to_device<T>(be, y);
-  engine::knn_request request;
-  request.k = k_;
-  request.exclude_self = true;
-  request.filter = label_filter::same;
-  request.query_labels = &labels_;
-  request.ref_labels = &labels_;
-  request.blocks = options.blocks;
-  const topk_state<T> state = engine::knn(be, X_, X_, request);
+  const topk_state<T> state = labelled_knn(X_, k_, label_filter::same);
   targets_.resize(static_cast<std::size_t>(k_ * n_));
   be.download_labels(state.indices, targets_.data());
   std::vector<label_t> tp(static_cast<std::size_t>(2 * k_ * n_));
@@ -91,6 +84,19 @@ lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,
   anchors_.resize(static_cast<std::size_t>(n_));
   std::iota(anchors_.begin(), anchors_.end(), 0);
   upload_pairs();
+}
+
+template <class T>
+topk_state<T> lmnn_problem<T>::labelled_knn(const device_array<T>& Z, index_t k,
+                                            label_filter filter) {
+  engine::knn_request request;
+  request.k = k;
+  request.exclude_self = true;
+  request.filter = filter;
+  request.query_labels = &labels_;
+  request.ref_labels = &labels_;
+  request.blocks = options_.blocks;
+  return engine::knn(be_, Z, Z, request);
 }
 
 template <class T>
@@ -182,13 +188,7 @@ template <class T>
 void lmnn_problem<T>::nearest_impostors(const device_array<T>& Z, const std::vector<T>& theta) {
   const index_t K = options_.impostors_per_point;
   const index_t cap = std::min<index_t>(8 * K, n_ - 1);
-  engine::knn_request request;
-  request.k = cap;
-  request.filter = label_filter::different;
-  request.query_labels = &labels_;
-  request.ref_labels = &labels_;
-  request.blocks = options_.blocks;
-  const topk_state<T> state = engine::knn(be_, Z, Z, request);
+  const topk_state<T> state = labelled_knn(Z, cap, label_filter::different);
   std::vector<label_t> idx(static_cast<std::size_t>(cap * n_));
   std::vector<T> dd(static_cast<std::size_t>(cap * n_));
   be_.download_labels(state.indices, idx.data());

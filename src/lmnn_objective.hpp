@@ -87,6 +87,8 @@ class lmnn_problem {
   void upload_pairs();
   void upload_active();  // the pairs with non-zero weight and their weights, for the gradient
   std::vector<T> target_distances(const device_array<T>& Z);  // k×n
+  // The k nearest other columns of Z with the same or a different label, for every column.
+  topk_state<T> labelled_knn(const device_array<T>& Z, index_t k, label_filter filter);
   // full_search's candidates when impostors_per_point > 0; theta: the squared ball radii.
   void nearest_impostors(const device_array<T>& Z, const std::vector<T>& theta);
 
@@ -100,7 +102,7 @@ class lmnn_problem {
   std::vector<label_t> cand_other_;  // impostor l of each candidate pair
   std::vector<double> threshold_;    // n: every non-candidate impostor was at least this far
   std::vector<double> kth_;          // n: capped anchors: the K-th candidate's distance; else inf
-  device_array<label_t> labels_;     // n, for the capped search's label filter
+  device_array<label_t> labels_;     // n, on the device, for the label-filtered k-NN
   std::vector<double> radius_;       // n: |x_i − c|
   double max_radius_ = 0;
   device_array<label_t> target_pairs_;       // 2×(n·k)

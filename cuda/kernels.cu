@@ -443,6 +443,23 @@ __device__ __forceinline__ void register_insert(T (&dist)[K], label_t (&idx)[K],
   }
 }
 
+// Offers the admissible references [b_begin, b_end) of the block's column for query qa (global
+// index gq) to the register list.
+template <class T, int K>
+__device__ __forceinline__ void register_scan(const topk_args<T>& a, index_t qa, index_t gq,
+                                              index_t b_begin, index_t b_end, T (&dist)[K],
+                                              label_t (&idx)[K], index_t pad) {
+  const label_t query_label = a.filter == label_filter::any ? 0 : a.query_labels[gq];
+  const T* row = a.block + qa;
+  for (index_t b = b_begin; b < b_end; ++b) {
+    const index_t gr = a.first_ref + b;
+    if (!admissible(a, gq, gr, query_label)) continue;
+    const T d = row[b * a.n_queries];
+    const label_t r = static_cast<label_t>(gr);
+    if (comes_before(d, r, dist[K - 1], idx[K - 1])) register_insert<T, K>(dist, idx, pad, d, r);
+  }
+}
+
 // One thread per query; the list lives in registers (K compile-time slots, every array index
 // a compile-time constant after unrolling). For k < K the list occupies the last k slots
 // [pad, K) with pad = K − k, so its k-th entry is always slot K − 1; the first pad slots are
@@ -458,15 +475,7 @@ __global__ void __launch_bounds__(128) topk_register_kernel(const topk_args<T> a
     T dist[K];
     label_t idx[K];
     register_load<T, K>(dcol, icol, pad, dist, idx);
-    const label_t query_label = a.filter == label_filter::any ? 0 : a.query_labels[gq];
-    const T* row = a.block + qa;
-    for (index_t b = 0; b < a.n_refs; ++b) {
-      const index_t gr = a.first_ref + b;
-      if (!admissible(a, gq, gr, query_label)) continue;
-      const T d = row[b * a.n_queries];
-      const label_t r = static_cast<label_t>(gr);
-      if (comes_before(d, r, dist[K - 1], idx[K - 1])) register_insert<T, K>(dist, idx, pad, d, r);
-    }
+    register_scan<T, K>(a, qa, gq, 0, a.n_refs, dist, idx, pad);
     register_store<T, K>(dist, idx, pad, dcol, icol);
   }
 }
@@ -522,16 +531,8 @@ __global__ void __launch_bounds__(128) topk_split_kernel(const topk_args<T> a) {
       dist[s] = s < pad ? T(0) : infinity(T(0));
       idx[s] = -1;
     }
-    const label_t query_label = a.filter == label_filter::any ? 0 : a.query_labels[gq];
-    const T* row = a.block + qa;
     const index_t b_end = (split + 1) * chunk < a.n_refs ? (split + 1) * chunk : a.n_refs;
-    for (index_t b = split * chunk; b < b_end; ++b) {
-      const index_t gr = a.first_ref + b;
-      if (!admissible(a, gq, gr, query_label)) continue;
-      const T d = row[b * a.n_queries];
-      const label_t r = static_cast<label_t>(gr);
-      if (comes_before(d, r, dist[K - 1], idx[K - 1])) register_insert<T, K>(dist, idx, pad, d, r);
-    }
+    register_scan<T, K>(a, qa, gq, split * chunk, b_end, dist, idx, pad);
     T* dout = a.split_sqdist + t * a.k;
     label_t* iout = a.split_indices + t * a.k;
     register_store<T, K>(dist, idx, pad, dout, iout);

@@ -204,7 +204,7 @@ void lmnn_problem<T>::nearest_impostors(const device_array<T>& Z, const std::vec
     const auto distance = [&](index_t slot) {
       return std::sqrt(std::max(0.0, static_cast<double>(dd[i * cap + slot])));
     };
-    threshold_[i] = cut ? std::min(threshold_[i], distance(cap - 1)) : threshold_[i];
+    if (cut) threshold_[i] = std::min(threshold_[i], distance(cap - 1));
     kth_[i] = cut && K <= cap ? distance(K - 1) : std::numeric_limits<double>::infinity();
   }
   cand_other_.resize(static_cast<std::size_t>(cand_start_[n_]));

@@ -132,7 +132,7 @@ TEST_CASE("lmnn with the K nearest impostors only (mlpack's objective)") {
     return 0.5 * pull + 0.5 * push;
   };
   CHECK(er.objective == doctest::Approx(brute_force(L)).epsilon(1e-12));
-  // A fit keeps only the 2K nearest impostors per anchor between searches (and searches again
+  // A fit keeps only the 8K nearest impostors per anchor between searches (and searches again
   // when the staleness bound says an outsider may have overtaken the K-th): the objective it
   // reports is still exact at its L.
   for (const bool stale_check : {false, true}) {

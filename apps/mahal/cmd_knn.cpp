@@ -3,8 +3,8 @@
 #include "cli.hpp"
 #include "embedding_model.hpp"
 #include "mahal/error.hpp"
-#include "mahal/standardizer.hpp"
 #include "mahal/neighbors.hpp"
+#include "mahal/standardizer.hpp"
 
 namespace mahal::cli {
 namespace {

@@ -13,6 +13,7 @@
 #include <limits>
 #include <new>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "blas_threads.hpp"
@@ -65,19 +66,35 @@ std::shared_ptr<U> host_alloc(index_t count) {
   return std::shared_ptr<U>(static_cast<U*>(p), [](U* q) { std::free(q); });
 }
 
+// Element-wise work on fewer entries than this runs on one thread; larger work is split into
+// fixed chunks.
+constexpr index_t kSerialBelow = 65536, kChunk = 16384;
+
 // Runs f(begin, end) over [0, n): in one call for small n, else in chunks across the OpenMP
 // threads. The kernels keep their loops in f, outside any OpenMP construct, so that the compiler
 // vectorises them (branch-free selects instead of unpredictable branches for ReLU masks).
 template <class F>
 void chunked(index_t n, F f) {
-  constexpr index_t serial_below = 65536, chunk = 16384;
-  if (n <= serial_below) {
+  if (n <= kSerialBelow) {
     f(index_t{0}, n);
     return;
   }
-  const index_t chunks = (n + chunk - 1) / chunk;
+  const index_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
-  for (index_t c = 0; c < chunks; ++c) f(c * chunk, std::min(n, (c + 1) * chunk));
+  for (index_t c = 0; c < chunks; ++c) f(c * kChunk, std::min(n, (c + 1) * kChunk));
+}
+
+// Σ of f(b, e) over the chunks of [0, n), added in chunk order: the same bits for every thread
+// count and every run (an OpenMP reduction adds the threads' parts in the order they finish).
+template <class F>
+double chunked_sum(index_t n, F f) {
+  const index_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> part(static_cast<std::size_t>(chunks));
+#pragma omp parallel for schedule(static) if (n > kSerialBelow)
+  for (index_t c = 0; c < chunks; ++c) part[c] = f(c * kChunk, std::min(n, (c + 1) * kChunk));
+  double acc = 0;
+  for (const double v : part) acc += v;
+  return acc;
 }
 
 // The library is built for baseline x86-64, where a 64-dimensional dot product runs two
@@ -96,8 +113,8 @@ void chunked(index_t n, F f) {
 // with half the loads. The reductions may be reordered (omp simd): without that they stay one
 // scalar chain of dependent adds.
 template <class T>
-MAHAL_VECTOR_CLONES void pair_sqdist_kernel(const T* p, const T* q, const label_t* ij,
-                                            index_t rows, index_t lo, index_t hi, T* out) {
+MAHAL_VECTOR_CLONES void pair_sqdist_kernel(const T* p, const T* q, const label_t* ij, index_t rows,
+                                            index_t lo, index_t hi, T* out) {
   for (index_t k = lo; k < hi; ++k) {
     const T* pi = p + rows * ij[2 * k];
     const T* pj = p + rows * ij[2 * k + 1];
@@ -198,7 +215,7 @@ void laplacian_apply(const T* r, index_t rows, const std::vector<label_t>& cols_
   auto column = [&](label_t local) { return r + rows * static_cast<index_t>(cols_of_r[local]); };
   // Small lists stay on this thread: waking the team costs more than the work (an MMC cycle
   // on a few hundred pairs spent half its time in the OpenMP barrier).
-#pragma omp parallel for schedule(dynamic, 64) if (2 * m * rows > 65536)
+#pragma omp parallel for schedule(dynamic, 64) if (2 * m * rows > kSerialBelow)
   for (index_t v = 0; v < nv; ++v) {
     T* yv = y + rows * v;
     const T* rv = column(static_cast<label_t>(v));
@@ -260,7 +277,7 @@ class cpu_backend final : public backend<T> {
     const T* xs = x.data();
     T* ys = y.data();
     const index_t n = x.size();
-#pragma omp parallel for simd if (n > 65536)
+#pragma omp parallel for simd if (n > kSerialBelow)
     for (index_t t = 0; t < n; ++t) ys[t] += alpha * xs[t];
   }
   void do_scale(T alpha, array& x) override {
@@ -270,56 +287,59 @@ class cpu_backend final : public backend<T> {
       std::fill_n(xs, n, T(0));
       return;
     }
-#pragma omp parallel for simd if (n > 65536)
+#pragma omp parallel for simd if (n > kSerialBelow)
     for (index_t t = 0; t < n; ++t) xs[t] *= alpha;
   }
   T do_dot(const array& x, const array& y) override {
     const T* xs = x.data();
     const T* ys = y.data();
-    const index_t n = x.size();
-    double acc = 0;  // accumulate in double so float results do not depend on the thread count
-#pragma omp parallel for reduction(+ : acc) if (n > 65536)
-    for (index_t t = 0; t < n; ++t) acc += static_cast<double>(xs[t]) * ys[t];
-    return static_cast<T>(acc);
+    // Accumulated in double, so that float results keep their accuracy on long vectors.
+    return static_cast<T>(chunked_sum(x.size(), [=](index_t b, index_t e) {
+      double acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (index_t t = b; t < e; ++t) acc += static_cast<double>(xs[t]) * ys[t];
+      return acc;
+    }));
   }
   T do_sum(const array& x) override {
     const T* xs = x.data();
-    const index_t n = x.size();
-    double acc = 0;
-#pragma omp parallel for reduction(+ : acc) if (n > 65536)
-    for (index_t t = 0; t < n; ++t) acc += xs[t];
-    return static_cast<T>(acc);
+    return static_cast<T>(chunked_sum(x.size(), [=](index_t b, index_t e) {
+      double acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (index_t t = b; t < e; ++t) acc += xs[t];
+      return acc;
+    }));
   }
   void do_map(unary_op op, const array& x, array& y) override {
     const T* xs = x.data();
     T* ys = y.data();
     const index_t n = x.size();
-    // One loop per operation (the switch outside), so that each loop vectorises.
-    auto run = [&](auto f) {
+    // One loop per operation (the switch outside, the op a constant inside), so that each
+    // loop vectorises.
+    auto run = [&](auto constant) {
       chunked(n, [&](index_t b, index_t e) {
-        for (index_t t = b; t < e; ++t) ys[t] = f(xs[t]);
+        for (index_t t = b; t < e; ++t) ys[t] = apply(decltype(constant)::value, xs[t]);
       });
     };
     switch (op) {
-      case unary_op::relu:
-        run([](T v) { return v > T(0) ? v : T(0); });
-        return;
-      case unary_op::square:
-        run([](T v) { return v * v; });
-        return;
-      case unary_op::step:
-        run([](T v) { return v > T(0) ? T(1) : T(0); });
-        return;
-      default:
-        run([op](T v) { return apply(op, v); });
-        return;
+#define MAHAL_MAP_CASE(name) \
+  case unary_op::name:       \
+    return run(std::integral_constant<unary_op, unary_op::name>{});
+      MAHAL_MAP_CASE(sqrt)
+      MAHAL_MAP_CASE(inv_two_sqrt)
+      MAHAL_MAP_CASE(reciprocal)
+      MAHAL_MAP_CASE(square)
+      MAHAL_MAP_CASE(relu)
+      MAHAL_MAP_CASE(step)
+      MAHAL_MAP_CASE(tanh)
+#undef MAHAL_MAP_CASE
     }
   }
   void do_multiply(const array& x, array& y) override {
     const T* xs = x.data();
     T* ys = y.data();
     const index_t n = x.size();
-#pragma omp parallel for simd if (n > 65536)
+#pragma omp parallel for simd if (n > kSerialBelow)
     for (index_t t = 0; t < n; ++t) ys[t] *= xs[t];
   }
   void do_col_dots(const array& p, const array& q, array& out) override {
@@ -327,7 +347,7 @@ class cpu_backend final : public backend<T> {
     const T* ps = p.data();
     const T* qs = q.data();
     T* os = out.data();
-#pragma omp parallel for if (n * rows > 65536)
+#pragma omp parallel for if (n * rows > kSerialBelow)
     for (index_t j = 0; j < n; ++j) {
       T acc = 0;
 #pragma omp simd reduction(+ : acc)
@@ -361,7 +381,7 @@ class cpu_backend final : public backend<T> {
     const index_t rows = x.rows(), n = x.cols();
     const T* bs = b.data();
     T* xs = x.data();
-#pragma omp parallel for if (n * rows > 65536)
+#pragma omp parallel for if (n * rows > kSerialBelow)
     for (index_t j = 0; j < n; ++j) {
       T* col = xs + j * rows;
 #pragma omp simd
@@ -383,7 +403,7 @@ class cpu_backend final : public backend<T> {
     const index_t rows = x.rows(), n = x.cols();
     const T* ss = s.data();
     T* xs = x.data();
-#pragma omp parallel for if (n * rows > 65536)
+#pragma omp parallel for if (n * rows > kSerialBelow)
     for (index_t j = 0; j < n; ++j) {
       T* col = xs + j * rows;
       const T sj = ss[j];
@@ -399,7 +419,7 @@ class cpu_backend final : public backend<T> {
               " outside [0, ", n, ")");
     const T* xs = x.data();
     T* os = out.data();
-#pragma omp parallel for if (m * rows > 65536)
+#pragma omp parallel for if (m * rows > kSerialBelow)
     for (index_t t = 0; t < m; ++t)
       std::memcpy(os + t * rows, xs + static_cast<index_t>(is[t]) * rows, sizeof(T) * rows);
   }
@@ -432,7 +452,7 @@ class cpu_backend final : public backend<T> {
     const index_t nv = static_cast<index_t>(cp.vertices.size());
     std::vector<T> y(static_cast<std::size_t>(rows * nv));
     laplacian_apply(zs, rows, cp.vertices, cp, w, m, y.data());
-#pragma omp parallel for if (nv * rows > 65536)
+#pragma omp parallel for if (nv * rows > kSerialBelow)
     for (index_t v = 0; v < nv; ++v) {
       T* o = os + rows * static_cast<index_t>(cp.vertices[v]);
       const T* yv = y.data() + rows * v;
@@ -509,7 +529,7 @@ class cpu_backend final : public backend<T> {
     T* os = out.data();
     constexpr index_t chunk = 1024;
     const index_t chunks = (m + chunk - 1) / chunk;
-#pragma omp parallel for if (m * rows > 65536)
+#pragma omp parallel for if (m * rows > kSerialBelow)
     for (index_t c = 0; c < chunks; ++c)
       pair_sqdist_kernel(ps, qs, ij, rows, c * chunk, std::min(m, (c + 1) * chunk), os);
   }
@@ -546,7 +566,7 @@ class cpu_backend final : public backend<T> {
       }
     };
     const int threads = omp_get_max_threads();
-    if (threads == 1 || tiles == 1 || a * b * std::max(d, 1) < 65536) {
+    if (threads == 1 || tiles == 1 || a * b * std::max(d, 1) < kSerialBelow) {
       for (index_t t = 0; t < tiles; ++t) run_tile(t);
       return;
     }
@@ -557,7 +577,7 @@ class cpu_backend final : public backend<T> {
 
   void do_topk_merge(const array& block, const topk_block& at, topk_state<T>& state) override {
     const index_t nq = block.rows(), nr = block.cols();
-#pragma omp parallel for schedule(static) if (nq * nr > 65536)
+#pragma omp parallel for schedule(static) if (nq * nr > kSerialBelow)
     for (index_t q0 = 0; q0 < nq; q0 += merge_chunk)
       merge_rows(block.data(), nq, q0, std::min(nq, q0 + merge_chunk), nr, at, state);
   }

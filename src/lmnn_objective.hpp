@@ -117,7 +117,8 @@ class lmnn_problem {
   std::vector<T> dist_host_, weights_host_;  // m×1 each
   std::vector<label_t> active_host_;
   std::vector<T> active_weights_host_;
-  double scale_ = 1;  // n / |anchors|
+  std::vector<double> part_;  // evaluate's pull and push sums per block of anchors
+  double scale_ = 1;          // n / |anchors|
   double search_seconds_ = 0, evaluation_seconds_ = 0;
 };
 

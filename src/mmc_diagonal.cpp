@@ -4,8 +4,12 @@
 // the reference code's line search, whose objective has +C (python_ref/MMC_REFERENCE.md §2);
 // the fast mode searches the paper's objective and accepts only a decrease.
 //
-// The pair work (squared differences q = δ∘δ, the Hessian Σ c_k q_k q_kᵀ) is done on the host
-// in chunks of D (explicit list or the implicit complement of S), with BLAS-3 per chunk.
+// The Newton system (the log term's gradient and Hessian Σ c_k q_k q_kᵀ over the squared
+// differences q = δ∘δ) is host work in chunks of D (explicit list or the implicit complement of
+// S), one BLAS syrk per chunk, the chunks spread over OpenMP threads. With the implicit D the
+// fast mode's line search sums Σ_D ||δ||_a with the backend's blocked sweep instead
+// (device-side on a GPU).
+#include <Eigen/Cholesky>
 #include <Eigen/LU>
 #include <chrono>
 #include <cmath>
@@ -21,25 +25,37 @@ namespace mahal {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-constexpr index_t chunk_pairs = 16384;
+
+// Σ over D of h(q·w) for h applied to a chunk's vector of q·w, summed per slot and then in
+// slot order (reproducible, see for_each_dissimilar_chunk).
+template <class T, class H>
+double dissimilar_sum(const detail::mmc_problem<T>& p, const vector<double>& w, H h) {
+  std::vector<double> part(static_cast<std::size_t>(p.slots()), 0.0);
+  p.for_each_dissimilar_chunk([&](const matrix<double>& Q, int slot) {
+    part[static_cast<std::size_t>(slot)] += h((Q.transpose() * w).eval());
+  });
+  double sum = 0;
+  for (double v : part) sum += v;
+  return sum;
+}
 
 // The reference code's _D_objective: log Σ_D sqrt(q·w + 1e-6).
 template <class T>
 double d_objective(const detail::mmc_problem<T>& p, const vector<double>& w) {
-  double sum = 0;
-  p.for_each_dissimilar_chunk(chunk_pairs, [&](const matrix<double>& Q) {
-    sum += ((Q.transpose() * w).array() + 1e-6).sqrt().sum();
-  });
-  return std::log(sum);
+  return std::log(dissimilar_sum(
+      p, w, [](const vector<double>& qw) { return (qw.array() + 1e-6).sqrt().sum(); }));
 }
 
+// The paper's Σ_D ||δ||_a. Implicit D: one blocked sweep of the backend (GEMM distances of X
+// against diag(a)·X, device-side when the backend is), no pair differences on the host.
+// Explicit D: the host's chunks (kept in memory), which beat a backend call on short lists.
 template <class T>
-double paper_sum(const detail::mmc_problem<T>& p, const vector<double>& w) {
-  double sum = 0;
-  p.for_each_dissimilar_chunk(chunk_pairs, [&](const matrix<double>& Q) {
-    sum += (Q.transpose() * w).cwiseMax(0.0).cwiseSqrt().sum();
-  });
-  return sum;
+double paper_sum(detail::mmc_problem<T>& p, const vector<double>& a) {
+  if (!p.implicit())
+    return dissimilar_sum(
+        p, a, [](const vector<double>& qa) { return qa.cwiseMax(0.0).cwiseSqrt().sum(); });
+  const device_array<T> aX = detail::times_X(p.be(), matrix<double>(a.asDiagonal()), p.X());
+  return p.dissimilar(p.X(), aX, p.X(), p.X(), detail::mmc_weight::paper, nullptr);
 }
 
 }  // namespace
@@ -51,16 +67,33 @@ namespace detail {
 template <class T>
 mmc_log_term mmc_diagonal_log_term(const mmc_problem<T>& p, const vector<double>& w) {
   const index_t d = w.size();
+  struct part {
+    double sum_dist = 0;
+    vector<double> deri1;
+    matrix<double> deri2;
+  };
+  std::vector<part> parts(static_cast<std::size_t>(p.slots()),
+                          part{0, vector<double>::Zero(d), matrix<double>::Zero(d, d)});
+  p.for_each_dissimilar_chunk([&](const matrix<double>& Q, int slot) {
+    part& acc = parts[static_cast<std::size_t>(slot)];
+    const vector<double> dist = (Q.transpose() * w).cwiseMax(0.0).cwiseSqrt();
+    acc.sum_dist += dist.sum();
+    acc.deri1.noalias() += Q * (0.5 / dist.array().max(1e-6)).matrix();
+    // Σ c q qᵀ with c = −1 / (4 max(dist³, 1e-6)) < 0: a rank-m update (BLAS syrk) with the
+    // columns scaled by sqrt(−c), the lower triangle only.
+    const vector<double> root = 0.5 / dist.array().cube().max(1e-6).sqrt();
+    const matrix<double> scaled = Q * root.asDiagonal();
+    acc.deri2.template selfadjointView<Eigen::Lower>().rankUpdate(scaled, -1.0);
+  });
   double sum_dist = 0;
   vector<double> deri1 = vector<double>::Zero(d);
   matrix<double> deri2 = matrix<double>::Zero(d, d);
-  p.for_each_dissimilar_chunk(chunk_pairs, [&](const matrix<double>& Q) {
-    const vector<double> dist = (Q.transpose() * w).cwiseMax(0.0).cwiseSqrt();
-    sum_dist += dist.sum();
-    deri1.noalias() += Q * (0.5 / dist.array().max(1e-6)).matrix();
-    const vector<double> c = -4.0 * dist.array().cube().max(1e-6);
-    deri2.noalias() += Q * c.cwiseInverse().asDiagonal() * Q.transpose();
-  });
+  for (const part& acc : parts) {
+    sum_dist += acc.sum_dist;
+    deri1 += acc.deri1;
+    deri2 += acc.deri2;
+  }
+  deri2 = deri2.selfadjointView<Eigen::Lower>();
   mmc_log_term out;
   out.value = std::log(sum_dist);
   out.grad = deri1 / sum_dist;
@@ -75,6 +108,145 @@ template mmc_log_term mmc_diagonal_log_term<double>(const mmc_problem<double>&,
 
 }  // namespace detail
 
+namespace {
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+// The reference code's Newton–Raphson: the Hessian step clipped at 0, its line search on
+// s·a + C·log Σ sqrt(q·a + 1e-6) (the sign slip included) accepting the last λ in 1, 1/2, ...
+// before the first non-decrease, stopping on the relative change of that objective.
+template <class T>
+void reference_diagonal(const detail::mmc_problem<T>& p, const vector<double>& s, vector<double>& w,
+                        const mmc_options& o, mmc_result<T>& r, clock_type::time_point t0) {
+  const index_t d = w.size();
+  auto line_objective = [&](const vector<double>& v) { return s.dot(v) + o.C * d_objective(p, v); };
+  double error = 1.0;
+  index_t it = 0;
+  while (error > o.tol && it < o.max_iter) {
+    const detail::mmc_log_term lt = detail::mmc_diagonal_log_term(p, w);
+    const double obj_initial = s.dot(w) + o.C * lt.value;
+    const vector<double> gradient = s - o.C * lt.grad;
+    const matrix<double> hessian = -o.C * lt.hess + 1e-6 * matrix<double>::Identity(d, d);
+    const vector<double> step = hessian.inverse() * gradient;
+    double lambda = 1;
+    vector<double> w_tmp = (w - lambda * step).cwiseMax(0.0);
+    double obj = line_objective(w_tmp);
+    double obj_previous = std::numeric_limits<double>::infinity();
+    vector<double> w_previous = w;
+    while (obj < obj_previous) {
+      obj_previous = obj;
+      w_previous = w_tmp;
+      lambda /= 2;
+      w_tmp = (w - lambda * step).cwiseMax(0.0);
+      obj = line_objective(w_tmp);
+      if (lambda < 1e-300) break;
+    }
+    ++it;
+    if (!std::isfinite(obj_previous)) {  // the reference code stops the same way
+      r.status = solver_status::stalled;
+      break;
+    }
+    w = w_previous;
+    error = std::abs((obj_previous - obj_initial) / obj_previous);
+    r.trace.push_back({it - 1, obj_previous, lambda, seconds_since(t0), 0});
+    if (o.progress) o.progress(r.trace.back());
+  }
+  r.iterations = it;
+  if (r.status != solver_status::stalled)
+    r.status = error > o.tol ? solver_status::iteration_cap : solver_status::converged;
+}
+
+// The paper's F(a) = s·a − C·log Σ_D ||δ||_a is convex on a >= 0 (log of a sum of square roots
+// of linear functions is concave), so a projected Newton method finds its minimum: Bertsekas'
+// (1982), since clipping a full Newton step at 0 need not descend. Coordinates at (or within ε
+// of) the bound whose gradient points outward are held: their step is the gradient scaled by
+// the Hessian's diagonal, cut by the projection. The Newton system is solved on the others.
+// Armijo backtracking along the projection arc; stops when the Newton decrement is small (see
+// below) or when no step decreases F (a KKT point to working precision).
+template <class T>
+void fast_diagonal(detail::mmc_problem<T>& p, const vector<double>& s, vector<double>& w,
+                   const mmc_options& o, mmc_result<T>& r, clock_type::time_point t0) {
+  const index_t d = w.size();
+  auto F = [&](const vector<double>& v) {  // +∞ where Σ_D ||δ||_a = 0 (a = 0 is never taken)
+    const double g = paper_sum(p, v);
+    return g > 0 ? s.dot(v) - o.C * std::log(g) : std::numeric_limits<double>::infinity();
+  };
+  // F(λa) = λ·s·a − (C/2)·log λ − C·log g(a): the best scale of a0 is λ* = C / (2·s·a0) in
+  // closed form. Starting there saves the steps that would only shrink a0 (for standardised
+  // data with all pairs, s·a0 is 10⁴–10⁶ times C/2).
+  const double sa = s.dot(w);
+  if (sa > 0) w *= o.C / (2 * sa);
+  double f = F(w);
+  r.status = solver_status::iteration_cap;
+  index_t it = 0;
+  for (; it < o.max_iter; ++it) {
+    const detail::mmc_log_term lt = detail::mmc_diagonal_log_term(p, w);
+    const vector<double> grad = s - o.C * lt.grad;
+    const matrix<double> H = -o.C * lt.hess;  // PSD (F convex)
+    const vector<double> h =
+        H.diagonal().cwiseMax(1e-12 * std::max(H.diagonal().maxCoeff(), 1e-300));
+    // ε shrinks with the scaled KKT residual, so that near a solution the held set is exactly
+    // the bound coordinates with an outward gradient.
+    const double residual = (w - (w - grad.cwiseQuotient(h)).cwiseMax(0.0)).norm();
+    const double eps = std::min(1e-3 * w.maxCoeff(), residual);
+    std::vector<char> held(static_cast<std::size_t>(d));
+    std::vector<index_t> free;
+    for (index_t i = 0; i < d; ++i) {
+      held[i] = w(i) <= eps && grad(i) > 0;
+      if (!held[i]) free.push_back(i);
+    }
+    vector<double> step = grad.cwiseQuotient(h);
+    if (!free.empty()) {
+      const index_t m = static_cast<index_t>(free.size());
+      matrix<double> Hf(m, m);
+      vector<double> gf(m);
+      for (index_t a = 0; a < m; ++a) {
+        gf(a) = grad(free[a]);
+        for (index_t b = 0; b < m; ++b) Hf(a, b) = H(free[a], free[b]);
+      }
+      // A relative ridge: H is singular along directions in which F is linear.
+      Hf.diagonal().array() += 1e-12 * Hf.diagonal().maxCoeff() + 1e-300;
+      const vector<double> sf = Hf.ldlt().solve(gf);
+      for (index_t a = 0; a < m; ++a) step(free[a]) = sf(a);
+    }
+    // Newton decrement: half of it estimates F − F* (exactly, for a quadratic F); F − F* <= tol·C
+    // means that g is within a relative tol of the optimum's at the same similar-pair sum.
+    double decrement = 0;
+    for (index_t i = 0; i < d; ++i) decrement += held[i] ? grad(i) * w(i) : grad(i) * step(i);
+    if (decrement / 2 <= o.tol * o.C) {
+      r.status = solver_status::converged;
+      break;
+    }
+    bool moved = false;
+    double lambda = 1, f_new = f;
+    for (int k = 0; k < 60 && !moved; ++k, lambda /= 2) {
+      const vector<double> trial = (w - lambda * step).cwiseMax(0.0);
+      f_new = F(trial);
+      // Armijo: the predicted decrease, λ·gᵀp on the free coordinates and gᵀ(a − a(λ)) on the
+      // held ones.
+      double predicted = 0;
+      for (index_t i = 0; i < d; ++i)
+        predicted += held[i] ? grad(i) * (w(i) - trial(i)) : lambda * grad(i) * step(i);
+      if (std::isfinite(f_new) && f_new < f && f - f_new >= 1e-4 * predicted) {
+        w = trial;
+        moved = true;
+      }
+    }
+    if (!moved) {
+      r.status = solver_status::converged;  // no decrease at λ = 2⁻⁵⁹: a KKT point
+      break;
+    }
+    f = f_new;
+    r.trace.push_back({it, f, 2 * lambda, seconds_since(t0), 0});
+    if (o.progress) o.progress(r.trace.back());
+  }
+  r.iterations = it;
+}
+
+}  // namespace
+
 template <class T>
 mmc_result<T> fit_mmc_diagonal(backend<T>& be, matrix_ref<T> X, const pair_list& S,
                                const pair_list* D, const mmc_options& o) {
@@ -88,94 +260,18 @@ mmc_result<T> fit_mmc_diagonal(backend<T>& be, matrix_ref<T> X, const pair_list&
   const matrix<double> A0 = detail::initial_metric(o, d, where);
   detail::mmc_problem<T> p(be, X, S, D, o.block);
   const vector<double> s = p.W().diagonal();  // Σ_S δ∘δ
-  const bool reference = o.mode == mmc_mode::reference;
   vector<double> w = A0.diagonal();
   mmc_result<T> r;
-  r.status = solver_status::iteration_cap;
-  double error = 1.0;
-  index_t it = 0;
-  // The line-search objective. reference: the reference code's, s·a + C·log Σ sqrt(q·a + 1e-6)
-  // (its sign slip included). fast: the paper's F(a) = s·a − C·log Σ_D ||δ||_a, +∞ where the
-  // dissimilar sum is 0 (so a = 0, which the smoothed form would accept, is never taken).
-  auto line_objective = [&](const vector<double>& v) {
-    if (reference) return s.dot(v) + o.C * d_objective(p, v);
-    const double g = paper_sum(p, v);
-    return g > 0 ? s.dot(v) - o.C * std::log(g) : std::numeric_limits<double>::infinity();
-  };
-  if (!reference) {
-    // F(λa) = λ·s·a − (C/2)·log λ − C·log g(a): the best scale of a0 is λ* = C / (2·s·a0) in
-    // closed form. Starting there saves the Newton steps that would only shrink a0 (for
-    // standardised data with all pairs, s·a0 is 10⁴–10⁶ times C/2).
-    const double sa = s.dot(w);
-    if (sa > 0) w *= o.C / (2 * sa);
-  }
-  while (error > o.tol && it < o.max_iter) {
-    const detail::mmc_log_term lt = detail::mmc_diagonal_log_term(p, w);
-    const double obj_initial = reference ? s.dot(w) + o.C * lt.value : s.dot(w) - o.C * lt.value;
-    const vector<double> gradient = s - o.C * lt.grad;
-    const matrix<double> hessian = -o.C * lt.hess + 1e-6 * matrix<double>::Identity(d, d);
-    const vector<double> step = hessian.inverse() * gradient;
-    double lambda = 1;
-    vector<double> w_tmp = (w - lambda * step).cwiseMax(0.0);
-    double obj = line_objective(w_tmp);
-    double obj_previous = std::numeric_limits<double>::infinity();
-    vector<double> w_previous = w;
-    bool found = false;
-    if (reference) {
-      // Accept the last λ in 1, 1/2, ... before the first non-decrease (never compared with w).
-      while (obj < obj_previous) {
-        obj_previous = obj;
-        w_previous = w_tmp;
-        found = true;
-        lambda /= 2;
-        w_tmp = (w - lambda * step).cwiseMax(0.0);
-        obj = line_objective(w_tmp);
-        if (lambda < 1e-300) break;
-      }
-    } else {
-      // Largest λ in 1, 1/2, ... that decreases the paper's objective along the clipped Newton
-      // step; if there is none (clipping can turn the Newton step away from descent), the same
-      // search along the projected gradient, which descends unless a is a KKT point.
-      const double gscale = w.norm() / std::max(gradient.norm(), 1e-300);
-      for (int direction = 0; direction < 2 && !found; ++direction) {
-        const vector<double> dir = direction == 0 ? step : vector<double>(gscale * gradient);
-        lambda = 1;
-        for (int k = 0; k < 60; ++k) {
-          w_tmp = (w - lambda * dir).cwiseMax(0.0);
-          obj = line_objective(w_tmp);
-          if (std::isfinite(obj) && obj < obj_initial) {
-            obj_previous = obj;
-            w_previous = w_tmp;
-            found = true;
-            break;
-          }
-          lambda /= 2;
-        }
-      }
-    }
-    if (!found || !std::isfinite(obj_previous)) {
-      // fast: not even the projected gradient descends at λ = 2⁻⁵⁹ — a is a stationary
-      // (KKT) point to working precision. reference: the reference code stops the same way.
-      r.status = !reference && std::isfinite(line_objective(w)) ? solver_status::converged
-                                                                : solver_status::stalled;
-      ++it;
-      break;
-    }
-    w = w_previous;
-    error = std::abs((obj_previous - obj_initial) / obj_previous);
-    r.trace.push_back({it, obj_previous, lambda,
-                       std::chrono::duration<double>(clock_type::now() - t0).count(), 0});
-    if (o.progress) o.progress(r.trace.back());
-    ++it;
-  }
-  if (r.status != solver_status::stalled && !(error > o.tol)) r.status = solver_status::converged;
-  r.iterations = it;
+  if (o.mode == mmc_mode::reference)
+    reference_diagonal(p, s, w, o, r, t0);
+  else
+    fast_diagonal(p, s, w, o, r, t0);
   r.a = w.cast<T>();
   r.A = r.a.asDiagonal();
   r.L = r.a.cwiseMax(T(0)).cwiseSqrt().asDiagonal();
   r.objective = paper_sum(p, w);
   r.similarity = s.dot(w);
-  r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  r.seconds = seconds_since(t0);
   return r;
 }
 

@@ -53,6 +53,7 @@ mmc_problem<T>::mmc_problem(backend<T>& be, matrix_ref<T> X, const pair_list& S,
     D_host_ = *D;
     D_ = pairs_to_device(be, *D);
     n_dissimilar_ = static_cast<double>(D->size());
+    partition_slots();
     return;
   }
   for (const auto& p : S)
@@ -66,11 +67,106 @@ mmc_problem<T>::mmc_problem(backend<T>& be, matrix_ref<T> X, const pair_list& S,
                   static_cast<double>(unique.size());
   expects(n_dissimilar_ > 0, "mahal::fit_mmc", "S holds every pair of the ", n_,
           " points: the implicit D is empty");
+  partition_slots();
   block_ = engine::resolve({block, block}, be.where(), n_, n_).queries;
   if (block <= 0) block_ = be.where() == device::cpu ? 512 : 4096;
   block_ = std::max<index_t>(1, std::min(block_, n_));
   mask_full_ = upper_mask(be, block_);
   if (n_ % block_ != 0) mask_tail_ = upper_mask(be, n_ % block_);
+}
+
+template <class T>
+void mmc_problem<T>::partition_slots() {
+  // About one slot per 4 chunks, at most 64: enough parts to balance any thread count, and
+  // the same parts (so the same sums) whatever the thread count.
+  chunk_pairs_ = std::max<index_t>(256, 32768 / d_);
+  const double chunks = std::ceil(n_dissimilar_ / static_cast<double>(chunk_pairs_));
+  slots_ = static_cast<int>(std::clamp(std::ceil(chunks / 4), 1.0, 64.0));
+  slot_start_.assign(static_cast<std::size_t>(slots_ + 1), 0);
+  if (!implicit_) {
+    const index_t m = static_cast<index_t>(D_host_.size());
+    for (int s = 0; s <= slots_; ++s) slot_start_[s] = m * s / slots_;
+    return;
+  }
+  // Rows of the upper triangle with about equal pair counts (row i holds n − 1 − i pairs).
+  const double total = 0.5 * static_cast<double>(n_) * static_cast<double>(n_ - 1);
+  double seen = 0;
+  int s = 1;
+  for (index_t i = 0; i < n_ && s < slots_; ++i) {
+    seen += static_cast<double>(n_ - 1 - i);
+    while (s < slots_ && seen >= total * s / slots_) slot_start_[s++] = i + 1;
+  }
+  while (s <= slots_) slot_start_[s++] = n_;
+}
+
+template <class T>
+void mmc_problem<T>::for_each_dissimilar_chunk(const chunk_function& f) const {
+  const bool reuse = cached_;
+  const bool keep = !reuse && static_cast<double>(d_) * n_dissimilar_ <= 8.0 * 1024 * 1024;
+  if (keep) chunk_cache_.assign(static_cast<std::size_t>(slots_), {});
+#pragma omp parallel for schedule(dynamic, 1) if (slots_ > 1)
+  for (int slot = 0; slot < slots_; ++slot) {
+    if (reuse) {
+      for (const auto& Q : chunk_cache_[static_cast<std::size_t>(slot)]) f(Q, slot);
+      continue;
+    }
+    build_chunks(slot, [&](const matrix<double>& Q) {
+      if (keep) chunk_cache_[static_cast<std::size_t>(slot)].push_back(Q);
+      f(Q, slot);
+    });
+  }
+  if (keep) cached_ = true;
+}
+
+template <class T>
+void mmc_problem<T>::build_chunks(int slot,
+                                  const std::function<void(const matrix<double>&)>& f) const {
+  matrix<double> Q(d_, chunk_pairs_);
+  index_t m = 0;
+  // Appends the pairs (i, j) for j in [j0, j1): whole column ranges at a time (vectorised).
+  auto push_row = [&](index_t i, index_t j0, index_t j1) {
+    const vector<double> xi = X_host_.col(i).template cast<double>();
+    while (j0 < j1) {
+      const index_t len = std::min(j1 - j0, chunk_pairs_ - m);
+      Q.middleCols(m, len) =
+          (X_host_.middleCols(j0, len).template cast<double>().colwise() - xi).array().square();
+      m += len;
+      j0 += len;
+      if (m == chunk_pairs_) {
+        f(Q);
+        m = 0;
+      }
+    }
+  };
+  const index_t begin = slot_start_[slot], end = slot_start_[slot + 1];
+  if (!implicit_) {
+    for (index_t k = begin; k < end; ++k) {
+      const label_t i = D_host_[k].i, j = D_host_[k].j;
+      Q.col(m++) =
+          (X_host_.col(i) - X_host_.col(j)).template cast<double>().array().square().matrix();
+      if (m == chunk_pairs_) {
+        f(Q);
+        m = 0;
+      }
+    }
+  } else {
+    // Rows [begin, end) of the upper triangle, split around the pairs of S (S_sorted_ is
+    // ascending in (i, j)).
+    auto s = std::lower_bound(S_sorted_.begin(), S_sorted_.end(),
+                              std::pair<label_t, label_t>(static_cast<label_t>(begin), 0));
+    for (index_t i = begin; i < end; ++i) {
+      index_t j = i + 1;
+      for (; s != S_sorted_.end() && s->first == i; ++s) {
+        push_row(i, j, s->second);
+        j = s->second + 1;
+      }
+      push_row(i, j, n_);
+    }
+  }
+  if (m > 0) {
+    matrix<double> tail = Q.leftCols(m);
+    f(tail);
+  }
 }
 
 template <class T>

@@ -3,6 +3,7 @@
 // implicit D (all pairs not in S, swept in blocks), and the similar-pair scatter W = Σ_S δδᵀ.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -41,19 +42,20 @@ class mmc_problem {
   double dissimilar(const array& dp, const array& dq, const array& sp, const array& sq,
                     mmc_weight rule, matrix<double>* grad);
 
-  // Host copies of the pair differences for the diagonal solver: calls f(Q) with Q d×m (the
-  // squared differences δ∘δ of up to `chunk` D pairs) for every chunk of D. The chunks are
-  // built once and kept when d·|D| <= 8·2²⁰ doubles (64 MiB), else rebuilt on every call (the
-  // diagonal line search sweeps D once per trial step).
-  template <class F>
-  void for_each_dissimilar_chunk(index_t chunk, F&& f) const;
+  // Host copies of the pair differences for the diagonal solver: calls f(Q, slot) with Q d×m
+  // (the squared differences δ∘δ of up to chunk_pairs_ D pairs) for every chunk of D. The
+  // chunks run on OpenMP threads. Each slot in [0, slots()) is a fixed contiguous part of D
+  // whose chunks one thread sees in order, so per-slot sums added in slot order do not depend
+  // on the thread count or the schedule. The chunks are built once and kept when
+  // d·|D| <= 8·2²⁰ doubles (64 MiB), else rebuilt on every call.
+  using chunk_function = std::function<void(const matrix<double>& Q, int slot)>;
+  void for_each_dissimilar_chunk(const chunk_function& f) const;
+  int slots() const { return slots_; }
 
  private:
-  template <class F>
-  void for_each_dissimilar_chunk_built(index_t chunk, F&& f) const;
-
- public:
- private:
+  // Slot `slot`'s part of D, chunk by chunk.
+  void build_chunks(int slot, const std::function<void(const matrix<double>&)>& f) const;
+  void partition_slots();
   void weights(mmc_weight rule, const array& sqdist, array& w);
 
   backend<T>& be_;
@@ -70,8 +72,11 @@ class mmc_problem {
   std::vector<std::pair<label_t, label_t>> S_sorted_;  // implicit D: for chunk enumeration
   index_t block_ = 0;
   array mask_full_, mask_tail_;  // strictly upper triangular 0/1 masks
-  mutable std::vector<matrix<double>> chunk_cache_;
-  mutable index_t cached_chunk_ = 0;
+  index_t chunk_pairs_ = 0;      // about 256 KiB of Q: built and consumed while in the L2 cache
+  int slots_ = 1;
+  std::vector<index_t> slot_start_;  // slots+1 bounds: rows (implicit D) or pairs (explicit)
+  mutable std::vector<std::vector<matrix<double>>> chunk_cache_;  // per slot
+  mutable bool cached_ = false;
 };
 
 // Diagonal A (fit_mmc_diagonal): h(a) = log Σ_D sqrt(q_kᵀa) with q_k = δ_k∘δ_k (d), its
@@ -110,64 +115,6 @@ device_array<T> times_X(backend<T>& be, const matrix<double>& A, const device_ar
 // Frobenius inner product and norm on host matrices.
 inline double frob_dot(const matrix<double>& a, const matrix<double>& b) {
   return (a.array() * b.array()).sum();
-}
-
-}  // namespace mahal::detail
-
-#include <algorithm>
-
-namespace mahal::detail {
-
-template <class T>
-template <class F>
-void mmc_problem<T>::for_each_dissimilar_chunk(index_t chunk, F&& f) const {
-  if (cached_chunk_ == chunk) {
-    for (const auto& Q : chunk_cache_) f(Q);
-    return;
-  }
-  const bool keep = static_cast<double>(d_) * n_dissimilar_ <= 8.0 * 1024 * 1024;
-  if (keep) {
-    chunk_cache_.clear();
-    for_each_dissimilar_chunk_built(chunk, [&](const matrix<double>& Q) {
-      chunk_cache_.push_back(Q);
-      f(Q);
-    });
-    cached_chunk_ = chunk;
-    return;
-  }
-  for_each_dissimilar_chunk_built(chunk, f);
-}
-
-template <class T>
-template <class F>
-void mmc_problem<T>::for_each_dissimilar_chunk_built(index_t chunk, F&& f) const {
-  matrix<double> Q(d_, chunk);
-  index_t m = 0;
-  auto push = [&](index_t i, index_t j) {
-    Q.col(m++) =
-        (X_host_.col(i) - X_host_.col(j)).template cast<double>().array().square().matrix();
-    if (m == chunk) {
-      f(Q);
-      m = 0;
-    }
-  };
-  if (!implicit_) {
-    for (const auto& p : D_host_) push(p.i, p.j);
-  } else {
-    std::size_t s = 0;  // S_sorted_ is ascending in (i, j)
-    for (index_t i = 0; i < n_; ++i)
-      for (index_t j = i + 1; j < n_; ++j) {
-        while (s < S_sorted_.size() &&
-               (S_sorted_[s].first < i || (S_sorted_[s].first == i && S_sorted_[s].second < j)))
-          ++s;
-        if (s < S_sorted_.size() && S_sorted_[s].first == i && S_sorted_[s].second == j) continue;
-        push(i, j);
-      }
-  }
-  if (m > 0) {
-    matrix<double> tail = Q.leftCols(m);
-    f(tail);
-  }
 }
 
 }  // namespace mahal::detail

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "mahal/backend.hpp"
+#include "mahal/detail/random.hpp"
 #include "mahal/device_transfer.hpp"
 #include "mahal/error.hpp"
 #include "mahal/metric.hpp"
@@ -124,6 +125,56 @@ TEST_CASE("fast diagonal: a >= 0, objective decreases, implicit D = explicit") {
     CHECK(r.trace[k].objective <= r.trace[k - 1].objective);
   const auto ri = fit_mmc_diagonal<double>(*be, p.X, p.S, nullptr, o);
   CHECK(test::relative_error(ri.a, r.a) < 1e-9);
+}
+
+TEST_CASE("fast diagonal ends at the minimum of the convex F: the KKT conditions hold") {
+  // Features 0–1 separate 3 classes, 2 is noise, 3 differs as much within the classes as
+  // between them: some optimal weights are 0, so the bound is active.
+  auto be = make_backend<double>(device::cpu);
+  detail::rng g(5);
+  const index_t n = 90;
+  matrix<double> X(4, n);
+  label_vector y(n);
+  for (index_t i = 0; i < n; ++i) {
+    y(i) = static_cast<label_t>(i % 3);
+    X(0, i) = y(i) + 0.4 * g.normal();
+    X(1, i) = -0.7 * y(i) + 0.4 * g.normal();
+    X(2, i) = g.normal();
+    X(3, i) = (i % 2 == 0 ? 3.0 : -3.0) + 0.1 * g.normal();
+  }
+  pair_list S, D;
+  for (label_t i = 0; i < n; ++i)
+    for (label_t j = i + 1; j < n; ++j) (y(i) == y(j) ? S : D).push_back({i, j});
+  mmc_options o;
+  o.tol = 1e-10;
+  const auto r = fit_mmc_diagonal<double>(*be, X, S, &D, o);
+  CHECK(r.status == solver_status::converged);
+  // ∂F/∂a = s − C·Σ_D (δ∘δ) / (2||δ||_a) / Σ_D ||δ||_a, pair by pair.
+  const vector<double> a = r.a;
+  vector<double> s = vector<double>::Zero(4), h = vector<double>::Zero(4);
+  double sum = 0;
+  for (const auto& q : S) s += (X.col(q.i) - X.col(q.j)).cwiseAbs2();
+  for (const auto& q : D) {
+    const vector<double> sq = (X.col(q.i) - X.col(q.j)).cwiseAbs2();
+    const double dist = std::sqrt(sq.dot(a));
+    sum += dist;
+    h += sq / (2 * dist);
+  }
+  const vector<double> grad = s - o.C * h / sum;
+  CAPTURE(a.transpose());
+  CAPTURE(grad.transpose());
+  index_t at_bound = 0;
+  for (index_t i = 0; i < 4; ++i) {
+    CAPTURE(i);
+    if (a(i) > 0) {
+      CHECK(std::abs(grad(i)) * a(i) < 1e-6 * o.C);  // stationary in the free coordinates
+    } else {
+      ++at_bound;
+      CHECK(grad(i) > 0);  // at the bound only where F grows inwards
+    }
+  }
+  CHECK(at_bound >= 1);  // the case the clipped Newton step got wrong
+  CHECK(at_bound < 4);
 }
 
 TEST_CASE("bad input is an invalid_argument naming the function") {

@@ -17,8 +17,9 @@
 //             eigendecomposition, then the eigenvalues projected onto a capped simplex).
 //             g is concave, so the Frank–Wolfe gap t·λ_max(∇_B g) − ⟨∇_B g, B⟩ bounds the
 //             distance to the optimum and is the stopping test (gap <= tol·g).
-//       diagonal: Newton–Raphson on the paper's objective with a feasible (a >= 0) halving
-//             line search that never accepts an increase.
+//       diagonal: projected Newton (Bertsekas 1982) on the paper's objective, which is convex
+//             on a >= 0: coordinates held at the bound where the gradient points outward,
+//             a Newton step on the others, Armijo backtracking along the projection arc.
 //       linear: gradient ascent on the scale-invariant ratio g(L)/sqrt(f(L)/t), L rescaled
 //             onto f(L) = t after every step (no eigendecomposition).
 //   * mmc_mode::reference — the published reference code (metric-learn 0.7.0 `_BaseMMC`, a

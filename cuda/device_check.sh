@@ -114,11 +114,30 @@ bench_summary=()
 gbench_table() {  # JSON file → markdown table of the iteration rows
   python3 - "$1" <<'EOF' 2>&1
 import json, sys
+def salvage(text):  # a run cut short by its time limit leaves the finished cases, unclosed
+    start = text.find("[", text.find('"benchmarks"'))
+    decoder, found, at = json.JSONDecoder(), [], start + 1
+    while start >= 0:
+        at = text.find("{", at)
+        if at < 0:
+            break
+        try:
+            item, at = decoder.raw_decode(text, at)
+        except ValueError:
+            break
+        found.append(item)
+    return {"benchmarks": found}
 try:
-    data = json.load(open(sys.argv[1]))
-except Exception as e:  # a run cut short leaves a partial file
-    print(f"(unreadable benchmark output: {e})")
+    text = open(sys.argv[1]).read()
+except OSError as e:
+    print(f"(no benchmark output: {e})")
     sys.exit(0)
+try:
+    data = json.loads(text)
+except ValueError:
+    data = salvage(text)
+    print("(cut short: the cases that finished)")
+    print()
 rows = [b for b in data.get("benchmarks", []) if b.get("run_type", "iteration") == "iteration"]
 if not rows:
     print("(no benchmark matched 'cuda|gpu')")

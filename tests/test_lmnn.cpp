@@ -1,8 +1,6 @@
 // LMNN: objective and gradients against python_ref/lmnn_ref.py (golden values), a hand fixture,
 // finite differences, exactness of the reported result, planted-metric recovery for every
 // solver, and bad input.
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -221,31 +219,6 @@ TEST_CASE("lmnn solvers recover a planted metric and report exact values") {
     CHECK(!r.trace.empty());
     CHECK(r.full_searches >= 2);
   }
-}
-
-TEST_CASE("lmnn evaluations and fits give the same bits for 1 and 2 threads") {
-  // Random labels on a small cloud: at L = I hundreds of impostors per anchor are active, so
-  // the hinge sums run on the thread team.
-  auto be = make_backend<double>(device::cpu);
-  const matrix<double> X = 0.2 * test::random_matrix<double>(4, 600, 21);
-  const label_vector y = test::random_labels(600, 3, 22);
-  const matrix<double> I = matrix<double>::Identity(4, 4);
-  lmnn_options opt;
-  opt.max_iterations = 10;
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const auto e1 = evaluate_lmnn<double>(*be, X, y, I, opt);
-  const auto f1 = fit_lmnn<double>(*be, X, y, opt);
-  omp_set_num_threads(2);
-  const auto e2 = evaluate_lmnn<double>(*be, X, y, I, opt);
-  const auto f2 = fit_lmnn<double>(*be, X, y, opt);
-  omp_set_num_threads(threads);
-  REQUIRE(e1.active_triplets > 3 * 65536);  // so more than 65536 candidate pairs
-  CHECK(e1.objective == e2.objective);
-  CHECK(e1.gradient_L == e2.gradient_L);
-  CHECK(f1.iterations == f2.iterations);
-  CHECK(f1.objective == f2.objective);
-  CHECK(f1.L == f2.L);
 }
 
 TEST_CASE("lmnn low rank, PCA and warm start") {

@@ -235,7 +235,10 @@ void fast_diagonal(detail::mmc_problem<T>& p, const vector<double>& s, vector<do
       }
     }
     if (!moved) {
-      r.status = solver_status::converged;  // no decrease at λ = 2⁻⁵⁹: a KKT point
+      // No decrease at λ = 2⁻⁵⁹: a KKT point, unless the model itself is not finite (a
+      // degenerate D with Σ_D ||δ||_a = 0 near a).
+      r.status = std::isfinite(f) && std::isfinite(decrement) ? solver_status::converged
+                                                              : solver_status::stalled;
       break;
     }
     f = f_new;

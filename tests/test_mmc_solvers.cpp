@@ -193,3 +193,22 @@ TEST_CASE("bad input is an invalid_argument naming the function") {
   o.A0 = -matrix<double>::Identity(3, 3);
   CHECK_THROWS_AS(fit_mmc_full<double>(*be, p.X, p.S, nullptr, o), invalid_argument);
 }
+
+TEST_CASE("diagonal A on a degenerate D (every dissimilar pair a duplicate): a status, no NaN") {
+  // Points 0 and 1 coincide, as do 2 and 3; D holds only those two pairs, so Σ_D ||δ||_a = 0 for
+  // every a and F = +∞: nothing can be learned.
+  auto be = make_backend<double>(device::cpu);
+  matrix<double> X(2, 4);
+  X << 0, 0, 1, 1,  //
+      2, 2, 5, 5;
+  const pair_list S = {{0, 2}}, D = {{0, 1}, {2, 3}};
+  for (const auto mode : {mmc_mode::fast, mmc_mode::reference}) {
+    mmc_options o;
+    o.mode = mode;
+    const auto r = fit_mmc_diagonal<double>(*be, X, S, &D, o);
+    CAPTURE(to_string(r.status));
+    CHECK(r.status == solver_status::stalled);
+    CHECK(r.a.allFinite());
+    CHECK(r.objective == 0);
+  }
+}

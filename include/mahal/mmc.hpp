@@ -57,7 +57,9 @@ struct mmc_options {
   mmc_mode mode = mmc_mode::fast;
   index_t max_iter = 100;  // outer iterations (reference full: cycles; diagonal: Newton steps)
   double tol = 1e-3;       // stopping tolerance (reference: its delta / error test; fast full:
-                           // relative Frank–Wolfe gap; fast diagonal / linear: relative change)
+                           // relative Frank–Wolfe gap; fast diagonal: half the Newton decrement
+                           // <= tol·C, i.e. F within ≈ tol·C of its minimum; linear: relative
+                           // change)
   // Initial metric: d×d PSD for full A (default I), its diagonal is a0 for diagonal A
   // (default 1); for L-space the initial L is the Cholesky/eigen factor of A0 (default I).
   std::optional<matrix<double>> A0;

@@ -259,95 +259,89 @@ void lmnn_problem<T>::upload_pairs() {
 }
 
 template <class T>
+void lmnn_problem<T>::anchor_terms(index_t p, bool want_weights, lmnn_terms& sums,
+                                   std::vector<double>& scratch) {
+  const index_t k = k_, base = static_cast<index_t>(anchors_.size()) * k_;
+  const index_t K = options_.impostors_per_point;
+  const double mu = options_.mu, s = scale_;
+  const bool squared = options_.squared_hinge;
+  const T* dist = dist_host_.data();
+  T* w = weights_host_.data();
+  scratch.assign(static_cast<std::size_t>(2 * k), 0.0);
+  double* dt = scratch.data();  // the anchor's target distances
+  double* wt = dt + k;          // and their hinge weights
+  for (index_t a = 0; a < k; ++a) {
+    dt[a] = static_cast<double>(dist[p * k + a]);
+    sums.pull += dt[a];
+  }
+  const index_t e0 = base + anchor_cand_[p], e1 = base + anchor_cand_[p + 1];
+  // With impostors_per_point = K, only the K nearest candidates count (ties: lower index).
+  // Every point outside the candidates is farther than every candidate and has a zero hinge,
+  // so this is the K-nearest-impostor objective exactly.
+  double cut = std::numeric_limits<double>::infinity();
+  index_t ties = 0;
+  if (K > 0 && e1 - e0 > K) {
+    std::vector<double> near(dist + e0, dist + e1);
+    std::nth_element(near.begin(), near.begin() + (K - 1), near.end());
+    cut = near[static_cast<std::size_t>(K - 1)];
+    ties = K - std::count_if(dist + e0, dist + e1, [cut](T v) { return v < cut; });
+  }
+  for (index_t e = e0; e < e1; ++e) {
+    const double dl = static_cast<double>(dist[e]);
+    if (dl > cut || (dl == cut && ties-- <= 0)) {
+      if (want_weights) w[e] = 0;
+      continue;
+    }
+    double wl = 0;
+    bool any = false;
+    for (index_t a = 0; a < k; ++a) {
+      const double h = 1 + dt[a] - dl;
+      if (h > 0) {
+        ++sums.active_triplets;
+        any = true;
+        sums.push += squared ? h * h : h;
+        const double g = squared ? 2 * h : 1.0;
+        wt[a] += g;
+        wl += g;
+      }
+    }
+    if (any) ++sums.active_pairs;
+    if (want_weights) w[e] = static_cast<T>(-mu * s * wl);
+  }
+  if (want_weights)
+    for (index_t a = 0; a < k; ++a) w[p * k + a] = static_cast<T>(s * ((1 - mu) + mu * wt[a]));
+}
+
+template <class T>
 lmnn_terms lmnn_problem<T>::evaluate(const device_array<T>& Z, bool want_weights) {
   const stopwatch clock;
   be_.pair_sqdist(Z, Z, pairs_, dist_);
   be_.download(dist_, dist_host_.data());
   const index_t na = static_cast<index_t>(anchors_.size());
-  const double mu = options_.mu, s = scale_;
-  const bool squared = options_.squared_hinge;
-  const T* dist = dist_host_.data();
-  T* w = weights_host_.data();
-  const index_t k = k_, base = na * k_, K = options_.impostors_per_point;
-  // The sums go per block of anchors into part_, then are added in block order: the same bits
-  // for every thread count and schedule (a reduction clause adds in the order threads finish).
+  // Per block of anchors, then added in block order: the same bits for every thread count and
+  // schedule (a reduction clause adds in the order the threads finish).
   constexpr index_t block = 64;
   const index_t blocks = (na + block - 1) / block;
-  part_.assign(static_cast<std::size_t>(2 * blocks), 0.0);
-  index_t active = 0, active_pairs = 0;
-#pragma omp parallel for schedule(dynamic, 1) if (base + anchor_cand_[na] >= kParallelWork) \
-    reduction(+ : active, active_pairs)
+  parts_.assign(static_cast<std::size_t>(blocks), lmnn_terms{});
+#pragma omp parallel for schedule(dynamic, 1) if (na * k_ + anchor_cand_[na] >= kParallelWork)
   for (index_t b = 0; b < blocks; ++b) {
-    double pull = 0, push = 0;
-    for (index_t p = b * block; p < std::min(na, (b + 1) * block); ++p) {
-      double dt[64], wt[64];
-      double* dtp = dt;
-      double* wtp = wt;
-      std::vector<double> big;
-      if (k > 64) {
-        big.resize(static_cast<std::size_t>(2 * k));
-        dtp = big.data();
-        wtp = big.data() + k;
-      }
-      for (index_t a = 0; a < k; ++a) {
-        dtp[a] = static_cast<double>(dist[p * k + a]);
-        pull += dtp[a];
-        wtp[a] = 0;
-      }
-      const index_t e0 = base + anchor_cand_[p], e1 = base + anchor_cand_[p + 1];
-      // With impostors_per_point = K, only the K nearest candidates count (ties: lower index).
-      // Every point outside the candidates is farther than every candidate and has a zero
-      // hinge, so this is the K-nearest-impostor objective exactly.
-      double cut = std::numeric_limits<double>::infinity();
-      index_t ties = 0;
-      if (K > 0 && e1 - e0 > K) {
-        std::vector<double> near(dist + e0, dist + e1);
-        std::nth_element(near.begin(), near.begin() + (K - 1), near.end());
-        cut = near[static_cast<std::size_t>(K - 1)];
-        ties = K - std::count_if(dist + e0, dist + e1, [cut](T v) { return v < cut; });
-      }
-      for (index_t e = e0; e < e1; ++e) {
-        const double dl = static_cast<double>(dist[e]);
-        if (dl > cut || (dl == cut && ties-- <= 0)) {
-          if (want_weights) w[e] = 0;
-          continue;
-        }
-        double wl = 0;
-        bool any = false;
-        for (index_t a = 0; a < k; ++a) {
-          const double h = 1 + dtp[a] - dl;
-          if (h > 0) {
-            ++active;
-            any = true;
-            push += squared ? h * h : h;
-            const double g = squared ? 2 * h : 1.0;
-            wtp[a] += g;
-            wl += g;
-          }
-        }
-        if (any) ++active_pairs;
-        if (want_weights) w[e] = static_cast<T>(-mu * s * wl);
-      }
-      if (want_weights)
-        for (index_t a = 0; a < k; ++a) w[p * k + a] = static_cast<T>(s * ((1 - mu) + mu * wtp[a]));
-    }
-    part_[2 * b] = pull;
-    part_[2 * b + 1] = push;
+    std::vector<double> scratch;
+    for (index_t p = b * block; p < std::min(na, (b + 1) * block); ++p)
+      anchor_terms(p, want_weights, parts_[b], scratch);
   }
-  double pull = 0, push = 0;
-  for (index_t b = 0; b < blocks; ++b) {
-    pull += part_[2 * b];
-    push += part_[2 * b + 1];
+  lmnn_terms sums;
+  for (const lmnn_terms& part : parts_) {
+    sums.pull += part.pull;
+    sums.push += part.push;
+    sums.active_triplets += part.active_triplets;
+    sums.active_pairs += part.active_pairs;
   }
   if (want_weights) upload_active();
-  lmnn_terms t;
-  t.pull = s * pull;
-  t.push = s * push;
-  t.objective = (1 - mu) * t.pull + mu * t.push;
-  t.active_triplets = active;
-  t.active_pairs = active_pairs;
+  sums.pull *= scale_;
+  sums.push *= scale_;
+  sums.objective = (1 - options_.mu) * sums.pull + options_.mu * sums.push;
   evaluation_seconds_ += clock.seconds();
-  return t;
+  return sums;
 }
 
 template <class T>

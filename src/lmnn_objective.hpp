@@ -86,6 +86,9 @@ class lmnn_problem {
  private:
   void upload_pairs();
   void upload_active();  // the pairs with non-zero weight and their weights, for the gradient
+  // Anchor p's (unscaled) pull, push and active counts added to sums; with want_weights, its
+  // pairs' weights into weights_host_. scratch: room for 2k doubles.
+  void anchor_terms(index_t p, bool want_weights, lmnn_terms& sums, std::vector<double>& scratch);
   std::vector<T> target_distances(const device_array<T>& Z);  // k×n
   // The k nearest other columns of Z with the same or a different label, for every column.
   topk_state<T> labelled_knn(const device_array<T>& Z, index_t k, label_filter filter);
@@ -117,8 +120,8 @@ class lmnn_problem {
   std::vector<T> dist_host_, weights_host_;  // m×1 each
   std::vector<label_t> active_host_;
   std::vector<T> active_weights_host_;
-  std::vector<double> part_;  // evaluate's pull and push sums per block of anchors
-  double scale_ = 1;          // n / |anchors|
+  std::vector<lmnn_terms> parts_;  // evaluate's sums per block of anchors
+  double scale_ = 1;               // n / |anchors|
   double search_seconds_ = 0, evaluation_seconds_ = 0;
 };
 

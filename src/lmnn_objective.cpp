@@ -267,23 +267,26 @@ void lmnn_problem<T>::anchor_terms(index_t p, bool want_weights, lmnn_terms& sum
   const bool squared = options_.squared_hinge;
   const T* dist = dist_host_.data();
   T* w = weights_host_.data();
-  scratch.assign(static_cast<std::size_t>(2 * k), 0.0);
-  double* dt = scratch.data();  // the anchor's target distances
-  double* wt = dt + k;          // and their hinge weights
+  const index_t e0 = base + anchor_cand_[p], e1 = base + anchor_cand_[p + 1];
+  const bool capped = K > 0 && e1 - e0 > K;
+  // Target distances, their hinge weights and (capped) a copy of the candidates' distances.
+  scratch.assign(static_cast<std::size_t>(2 * k + (capped ? e1 - e0 : 0)), 0.0);
+  double* dt = scratch.data();
+  double* wt = dt + k;
   for (index_t a = 0; a < k; ++a) {
     dt[a] = static_cast<double>(dist[p * k + a]);
     sums.pull += dt[a];
   }
-  const index_t e0 = base + anchor_cand_[p], e1 = base + anchor_cand_[p + 1];
   // With impostors_per_point = K, only the K nearest candidates count (ties: lower index).
   // Every point outside the candidates is farther than every candidate and has a zero hinge,
   // so this is the K-nearest-impostor objective exactly.
   double cut = std::numeric_limits<double>::infinity();
   index_t ties = 0;
-  if (K > 0 && e1 - e0 > K) {
-    std::vector<double> near(dist + e0, dist + e1);
-    std::nth_element(near.begin(), near.begin() + (K - 1), near.end());
-    cut = near[static_cast<std::size_t>(K - 1)];
+  if (capped) {
+    double* near = wt + k;
+    std::copy(dist + e0, dist + e1, near);
+    std::nth_element(near, near + (K - 1), near + (e1 - e0));
+    cut = near[K - 1];
     ties = K - std::count_if(dist + e0, dist + e1, [cut](T v) { return v < cut; });
   }
   for (index_t e = e0; e < e1; ++e) {

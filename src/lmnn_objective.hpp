@@ -87,7 +87,7 @@ class lmnn_problem {
   void upload_pairs();
   void upload_active();  // the pairs with non-zero weight and their weights, for the gradient
   // Anchor p's (unscaled) pull, push and active counts added to sums; with want_weights, its
-  // pairs' weights into weights_host_. scratch: room for 2k doubles.
+  // pairs' weights into weights_host_. scratch: a buffer reused across anchors.
   void anchor_terms(index_t p, bool want_weights, lmnn_terms& sums, std::vector<double>& scratch);
   std::vector<T> target_distances(const device_array<T>& Z);  // k×n
   // The k nearest other columns of Z with the same or a different label, for every column.

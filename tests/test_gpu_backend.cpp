@@ -20,6 +20,7 @@
 #include "mahal/backend.hpp"
 #include "mahal/detail/random.hpp"
 #include "mahal/error.hpp"
+#include "test_support.hpp"
 
 using namespace mahal;
 
@@ -40,10 +41,7 @@ std::uint64_t seed(std::uint64_t offset) { return base_seed() + offset; }
 
 // True (after saying so) when there is no device; otherwise prints the base seed.
 bool no_device() {
-  if (cuda_device_count() == 0) {
-    MESSAGE("no CUDA device: skipped");
-    return true;
-  }
+  if (test::no_cuda_device()) return true;
   MESSAGE("base seed " << base_seed() << " (override with MAHAL_TEST_SEED)");
   return false;
 }

@@ -9,10 +9,7 @@
 using namespace mahal;
 
 TEST_CASE_TEMPLATE("kmeans and constrained_kmeans agree on CPU and GPU", T, float, double) {
-  if (cuda_device_count() == 0) {
-    MESSAGE("no CUDA device: skipped");
-    return;
-  }
+  if (test::no_cuda_device()) return;
   auto cpu = make_backend<T>(device::cpu);
   auto gpu = make_backend<T>(device::cuda);
   // Separated blobs, so that rounding differences of the two GEMMs cannot flip an assignment.

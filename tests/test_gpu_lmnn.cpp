@@ -9,10 +9,7 @@
 using namespace mahal;
 
 TEST_CASE("LMNN objective, gradients and fits agree on CPU and GPU") {
-  if (mahal::cuda_device_count() == 0) {
-    MESSAGE("no CUDA device: skipped");
-    return;
-  }
+  if (test::no_cuda_device()) return;
   auto cpu = make_backend<double>(device::cpu);
   auto gpu = make_backend<double>(device::cuda);
   const matrix<double> X = test::random_matrix<double>(6, 400, 21);

@@ -10,10 +10,7 @@ using namespace mahal;
 using namespace mahal::nn;
 
 TEST_CASE("Siamese and triplet training agree on CPU and GPU") {
-  if (mahal::cuda_device_count() == 0) {
-    MESSAGE("no CUDA device: skipped");
-    return;
-  }
+  if (test::no_cuda_device()) return;
   auto cpu = make_backend<double>(device::cpu);
   auto gpu = make_backend<double>(device::cuda);
   const matrix<double> X = test::random_matrix<double>(8, 300, 31);

@@ -61,4 +61,11 @@ inline std::string data_path(const std::string& file) {
 }
 inline bool have_data(const std::string& file) { return std::filesystem::exists(data_path(file)); }
 
+// True, after saying so, when there is no CUDA device: GPU tests return early then.
+inline bool no_cuda_device() {
+  if (cuda_device_count() > 0) return false;
+  MESSAGE("no CUDA device: skipped");
+  return true;
+}
+
 }  // namespace mahal::test

@@ -555,6 +555,71 @@ class cuda_backend final : public backend<T> {
     kernels::topk_merge(args, res_.stream());
   }
 
+  index_t do_impostor_pairs(const array& block, index_t first_query, index_t first_ref,
+                            bool upper, const array& radius2, const labels& point_labels,
+                            labels& found) override {
+    constexpr const char* fn = "mahal::backend::impostor_pairs (cuda)";
+    checks::on_device(fn, "block", block);
+    checks::on_device(fn, "radius2", radius2);
+    checks::on_device(fn, "point_labels", point_labels);
+    checks::on_device(fn, "found", found);
+    expects(radius2.size() - 1 <= index_t{std::numeric_limits<label_t>::max()}, fn, "point index ",
+            radius2.size() - 1, " does not fit a label_t");
+    device_scope scope(res_.device_id());
+    auto* count = static_cast<unsigned long long*>(res_.status());
+    check_cuda(cudaMemsetAsync(count, 0, sizeof(unsigned long long), res_.stream()),
+               "cudaMemsetAsync");
+    kernels::impostor_pairs(block.data(), block.rows(), block.cols(), first_query, first_ref,
+                            upper, radius2.data(), point_labels.data(), found.data(),
+                            found.cols(), count, res_.stream());
+    unsigned long long total = 0;
+    res_.read_back(count, &total, sizeof total);
+    return static_cast<index_t>(total);
+  }
+
+  hinge_sums do_lmnn_hinge(const array& dist, const labels& offsets, const hinge_options& options,
+                           array* weights) override {
+    constexpr const char* fn = "mahal::backend::lmnn_hinge (cuda)";
+    checks::on_device(fn, "dist", dist);
+    checks::on_device(fn, "offsets", offsets);
+    if (weights != nullptr) {
+      checks::on_device(fn, "weights", *weights);
+      checks::disjoint(fn, "weights", *weights, "dist", dist);
+    }
+    const index_t na = offsets.size() - 1;
+    const index_t candidates = dist.size() - na * options.k;
+    device_scope scope(res_.device_id());
+    // The offsets must describe dist exactly before any kernel reads through them.
+    auto* first_bad = static_cast<unsigned long long*>(res_.status());
+    check_cuda(cudaMemsetAsync(first_bad, 0xff, sizeof(unsigned long long), res_.stream()),
+               "cudaMemsetAsync");
+    kernels::check_offsets(offsets.data(), na, candidates, first_bad, res_.stream());
+    unsigned long long bad = 0;
+    res_.read_back(first_bad, &bad, sizeof bad);
+    expects(bad == std::numeric_limits<unsigned long long>::max(), fn, "offsets must rise from 0 to ",
+            candidates, " (the candidates in dist); they do not at position ", bad);
+    // Per-anchor terms, then each of the four sums by the fixed-shape reduction.
+    const std::size_t count = kernels::reduce_scratch_count();
+    const auto terms_count = static_cast<std::size_t>(4 * na);
+    auto* terms = static_cast<double*>(res_.scratch((terms_count + count + 4) * sizeof(double)));
+    double* reduce_scratch = terms + terms_count;
+    double* results = reduce_scratch + count;
+    kernels::lmnn_hinge(dist.data(), offsets.data(), na, options.k, options.nearest, options.mu,
+                        options.scale, options.squared,
+                        weights != nullptr ? weights->data() : nullptr, terms, res_.stream());
+    for (index_t r = 0; r < 4; ++r)
+      kernels::reduce(terms + r * na, static_cast<const double*>(nullptr), na, reduce_scratch,
+                      results + r, res_.stream());
+    double host[4] = {0, 0, 0, 0};
+    res_.read_back(results, host, sizeof host);
+    hinge_sums sums;
+    sums.pull = host[0];
+    sums.push = host[1];
+    sums.active_triplets = static_cast<index_t>(host[2]);
+    sums.active_pairs = static_cast<index_t>(host[3]);
+    return sums;
+  }
+
  private:
   resources res_;
 

@@ -11,8 +11,9 @@
 # Benchmark programs are the build's targets whose names contain "bench". Each is run as:
 #   - a Google Benchmark binary (it answers --benchmark_list_tests): the cases matching
 #     'cuda|gpu' (JSON to bench_<name>.json);
-#   - mahal_lmnn_driver (bench/lmnn_driver.cpp): LMNN fits with --backend cuda and --backend cpu on a
-#     generated 10-class CSV, and on letters.csv when a data folder has it;
+#   - mahal_lmnn_driver (bench/lmnn_driver.cpp), first: LMNN fits with --backend cuda and
+#     --backend cpu on a generated 10-class CSV, on letters.csv when a data folder has it, and
+#     10 iterations with the 3 nearest impostors at n = 1e4, 3e4, 1e5 (d = 32, 10 classes);
 #   - anything else: listed as not run.
 # Exit status: 0 when the GPU tests pass, 1 otherwise (the report is written either way).
 set -uo pipefail
@@ -156,55 +157,66 @@ for b in rows:
 EOF
 }
 
-# A 10-class Gaussian-blob CSV (label first, header line): 4000 training rows then 1000 test
-# rows, d = 32. Plain Python, so it needs no package.
-make_blobs_csv() {
-  python3 - "$1" <<'EOF'
+# A 10-class Gaussian-blob CSV (label first, header line) of ROWS rows (the last 1000 are the
+# test set), d = 32. Plain Python, so it needs no package.
+make_blobs_csv() {  # file rows
+  python3 - "$1" "$2" <<'EOF'
 import random, sys
 rng = random.Random(7)
 d, classes = 32, 10
 centres = [[rng.gauss(0, 1.5) for _ in range(d)] for _ in range(classes)]
 with open(sys.argv[1], "w") as f:
     f.write("label," + ",".join(f"x{t}" for t in range(d)) + "\n")
-    for i in range(5000):
+    for i in range(int(sys.argv[2])):
         c = i % classes
-        f.write(str(c) + "," + ",".join(f"{centres[c][t] + rng.gauss(0, 2.0):.6f}"
+        f.write(str(c) + "," + ",".join(f"{centres[c][t] + rng.gauss(0, 2.0):.5f}"
                                         for t in range(d)) + "\n")
 EOF
 }
 
 run_bench_lmnn() {  # binary
-  local bin=$1 csv="$OUT/blobs.csv" rows=""
+  local bin=$1 rows=""
   local -a sets=()
-  make_blobs_csv "$csv" && sets+=("blobs|$csv|4000")
-  [ -n "$data_dir" ] && [ -f "$data_dir/letters.csv" ] && sets+=("letters|$data_dir/letters.csv|16000")
+  # name|csv|training rows|driver options (the n-sweep's CSVs are made when their turn comes)
+  make_blobs_csv "$OUT/blobs.csv" 5000 && sets+=("blobs|$OUT/blobs.csv|4000|")
+  [ -n "$data_dir" ] && [ -f "$data_dir/letters.csv" ] &&
+    sets+=("letters|$data_dir/letters.csv|16000|" "letters|$data_dir/letters.csv|16000|--impostors 3")
+  for n in 10000 30000 100000; do
+    sets+=("blobs n=$n|$OUT/blobs_$n.csv|$n|--impostors 3 --max-iter 10")
+  done
   for set in "${sets[@]}"; do
-    IFS='|' read -r name file first <<<"$set"
+    IFS='|' read -r name file first options <<<"$set"
+    [ -f "$file" ] || make_blobs_csv "$file" $((first + 1000))
     for backend in cuda cpu; do
       local left=$((BUDGET - 15 - $(elapsed_s)))
       if [ "$left" -lt 10 ]; then
-        rows+="| $name | $backend | (budget spent) |"$'\n'
+        rows+="| $name | $options | $backend | (budget spent) |"$'\n'
         continue
       fi
-      log "bench_lmnn $name --backend $backend"
+      log "bench_lmnn $name $options --backend $backend"
       local line
-      line=$(timeout "$(limit 60)" "$bin" --data "$file" --first "$first" --backend "$backend" \
-        2>>"$OUT/bench_lmnn.log" | tail -n 1)
-      echo "$name $backend: $line" >>"$OUT/bench_lmnn.log"
-      rows+="| $name | $backend | ${line:-(failed or timed out: see bench_lmnn.log)} |"$'\n'
+      # shellcheck disable=SC2086
+      line=$(timeout "$(limit 60)" "$bin" --data "$file" --first "$first" $options \
+        --backend "$backend" 2>>"$OUT/bench_lmnn.log" | tail -n 1)
+      echo "$name $options $backend: $line" >>"$OUT/bench_lmnn.log"
+      rows+="| $name | $options | $backend | ${line:-(failed or timed out: see bench_lmnn.log)} |"$'\n'
     done
+    rm -f "$OUT"/blobs_*.csv  # large, and of no use in the report
   done
   {
     echo "### bench_lmnn (LMNN fit + 3-NN accuracy; JSON line per run)"
     echo
-    echo "| data | backend | result |"
-    echo "|---|---|---|"
+    echo "| data | options | backend | result |"
+    echo "|---|---|---|---|"
     printf '%s' "$rows"
     echo
   } >>"$bench_md"
   bench_summary+=("bench_lmnn: $(printf '%s' "$rows" | grep -c 'train_seconds') of $((2 * ${#sets[@]})) runs ok (see report)")
 }
 
+# The LMNN driver first: its CPU-vs-GPU comparison is short and matters most.
+bench_targets=$(echo "$bench_targets" | tr ' ' '\n' | grep -x mahal_lmnn_driver
+  echo "$bench_targets" | tr ' ' '\n' | grep -v -x mahal_lmnn_driver)
 for target in $bench_targets; do
   bin=$(find "$BUILD" -type f -name "$target" -perm -u+x 2>/dev/null | head -n 1)
   if [ -z "$bin" ]; then

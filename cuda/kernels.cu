@@ -580,6 +580,138 @@ void launch_topk_register(const topk_args<T>& args, stream_t stream) {
   check_launch("topk_split_merge_kernel");
 }
 
+// ---- LMNN --------------------------------------------------------------------------------------
+
+// Reserves `wanted` (0 or 1 per lane) consecutive slots of *count for the lanes that want one,
+// with one atomic per warp; returns this lane's slot. All lanes of the warp must call it.
+__device__ __forceinline__ unsigned long long warp_reserve(bool wanted,
+                                                           unsigned long long* count) {
+  const unsigned mask = __ballot_sync(0xffffffffu, wanted);
+  const int lane = threadIdx.x & 31;
+  unsigned long long base = 0;
+  if (lane == 0 && mask != 0) base = atomicAdd(count, static_cast<unsigned long long>(__popc(mask)));
+  base = __shfl_sync(0xffffffffu, base, 0);
+  return base + static_cast<unsigned long long>(__popc(mask & ((1u << lane) - 1u)));
+}
+
+// One entry of the block per thread, rows fastest; the loop bound is the warp's, so every lane
+// takes part in the ballots.
+template <class T>
+__global__ void impostor_pairs_kernel(const T* __restrict__ block, index_t rows, index_t cols,
+                                      index_t first_query, index_t first_ref, bool upper,
+                                      const T* __restrict__ radius2,
+                                      const label_t* __restrict__ labels,
+                                      label_t* __restrict__ found, index_t capacity,
+                                      unsigned long long* __restrict__ count) {
+  const index_t total = rows * cols;
+  const index_t lane = threadIdx.x & 31;
+  for (index_t base = global_thread() - lane; base < total; base += grid_threads()) {
+    const index_t e = base + lane;
+    bool near_i = false, near_l = false;
+    index_t i = 0, l = 0;
+    if (e < total) {
+      i = first_query + e % rows;
+      l = first_ref + e / rows;
+      if ((!upper || l > i) && labels[i] != labels[l]) {
+        const T d = block[e];
+        near_i = d < radius2[i];
+        near_l = d < radius2[l];
+      }
+    }
+    const unsigned long long slot_i = warp_reserve(near_i, count);
+    if (near_i && slot_i < static_cast<unsigned long long>(capacity)) {
+      found[2 * slot_i] = static_cast<label_t>(i);
+      found[2 * slot_i + 1] = static_cast<label_t>(l);
+    }
+    const unsigned long long slot_l = warp_reserve(near_l, count);
+    if (near_l && slot_l < static_cast<unsigned long long>(capacity)) {
+      found[2 * slot_l] = static_cast<label_t>(l);
+      found[2 * slot_l + 1] = static_cast<label_t>(i);
+    }
+  }
+}
+
+__global__ void check_offsets_kernel(const label_t* __restrict__ offsets, index_t na,
+                                     index_t candidates, unsigned long long* __restrict__ first_bad) {
+  for (index_t p = global_thread(); p <= na; p += grid_threads()) {
+    const bool bad = p == 0 ? offsets[0] != 0
+                     : p == na ? offsets[na] < offsets[na - 1] || offsets[na] != candidates
+                               : offsets[p] < offsets[p - 1];
+    if (bad) atomicMin(first_bad, static_cast<unsigned long long>(p));
+  }
+}
+
+// Whether candidate e of [e0, e1) is among the `nearest` closest (equal distances: the
+// earlier), as the CPU's nth_element cut: its rank by (distance, position) is below `nearest`.
+template <class T>
+__device__ __forceinline__ bool counts(const T* __restrict__ dist, index_t e0, index_t e1,
+                                       index_t e, index_t nearest) {
+  if (nearest <= 0 || e1 - e0 <= nearest) return true;
+  const T de = dist[e];
+  index_t rank = 0;
+  for (index_t f = e0; f < e1 && rank < nearest; ++f) {
+    const T v = dist[f];
+    rank += (v < de || (v == de && f < e)) ? 1 : 0;
+  }
+  return rank < nearest;
+}
+
+// One warp per anchor: lanes stride over its candidates; per-anchor sums by warp shuffles (a
+// fixed order). terms is na×4 (pull, push, active triplets, active pairs), in double.
+template <class T>
+__global__ void lmnn_hinge_kernel(const T* __restrict__ dist, const label_t* __restrict__ offsets,
+                                  index_t na, index_t k, index_t nearest, double mu, double scale,
+                                  bool squared, T* __restrict__ weights,
+                                  double* __restrict__ terms) {
+  const index_t lane = threadIdx.x & 31;
+  const index_t warps = grid_threads() / 32;
+  for (index_t p = global_thread() / 32; p < na; p += warps) {
+    const T* dt = dist + p * k;
+    const index_t e0 = na * k + offsets[p], e1 = na * k + offsets[p + 1];
+    double pull = 0, push = 0, triplets = 0, pairs = 0;
+    for (index_t a = lane; a < k; a += 32) pull += static_cast<double>(dt[a]);
+    for (index_t e = e0 + lane; e < e1; e += 32) {
+      const bool in = counts(dist, e0, e1, e, nearest);
+      const double dl = static_cast<double>(dist[e]);
+      double wl = 0;
+      bool any = false;
+      for (index_t a = 0; in && a < k; ++a) {
+        const double h = 1 + static_cast<double>(dt[a]) - dl;
+        if (h > 0) {
+          triplets += 1;
+          any = true;
+          push += squared ? h * h : h;
+          wl += squared ? 2 * h : 1.0;
+        }
+      }
+      pairs += any ? 1 : 0;
+      if (weights != nullptr) weights[e] = in ? static_cast<T>(-mu * scale * wl) : T(0);
+    }
+    pull = warp_sum(pull);
+    push = warp_sum(push);
+    triplets = warp_sum(triplets);
+    pairs = warp_sum(pairs);
+    if (lane == 0) {
+      terms[p] = pull;
+      terms[na + p] = push;
+      terms[2 * na + p] = triplets;
+      terms[3 * na + p] = pairs;
+    }
+    if (weights == nullptr) continue;
+    // The targets' weights: Σ over the counted candidates of g, one target at a time.
+    for (index_t a = 0; a < k; ++a) {
+      const double da = static_cast<double>(dt[a]);
+      double g = 0;
+      for (index_t e = e0 + lane; e < e1; e += 32) {
+        const double h = 1 + da - static_cast<double>(dist[e]);
+        if (h > 0 && counts(dist, e0, e1, e, nearest)) g += squared ? 2 * h : 1.0;
+      }
+      g = warp_sum(g);
+      if (lane == 0) weights[p * k + a] = static_cast<T>(scale * ((1 - mu) + mu * g));
+    }
+  }
+}
+
 }  // namespace
 
 // ---- launchers -----------------------------------------------------------------------------------
@@ -750,6 +882,34 @@ void topk_merge(const topk_args<T>& args, stream_t stream) {
   check_launch("topk_global_kernel");
 }
 
+template <class T>
+void impostor_pairs(const T* block, index_t rows, index_t cols, index_t first_query,
+                    index_t first_ref, bool upper, const T* radius2, const label_t* labels,
+                    label_t* found, index_t capacity, unsigned long long* count, stream_t stream) {
+  if (rows <= 0 || cols <= 0) return;
+  impostor_pairs_kernel<<<grid_for(rows * cols, block_threads), block_threads, 0, stream>>>(
+      block, rows, cols, first_query, first_ref, upper, radius2, labels, found, capacity, count);
+  check_launch("impostor_pairs_kernel");
+}
+
+void check_offsets(const label_t* offsets, index_t na, index_t candidates,
+                   unsigned long long* first_bad, stream_t stream) {
+  check_offsets_kernel<<<grid_for(na + 1, block_threads), block_threads, 0, stream>>>(
+      offsets, na, candidates, first_bad);
+  check_launch("check_offsets_kernel");
+}
+
+template <class T>
+void lmnn_hinge(const T* dist, const label_t* offsets, index_t na, index_t k, index_t nearest,
+                double mu, double scale, bool squared, T* weights, double* terms,
+                stream_t stream) {
+  if (na <= 0) return;
+  constexpr index_t anchors_per_block = block_threads / 32;
+  lmnn_hinge_kernel<<<grid_for(na, anchors_per_block), block_threads, 0, stream>>>(
+      dist, offsets, na, k, nearest, mu, scale, squared, weights, terms);
+  check_launch("lmnn_hinge_kernel");
+}
+
 // ---- explicit instantiations -----------------------------------------------------------------------
 
 #define MAHAL_CUDA_INSTANTIATE(T)                                                                  \
@@ -768,7 +928,12 @@ void topk_merge(const topk_args<T>& args, stream_t stream) {
   template void pair_sqdist<T>(const T*, const T*, index_t, const label_t*, index_t, T*,           \
                                stream_t);                                                          \
   template void sqdist_epilogue<T>(T*, index_t, index_t, const T*, const T*, stream_t);            \
-  template void topk_merge<T>(const topk_args<T>&, stream_t);
+  template void topk_merge<T>(const topk_args<T>&, stream_t);                                     \
+  template void impostor_pairs<T>(const T*, index_t, index_t, index_t, index_t, bool, const T*,   \
+                                  const label_t*, label_t*, index_t, unsigned long long*,         \
+                                  stream_t);                                                      \
+  template void lmnn_hinge<T>(const T*, const label_t*, index_t, index_t, index_t, double, double, \
+                              bool, T*, double*, stream_t);
 
 MAHAL_CUDA_INSTANTIATE(float)
 MAHAL_CUDA_INSTANTIATE(double)

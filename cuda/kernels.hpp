@@ -131,4 +131,25 @@ index_t topk_splits(index_t n_queries, index_t n_refs, index_t k);
 template <class T>
 void topk_merge(const topk_args<T>& args, stream_t stream);
 
+// backend::impostor_pairs on one block (rows × cols, column-major): the pairs go to found
+// (2×capacity) in the slots reserved from *count (a device word the caller zeroes first), which
+// ends as the number of pairs, capacity exceeded or not.
+template <class T>
+void impostor_pairs(const T* block, index_t rows, index_t cols, index_t first_query,
+                    index_t first_ref, bool upper, const T* radius2, const label_t* labels,
+                    label_t* found, index_t capacity, unsigned long long* count, stream_t stream);
+
+// Checks the na + 1 offsets of backend::lmnn_hinge: offsets[0] = 0, non-decreasing, and
+// offsets[na] = candidates. *first_bad (set to UINT64_MAX by the caller) receives the smallest
+// offending position.
+void check_offsets(const label_t* offsets, index_t na, index_t candidates,
+                   unsigned long long* first_bad, stream_t stream);
+
+// backend::lmnn_hinge: per-anchor sums into terms (na×4 doubles: pull, push, active triplets,
+// active pairs) and, unless weights is null, the m pair weights. The caller reduces terms.
+template <class T>
+void lmnn_hinge(const T* dist, const label_t* offsets, index_t na, index_t k, index_t nearest,
+                double mu, double scale, bool squared, T* weights, double* terms,
+                stream_t stream);
+
 }  // namespace mahal::cuda::kernels

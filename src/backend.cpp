@@ -248,6 +248,44 @@ void backend<T>::topk_merge(const array& block, const topk_block& where_, topk_s
 }
 
 template <class T>
+index_t backend<T>::impostor_pairs(const array& block, index_t first_query, index_t first_ref,
+                                   bool upper, const array& radius2, const labels& point_labels,
+                                   labels& found) {
+  const char* fn = "mahal::backend::impostor_pairs";
+  const index_t n = radius2.size();
+  expects(point_labels.size() == n && first_query >= 0 && first_ref >= 0 &&
+              first_query + block.rows() <= n && first_ref + block.cols() <= n,
+          fn, "block ", shape(block), " at (", first_query, ", ", first_ref, ") with ", n,
+          " radii and ", point_labels.size(), " labels");
+  expects(found.rows() == 2, fn, "found is ", shape(found), ", must be 2 x capacity");
+  on_device(fn, block, where());
+  on_device(fn, radius2, where());
+  on_device(fn, point_labels, where());
+  on_device(fn, found, where());
+  if (block.empty()) return 0;
+  return do_impostor_pairs(block, first_query, first_ref, upper, radius2, point_labels, found);
+}
+
+template <class T>
+hinge_sums backend<T>::lmnn_hinge(const array& dist, const labels& offsets,
+                                  const hinge_options& options, array* weights) {
+  const char* fn = "mahal::backend::lmnn_hinge";
+  expects(offsets.size() >= 1, fn, "offsets is ", shape(offsets), ", must hold na + 1 entries");
+  const index_t na = offsets.size() - 1;
+  expects(options.k >= 1 && options.nearest >= 0, fn, "k = ", options.k,
+          " must be at least 1 and nearest = ", options.nearest, " at least 0");
+  expects(dist.size() >= na * options.k, fn, "dist has ", dist.size(), " entries but ", na,
+          " anchors have ", na * options.k, " target pairs");
+  expects(weights == nullptr || weights->size() == dist.size(), fn, "weights has ",
+          weights != nullptr ? weights->size() : 0, " entries, dist ", dist.size());
+  on_device(fn, dist, where());
+  on_device(fn, offsets, where());
+  if (weights != nullptr) on_device(fn, *weights, where());
+  if (na == 0) return {};
+  return do_lmnn_hinge(dist, offsets, options, weights);
+}
+
+template <class T>
 void backend<T>::block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
                                const array& q_cols, const array& w, T alpha, T beta, array& out) {
   expects(p_rows.cols() == q_rows.cols() && p_cols.cols() == q_cols.cols() &&

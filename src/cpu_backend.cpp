@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "blas_threads.hpp"
+#include "cpu_lmnn.hpp"
 #include "mahal/error.hpp"
 
 extern "C" {
@@ -489,9 +490,33 @@ class cpu_backend final : public backend<T> {
   void do_pair_scatter(const array& p, const array& q, const labels& pairs, const array& weights,
                        T alpha, T beta, array& out) override {
     const char* where = "mahal::backend::pair_scatter";
-    const index_t n = p.cols(), m = pairs.cols();
+    const index_t n = p.cols();
     check_pair_indices(pairs, n, where);
-    const compact_pairs cp = compact(pairs.data(), m, n);
+    // Pairs of weight zero add nothing: leave them out of the CSR and the GEMM (LMNN passes
+    // all its candidate pairs, most of them inactive).
+    index_t m = pairs.cols();
+    const label_t* ij = pairs.data();
+    const T* w = weights.data();
+    std::vector<label_t> kept_pairs;
+    std::vector<T> kept_weights;
+    if (std::find(w, w + m, T(0)) != w + m) {
+      for (index_t k = 0; k < m; ++k)
+        if (w[k] != T(0)) {
+          kept_pairs.insert(kept_pairs.end(), {ij[2 * k], ij[2 * k + 1]});
+          kept_weights.push_back(w[k]);
+        }
+      m = static_cast<index_t>(kept_weights.size());
+      ij = kept_pairs.data();
+      w = kept_weights.data();
+    }
+    if (m == 0) {  // out = beta·out
+      if (beta == T(0))
+        std::fill_n(out.data(), out.size(), T(0));
+      else
+        this->scale(beta, out);
+      return;
+    }
+    const compact_pairs cp = compact(ij, m, n);
     const index_t nv = static_cast<index_t>(cp.vertices.size());
     // Apply Lap to the side with fewer rows; gather the other side's columns when only some
     // points occur in pairs, so the GEMM runs over n' = |vertices| columns.
@@ -499,7 +524,7 @@ class cpu_backend final : public backend<T> {
     const array& r = lap_on_p ? p : q;
     const array& s = lap_on_p ? q : p;
     std::vector<T> y(static_cast<std::size_t>(r.rows() * nv));
-    laplacian_apply(r.data(), r.rows(), cp.vertices, cp, weights.data(), m, y.data());
+    laplacian_apply(r.data(), r.rows(), cp.vertices, cp, w, m, y.data());
     const T* s_cols = s.data();
     std::vector<T> gathered;
     if (nv < n) {
@@ -573,6 +598,20 @@ class cpu_backend final : public backend<T> {
     detail::blas_single_thread guard;
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (index_t t = 0; t < tiles; ++t) run_tile(t);
+  }
+
+  index_t do_impostor_pairs(const array& block, index_t first_query, index_t first_ref,
+                            bool upper, const array& radius2, const labels& point_labels,
+                            labels& found) override {
+    return cpu::impostor_pairs(block.data(), block.rows(), block.cols(), first_query, first_ref,
+                               upper, radius2.data(), point_labels.data(), found.data(), found.cols(),
+                               impostor_lists_);
+  }
+
+  hinge_sums do_lmnn_hinge(const array& dist, const labels& offsets, const hinge_options& options,
+                           array* weights) override {
+    return cpu::lmnn_hinge(dist.data(), dist.size(), offsets.data(), offsets.size() - 1, options,
+                           weights != nullptr ? weights->data() : nullptr);
   }
 
   void do_topk_merge(const array& block, const topk_block& at, topk_state<T>& state) override {
@@ -738,6 +777,8 @@ class cpu_backend final : public backend<T> {
     idx[pos] = ref;
     return true;
   }
+
+  pair_lists impostor_lists_;  // impostor_pairs' per-thread lists, reused
 
   static void check_pair_indices(const labels& pairs, index_t n, const char* where) {
     const label_t* ij = pairs.data();

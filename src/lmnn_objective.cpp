@@ -10,31 +10,12 @@
 #include "mahal/metric.hpp"
 #include "mahal/neighbors.hpp"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace mahal::detail {
 namespace {
 
 // Loops over fewer items than this run on one thread: a parallel region costs more than it
 // saves on small problems (and much more when the cores are shared).
 constexpr index_t kParallelWork = 1 << 16;
-
-int thread_count() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-int thread_id() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
 
 }  // namespace
 
@@ -124,16 +105,16 @@ void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
     search_seconds_ += clock.seconds();
     return;
   }
-  // Triangular blocked sweep: each unordered pair {i, l} once, l > i.
+  // Triangular blocked sweep: each unordered pair {i, l} once, l > i. The blocks' distances
+  // stay where they were computed; only the pairs inside the balls come back.
   const engine::block_sizes b = engine::resolve(options_.blocks, be_.where(), n_, n_);
   device_array<T> zn = be_.alloc(n_, 1);
   be_.col_dots(Z, Z, zn);
   device_array<T> scratch = be_.alloc(b.queries, b.refs);
-  const bool host = be_.where() == device::cpu;
-  std::vector<T> buffer(host ? 0 : static_cast<std::size_t>(b.queries * b.refs));
-  const int threads = thread_count();
-  std::vector<std::vector<index_pair>> found(static_cast<std::size_t>(threads));
-  const label_t* y = y_.data();
+  device_array<T> radius2 = be_.alloc(n_, 1);
+  be_.upload(theta.data(), radius2);
+  if (found_.cols() == 0) found_ = be_.alloc_labels(2, std::min(2 * b.queries * b.refs, n_ * 64));
+  std::vector<index_pair> pairs;
   for (index_t q0 = 0; q0 < n_; q0 += b.queries) {
     const index_t qb = std::min(b.queries, n_ - q0);
     for (index_t r0 = q0; r0 < n_; r0 += b.refs) {
@@ -141,42 +122,23 @@ void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
       device_array<T> block = scratch.reshaped(qb, rb);
       be_.sqdist_block(Z.col_range(q0, qb), Z.col_range(r0, rb), zn.segment(q0, qb),
                        zn.segment(r0, rb), block);
-      const T* B = block.data();
-      if (!host) {
-        be_.download(block, buffer.data());
-        B = buffer.data();
+      index_t count = be_.impostor_pairs(block, q0, r0, true, radius2, labels_, found_);
+      if (count > found_.cols()) {
+        found_ = be_.alloc_labels(2, std::max(count, 2 * found_.cols()));
+        count = be_.impostor_pairs(block, q0, r0, true, radius2, labels_, found_);
       }
-#pragma omp parallel if (qb * rb >= kParallelWork)
-      {
-        std::vector<index_pair>& mine = found[static_cast<std::size_t>(thread_id())];
-#pragma omp for schedule(static)
-        for (index_t bcol = 0; bcol < rb; ++bcol) {
-          const index_t l = r0 + bcol;
-          const label_t yl = y[l];
-          const T tl = theta[l];
-          const T* col = B + bcol * qb;
-          const index_t a_end = std::min(qb, l - q0);  // i = q0 + a < l
-          for (index_t a = 0; a < a_end; ++a) {
-            const T dd = col[a];
-            const index_t i = q0 + a;
-            if ((dd < theta[i] || dd < tl) && y[i] != yl) {
-              if (dd < theta[i]) mine.push_back({static_cast<label_t>(i), static_cast<label_t>(l)});
-              if (dd < tl) mine.push_back({static_cast<label_t>(l), static_cast<label_t>(i)});
-            }
-          }
-        }
-      }
+      const std::size_t at = pairs.size();
+      pairs.resize(at + static_cast<std::size_t>(count));
+      be_.download_labels(found_.col_range(0, count), reinterpret_cast<label_t*>(pairs.data() + at));
     }
   }
   // CSR by anchor, each anchor's impostors ascending (independent of the thread count).
   std::fill(cand_start_.begin(), cand_start_.end(), 0);
-  for (const auto& list : found)
-    for (const index_pair& p : list) ++cand_start_[p.i + 1];
+  for (const index_pair& p : pairs) ++cand_start_[p.i + 1];
   std::partial_sum(cand_start_.begin(), cand_start_.end(), cand_start_.begin());
   cand_other_.resize(static_cast<std::size_t>(cand_start_[n_]));
   std::vector<index_t> at(cand_start_.begin(), cand_start_.end() - 1);
-  for (const auto& list : found)
-    for (const index_pair& p : list) cand_other_[at[p.i]++] = p.j;
+  for (const index_pair& p : pairs) cand_other_[at[p.i]++] = p.j;
 #pragma omp parallel for schedule(dynamic, 256) if (cand_start_[n_] >= kParallelWork)
   for (index_t i = 0; i < n_; ++i)
     std::sort(cand_other_.begin() + cand_start_[i], cand_other_.begin() + cand_start_[i + 1]);
@@ -229,12 +191,18 @@ void lmnn_problem<T>::set_batch(const std::vector<label_t>& batch) {
 template <class T>
 void lmnn_problem<T>::upload_pairs() {
   const index_t na = static_cast<index_t>(anchors_.size());
-  anchor_cand_.assign(static_cast<std::size_t>(na + 1), 0);
+  std::vector<label_t> offsets(static_cast<std::size_t>(na + 1), 0);
+  index_t candidates = 0;
   for (index_t p = 0; p < na; ++p) {
     const label_t i = anchors_[p];
-    anchor_cand_[p + 1] = anchor_cand_[p] + cand_start_[i + 1] - cand_start_[i];
+    candidates += cand_start_[i + 1] - cand_start_[i];
+    expects(candidates <= std::numeric_limits<label_t>::max(), "mahal::fit_lmnn", "more than ",
+            std::numeric_limits<label_t>::max(),
+            " impostor candidates; set impostors_per_point (--impostors K) to keep the K "
+            "nearest per point");
+    offsets[p + 1] = static_cast<label_t>(candidates);
   }
-  const index_t m = na * k_ + anchor_cand_[na];
+  const index_t m = na * k_ + candidates;
   std::vector<label_t> pairs(static_cast<std::size_t>(2 * m));
 #pragma omp parallel for schedule(dynamic, 256) if (m >= kParallelWork)
   for (index_t p = 0; p < na; ++p) {
@@ -243,7 +211,7 @@ void lmnn_problem<T>::upload_pairs() {
       pairs[2 * (p * k_ + a)] = i;
       pairs[2 * (p * k_ + a) + 1] = targets_[i * k_ + a];
     }
-    index_t e = na * k_ + anchor_cand_[p];
+    index_t e = na * k_ + offsets[p];
     for (index_t c = cand_start_[i]; c < cand_start_[i + 1]; ++c, ++e) {
       pairs[2 * e] = i;
       pairs[2 * e + 1] = cand_other_[c];
@@ -251,135 +219,44 @@ void lmnn_problem<T>::upload_pairs() {
   }
   pairs_ = be_.alloc_labels(2, m);
   be_.upload_labels(pairs.data(), pairs_);
-  pairs_host_ = std::move(pairs);
+  offsets_ = be_.alloc_labels(na + 1, 1);
+  be_.upload_labels(offsets.data(), offsets_);
   dist_ = be_.alloc(m, 1);
-  dist_host_.resize(static_cast<std::size_t>(m));
-  weights_host_.resize(static_cast<std::size_t>(m));
+  weights_ = be_.alloc(m, 1);
   scale_ = static_cast<double>(n_) / static_cast<double>(std::max<index_t>(na, 1));
-}
-
-template <class T>
-void lmnn_problem<T>::anchor_terms(index_t p, bool want_weights, lmnn_terms& sums,
-                                   std::vector<double>& scratch) {
-  const index_t k = k_, base = static_cast<index_t>(anchors_.size()) * k_;
-  const index_t K = options_.impostors_per_point;
-  const double mu = options_.mu, s = scale_;
-  const bool squared = options_.squared_hinge;
-  const T* dist = dist_host_.data();
-  T* w = weights_host_.data();
-  const index_t e0 = base + anchor_cand_[p], e1 = base + anchor_cand_[p + 1];
-  const bool capped = K > 0 && e1 - e0 > K;
-  // Target distances, their hinge weights and (capped) a copy of the candidates' distances.
-  scratch.assign(static_cast<std::size_t>(2 * k + (capped ? e1 - e0 : 0)), 0.0);
-  double* dt = scratch.data();
-  double* wt = dt + k;
-  for (index_t a = 0; a < k; ++a) {
-    dt[a] = static_cast<double>(dist[p * k + a]);
-    sums.pull += dt[a];
-  }
-  // With impostors_per_point = K, only the K nearest candidates count (ties: lower index).
-  // Every point outside the candidates is farther than every candidate and has a zero hinge,
-  // so this is the K-nearest-impostor objective exactly.
-  double cut = std::numeric_limits<double>::infinity();
-  index_t ties = 0;
-  if (capped) {
-    double* near = wt + k;
-    std::copy(dist + e0, dist + e1, near);
-    std::nth_element(near, near + (K - 1), near + (e1 - e0));
-    cut = near[K - 1];
-    ties = K - std::count_if(dist + e0, dist + e1, [cut](T v) { return v < cut; });
-  }
-  for (index_t e = e0; e < e1; ++e) {
-    const double dl = static_cast<double>(dist[e]);
-    if (dl > cut || (dl == cut && ties-- <= 0)) {
-      if (want_weights) w[e] = 0;
-      continue;
-    }
-    double wl = 0;
-    bool any = false;
-    for (index_t a = 0; a < k; ++a) {
-      const double h = 1 + dt[a] - dl;
-      if (h > 0) {
-        ++sums.active_triplets;
-        any = true;
-        sums.push += squared ? h * h : h;
-        const double g = squared ? 2 * h : 1.0;
-        wt[a] += g;
-        wl += g;
-      }
-    }
-    if (any) ++sums.active_pairs;
-    if (want_weights) w[e] = static_cast<T>(-mu * s * wl);
-  }
-  if (want_weights)
-    for (index_t a = 0; a < k; ++a) w[p * k + a] = static_cast<T>(s * ((1 - mu) + mu * wt[a]));
 }
 
 template <class T>
 lmnn_terms lmnn_problem<T>::evaluate(const device_array<T>& Z, bool want_weights) {
   const stopwatch clock;
   be_.pair_sqdist(Z, Z, pairs_, dist_);
-  be_.download(dist_, dist_host_.data());
-  const index_t na = static_cast<index_t>(anchors_.size());
-  // Per block of anchors, then added in block order: the same bits for every thread count and
-  // schedule (a reduction clause adds in the order the threads finish).
-  constexpr index_t block = 64;
-  const index_t blocks = (na + block - 1) / block;
-  parts_.assign(static_cast<std::size_t>(blocks), lmnn_terms{});
-#pragma omp parallel for schedule(dynamic, 1) if (na * k_ + anchor_cand_[na] >= kParallelWork)
-  for (index_t b = 0; b < blocks; ++b) {
-    std::vector<double> scratch;
-    for (index_t p = b * block; p < std::min(na, (b + 1) * block); ++p)
-      anchor_terms(p, want_weights, parts_[b], scratch);
-  }
+  hinge_options hinge;
+  hinge.k = k_;
+  hinge.nearest = options_.impostors_per_point;
+  hinge.mu = options_.mu;
+  hinge.scale = scale_;
+  hinge.squared = options_.squared_hinge;
+  const hinge_sums h = be_.lmnn_hinge(dist_, offsets_, hinge, want_weights ? &weights_ : nullptr);
   lmnn_terms sums;
-  for (const lmnn_terms& part : parts_) {
-    sums.pull += part.pull;
-    sums.push += part.push;
-    sums.active_triplets += part.active_triplets;
-    sums.active_pairs += part.active_pairs;
-  }
-  if (want_weights) upload_active();
-  sums.pull *= scale_;
-  sums.push *= scale_;
+  sums.pull = h.pull * scale_;
+  sums.push = h.push * scale_;
+  sums.active_triplets = h.active_triplets;
+  sums.active_pairs = h.active_pairs;
   sums.objective = (1 - options_.mu) * sums.pull + options_.mu * sums.push;
   evaluation_seconds_ += clock.seconds();
   return sums;
 }
 
 template <class T>
-void lmnn_problem<T>::upload_active() {
-  // Only pairs with a non-zero weight enter the gradient: usually a small part of the
-  // candidates (inactive ones, and with impostors_per_point all but the K nearest). The first
-  // pair always goes, so that the list is never empty.
-  const index_t m = static_cast<index_t>(weights_host_.size());
-  active_host_.clear();
-  active_weights_host_.clear();
-  for (index_t e = 0; e < m; ++e)
-    if (e == 0 || weights_host_[e] != T(0)) {
-      active_host_.push_back(pairs_host_[2 * e]);
-      active_host_.push_back(pairs_host_[2 * e + 1]);
-      active_weights_host_.push_back(weights_host_[e]);
-    }
-  const index_t a = static_cast<index_t>(active_weights_host_.size());
-  if (active_pairs_.cols() != a) {
-    active_pairs_ = be_.alloc_labels(2, a);
-    weights_ = be_.alloc(a, 1);
-  }
-  be_.upload_labels(active_host_.data(), active_pairs_);
-  be_.upload(active_weights_host_.data(), weights_);
-}
-
-template <class T>
 void lmnn_problem<T>::gradient_L(const device_array<T>& Z, device_array<T>& grad) {
   const stopwatch clock;
-  be_.pair_scatter(Z, X_, active_pairs_, weights_, T(2), T(0), grad);
+  be_.pair_scatter(Z, X_, pairs_, weights_, T(2), T(0), grad);
   evaluation_seconds_ += clock.seconds();
 }
 
 template <class T>
 void lmnn_problem<T>::gradient_M(device_array<T>& G) {
-  be_.pair_scatter(X_, X_, active_pairs_, weights_, T(1), T(0), G);
+  be_.pair_scatter(X_, X_, pairs_, weights_, T(1), T(0), G);
 }
 
 template <class T>

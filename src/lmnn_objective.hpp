@@ -1,10 +1,11 @@
 // The LMNN objective over an impostor active set, written once over backend<T>.
 //
 // Pairs live on the device as one 2×m list: the n·k target pairs (i, j) first, then the
-// candidate impostor pairs (i, l) grouped by anchor i (CSR offsets on the host). One
-// evaluation is: pair distances of all m pairs from Z = LX (pair_sqdist), the hinge terms and
-// pair weights per anchor (host, O(n·k + k·|candidates|)), and one pair_scatter for the
-// gradient. A full search rebuilds the candidates from a blocked all-pairs sweep.
+// candidate impostor pairs (i, l) grouped by anchor i (CSR offsets). One evaluation is three
+// backend operations, all on the device: the pair distances of all m pairs from Z = LX
+// (pair_sqdist), the hinge terms and pair weights per anchor (lmnn_hinge,
+// O(n·k + k·|candidates|)), and one pair_scatter for the gradient (zero weights skipped).
+// A full search rebuilds the candidates from a blocked all-pairs sweep (impostor_pairs).
 #pragma once
 
 #include <cstdint>
@@ -85,10 +86,6 @@ class lmnn_problem {
 
  private:
   void upload_pairs();
-  void upload_active();  // the pairs with non-zero weight and their weights, for the gradient
-  // Anchor p's (unscaled) pull, push and active counts added to sums; with want_weights, its
-  // pairs' weights into weights_host_. scratch: a buffer reused across anchors.
-  void anchor_terms(index_t p, bool want_weights, lmnn_terms& sums, std::vector<double>& scratch);
   std::vector<T> target_distances(const device_array<T>& Z);  // k×n
   // The k nearest other columns of Z with the same or a different label, for every column.
   topk_state<T> labelled_knn(const device_array<T>& Z, index_t k, label_filter filter);
@@ -108,19 +105,14 @@ class lmnn_problem {
   device_array<label_t> labels_;     // n, on the device, for the label-filtered k-NN
   std::vector<double> radius_;       // n: |x_i − c|
   double max_radius_ = 0;
-  device_array<label_t> target_pairs_;       // 2×(n·k)
-  device_array<T> target_dist_;              // (n·k)×1
-  std::vector<label_t> anchors_;             // anchors of the evaluation (all, or a batch)
-  std::vector<index_t> anchor_cand_;         // |anchors|+1 offsets of their candidates in pairs_
-  device_array<label_t> pairs_;              // 2×m: anchors' targets, then their candidates
-  device_array<T> dist_;                     // m×1
-  std::vector<label_t> pairs_host_;          // 2×m, as pairs_
-  device_array<label_t> active_pairs_;       // 2×a: the pairs with non-zero weight
-  device_array<T> weights_;                  // a×1: their weights
-  std::vector<T> dist_host_, weights_host_;  // m×1 each
-  std::vector<label_t> active_host_;
-  std::vector<T> active_weights_host_;
-  std::vector<lmnn_terms> parts_;  // evaluate's sums per block of anchors
+  device_array<label_t> target_pairs_;  // 2×(n·k)
+  device_array<T> target_dist_;         // (n·k)×1
+  device_array<label_t> found_;         // 2×capacity: full_search's pairs from one block
+  std::vector<label_t> anchors_;        // anchors of the evaluation (all, or a batch)
+  device_array<label_t> pairs_;         // 2×m: anchors' targets, then their candidates
+  device_array<label_t> offsets_;       // |anchors|+1: where each anchor's candidates start
+  device_array<T> dist_;                // m×1: the pairs' squared distances
+  device_array<T> weights_;             // m×1: their weights in the gradient (0: inactive)
   double scale_ = 1;               // n / |anchors|
   double search_seconds_ = 0, evaluation_seconds_ = 0;
 };

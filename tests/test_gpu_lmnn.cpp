@@ -4,6 +4,7 @@
 
 #include "mahal/backend.hpp"
 #include "mahal/lmnn.hpp"
+#include "lmnn_ops_cases.hpp"
 #include "test_support.hpp"
 
 using namespace mahal;
@@ -32,4 +33,12 @@ TEST_CASE("LMNN objective, gradients and fits agree on CPU and GPU") {
     CHECK(fb.objective == doctest::Approx(fa.objective).epsilon(1e-8));
     CHECK(test::relative_error(fb.L, fa.L) < 1e-6);
   }
+}
+
+TEST_CASE_TEMPLATE("impostor_pairs and lmnn_hinge on the GPU match their definitions", T, float,
+                   double) {
+  if (test::no_cuda_device()) return;
+  auto gpu = make_backend<T>(device::cuda);
+  test::check_impostor_pairs(*gpu);
+  test::check_lmnn_hinge(*gpu);
 }

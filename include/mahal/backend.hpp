@@ -106,6 +106,21 @@ struct topk_block {
   const label_t* ref_labels = nullptr;
 };
 
+// LMNN's hinge over (anchor, target neighbour, impostor) triplets, see backend::lmnn_hinge.
+struct hinge_options {
+  index_t k = 3;          // target neighbours per anchor
+  index_t nearest = 0;    // only each anchor's `nearest` closest candidates count (0: all)
+  double mu = 0.5;        // weight of the push term
+  double scale = 1;       // multiplies every weight (n / batch size for a mini-batch)
+  bool squared = false;   // squared hinge h² instead of h
+};
+struct hinge_sums {
+  double pull = 0;              // Σ target distances² (unscaled)
+  double push = 0;              // Σ hinge terms (unscaled)
+  index_t active_triplets = 0;  // triplets with h > 0
+  index_t active_pairs = 0;     // candidates in at least one active triplet
+};
+
 // The interface. Public member functions validate shapes (throwing invalid_argument with the
 // function's name and the sizes) and then call the protected `do_*` virtual that a device
 // implements, so the checks exist once for every backend.
@@ -209,6 +224,30 @@ class backend {
                   index_t block_queries, index_t block_refs, const topk_block& where,
                   topk_state<T>& state);
 
+  // ---- LMNN -------------------------------------------------------------------------------------
+  // The impostor pairs in one block of a symmetric all-pairs sweep. block(a, b) is the squared
+  // distance between points i = first_query + a and l = first_ref + b; radius2 (n×1) holds
+  // each point's squared ball radius and point_labels (n×1) the labels of all points. For
+  // every entry with y_i ≠ y_l (and, when `upper`, l > i: each unordered pair once), the pair
+  // (i, l) counts when block(a, b) < radius2(i) and the pair (l, i) when block(a, b) <
+  // radius2(l). They are written as columns of `found` (2×capacity) from column 0, in no
+  // particular order. Returns how many there are; when that exceeds found.cols(), only
+  // found.cols() were written (call again with a larger array). A sweep's n² distances stay on
+  // the device: only the pairs come back.
+  index_t impostor_pairs(const array& block, index_t first_query, index_t first_ref, bool upper,
+                         const array& radius2, const labels& point_labels, labels& found);
+  // LMNN's hinge terms and pair weights. dist (m×1) holds squared distances: first the k target
+  // pairs of each of the na anchors (anchor p's at p·k … p·k + k − 1), then the candidate
+  // impostor pairs, anchor p's at na·k + offsets(p) … na·k + offsets(p + 1) − 1 (offsets is
+  // (na+1)×1, non-decreasing from 0 to m − na·k). Triplet (p, target a, candidate l) is active
+  // when h = 1 + d_a − d_l > 0; with nearest = K > 0 only each anchor's K closest candidates
+  // count (equal distances: the earlier). Returns the sums over all anchors, added in an order
+  // that depends only on na (the same bits on every run). With weights (m×1, or null), also
+  // the pair weights of the gradient, with g = 1 (or 2h, squared) per active triplet:
+  //   target a: scale·((1 − mu) + mu·Σ_l g),  candidate l: −mu·scale·Σ_a g (0 if not counted).
+  hinge_sums lmnn_hinge(const array& dist, const labels& offsets, const hinge_options& options,
+                        array* weights);
+
  protected:
   virtual array do_alloc(index_t rows, index_t cols) = 0;
   virtual labels do_alloc_labels(index_t rows, index_t cols) = 0;
@@ -243,6 +282,11 @@ class backend {
   virtual void do_sqdist_block(const array& p, const array& q, const array& pn, const array& qn,
                                array& out) = 0;
   virtual void do_topk_merge(const array& block, const topk_block& where, topk_state<T>& state) = 0;
+  virtual index_t do_impostor_pairs(const array& block, index_t first_query, index_t first_ref,
+                                    bool upper, const array& radius2, const labels& point_labels,
+                                    labels& found) = 0;
+  virtual hinge_sums do_lmnn_hinge(const array& dist, const labels& offsets,
+                                   const hinge_options& options, array* weights) = 0;
   virtual void do_block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
                                 const array& q_cols, const array& w, T alpha, T beta, array& out);
   // Not pure: the default is the block loop described at topk_sweep.

@@ -110,6 +110,18 @@ double chunked_sum(index_t n, F f) {
 #define MAHAL_VECTOR_CLONES
 #endif
 
+// Loops that read the columns of pairs (i, j) in list order miss the cache on every column once
+// the array outgrows it (LMNN's impostors, n >= 3e4): they prefetch the columns of the pair this
+// many places ahead, about one memory latency's worth of work.
+constexpr index_t kPrefetchAhead = 8;
+
+template <class T>
+inline void prefetch_column(const T* column, index_t rows) {
+  const char* bytes = reinterpret_cast<const char*>(column);
+  for (std::size_t b = 0; b < static_cast<std::size_t>(rows) * sizeof(T); b += 64)
+    __builtin_prefetch(bytes + b);
+}
+
 // out[k] = (p_i − p_j)ᵀ(q_i − q_j) for the pairs k in [lo, hi); p = q is the squared distance,
 // with half the loads. The reductions may be reordered (omp simd): without that they stay one
 // scalar chain of dependent adds.
@@ -117,6 +129,18 @@ template <class T>
 MAHAL_VECTOR_CLONES void pair_sqdist_kernel(const T* p, const T* q, const label_t* ij, index_t rows,
                                             index_t lo, index_t hi, T* out) {
   for (index_t k = lo; k < hi; ++k) {
+    if (k + kPrefetchAhead < hi) {
+      // The first index is often the previous pair's (LMNN lists pairs by anchor): then its
+      // column is in cache already.
+      const label_t* next = ij + 2 * (k + kPrefetchAhead);
+      const bool new_first = next[0] != next[-2];
+      if (new_first) prefetch_column(p + rows * next[0], rows);
+      prefetch_column(p + rows * next[1], rows);
+      if (p != q) {
+        if (new_first) prefetch_column(q + rows * next[0], rows);
+        prefetch_column(q + rows * next[1], rows);
+      }
+    }
     const T* pi = p + rows * ij[2 * k];
     const T* pj = p + rows * ij[2 * k + 1];
     T acc = 0;
@@ -224,6 +248,7 @@ void laplacian_apply(const T* r, index_t rows, const std::vector<label_t>& cols_
     for (index_t e = start[v]; e < start[v + 1]; ++e) degree += weight[e];
     for (index_t t = 0; t < rows; ++t) yv[t] = degree * rv[t];
     for (index_t e = start[v]; e < start[v + 1]; ++e) {
+      if (e + kPrefetchAhead < 2 * m) prefetch_column(column(other[e + kPrefetchAhead]), rows);
       const T* ru = column(other[e]);
       const T we = weight[e];
       for (index_t t = 0; t < rows; ++t) yv[t] -= we * ru[t];

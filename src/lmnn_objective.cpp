@@ -42,9 +42,7 @@ lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,
   y_.assign(y.data(), y.data() + n_);
   X_ = to_device<T>(be, X);
   labels_ = labels_to_device<T>(be, y);
-  const topk_state<T> state = labelled_knn(X_, k_, label_filter::same);
-  targets_.resize(static_cast<std::size_t>(k_ * n_));
-  be.download_labels(state.indices, targets_.data());
+  targets_ = same_class_knn(X_, k_);
   std::vector<label_t> tp(static_cast<std::size_t>(2 * k_ * n_));
   for (index_t i = 0; i < n_; ++i)
     for (index_t a = 0; a < k_; ++a) {
@@ -78,6 +76,36 @@ topk_state<T> lmnn_problem<T>::labelled_knn(const device_array<T>& Z, index_t k,
   request.ref_labels = &labels_;
   request.blocks = options_.blocks;
   return engine::knn(be_, Z, Z, request);
+}
+
+template <class T>
+std::vector<label_t> lmnn_problem<T>::same_class_knn(const device_array<T>& Z, index_t k) {
+  std::vector<std::vector<label_t>> members;
+  for (index_t i = 0; i < n_; ++i) {
+    const auto c = static_cast<std::size_t>(y_[i]);
+    if (members.size() <= c) members.resize(c + 1);
+    members[c].push_back(static_cast<label_t>(i));
+  }
+  std::vector<label_t> out(static_cast<std::size_t>(k * n_));
+  std::vector<label_t> local;
+  for (const std::vector<label_t>& m : members) {
+    if (m.empty()) continue;
+    const auto size = static_cast<index_t>(m.size());
+    device_array<label_t> idx = be_.alloc_labels(size, 1);
+    be_.upload_labels(m.data(), idx);
+    device_array<T> Zc = be_.alloc(Z.rows(), size);
+    be_.gather_cols(Z, idx, Zc);
+    engine::knn_request request;
+    request.k = k;
+    request.exclude_self = true;
+    request.blocks = options_.blocks;
+    const topk_state<T> state = engine::knn(be_, Zc, Zc, request);
+    local.resize(static_cast<std::size_t>(k * size));
+    be_.download_labels(state.indices, local.data());
+    for (index_t q = 0; q < size; ++q)
+      for (index_t a = 0; a < k; ++a) out[m[q] * k + a] = m[local[q * k + a]];
+  }
+  return out;
 }
 
 template <class T>

@@ -87,6 +87,10 @@ class lmnn_problem {
  private:
   void upload_pairs();
   std::vector<T> target_distances(const device_array<T>& Z);  // k×n
+  // The k nearest other columns of Z with the same label, for every column (k×n), searched
+  // class by class: n²/C distances for C equal classes instead of n². Members keep their
+  // order, so ties still go to the smaller index.
+  std::vector<label_t> same_class_knn(const device_array<T>& Z, index_t k);
   // The k nearest other columns of Z with the same or a different label, for every column.
   topk_state<T> labelled_knn(const device_array<T>& Z, index_t k, label_filter filter);
   // full_search's candidates when impostors_per_point > 0; theta: the squared ball radii.

@@ -149,6 +149,13 @@ def main():
         check({"error", "kind"} <= err.keys(), f"NaN input: {err}")
         err = run(mahal, "fit", "--algo", "lmnn", expect_rc=2)
         check(err.get("kind") == "usage", f"usage error: {err}")
+        # Out-of-range numbers are usage errors that name the option and the bound.
+        for option, value, wanted in [("--k", "0", "must be > 0"), ("--lr", "-1", "must be >= 0"),
+                                      ("--steps", "-5", "must be >= 0")]:
+            err = run(mahal, "fit", "--algo", "siamese", "--train", test, option, value,
+                      expect_rc=2)
+            check(err.get("kind") == "usage" and option in err.get("error", "")
+                  and wanted in err.get("error", ""), f"{option} {value}: {err}")
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)
         return 1

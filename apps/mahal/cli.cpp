@@ -15,6 +15,26 @@ void add_common_options(CLI::App& sub, common_options& options, bool with_backen
         ->capture_default_str();
 }
 
+namespace {
+
+// A number at least `low` (strictly above it unless inclusive); the message names the bound.
+CLI::Validator bounded_below(double low, bool inclusive) {
+  const std::string bound = (inclusive ? ">= " : "> ") + CLI::detail::to_string(low);
+  return CLI::Validator(
+      [low, inclusive, bound](std::string& text) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value)) return "must be a number, got " + text;
+        if (inclusive ? value >= low : value > low) return {};
+        return "must be " + bound + ", got " + text;
+      },
+      inclusive ? "NON-NEGATIVE" : "POSITIVE");
+}
+
+}  // namespace
+
+CLI::Validator positive() { return bounded_below(0, false); }
+CLI::Validator non_negative() { return bounded_below(0, true); }
+
 void emit(const json& report, const common_options& options) {
   if (options.json) {
     std::cout << report.dump() << std::endl;

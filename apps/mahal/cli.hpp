@@ -28,6 +28,11 @@ struct common_options {
 };
 void add_common_options(CLI::App& sub, common_options& options, bool with_backend = true);
 
+// Option checks whose messages say what is wanted ("must be > 0, got -1"); CLI11's
+// PositiveNumber / NonNegativeNumber print the whole double range instead.
+CLI::Validator positive();
+CLI::Validator non_negative();
+
 // Prints the report: the JSON object with --json, else one "key: value" line per entry.
 void emit(const json& report, const common_options& options);
 

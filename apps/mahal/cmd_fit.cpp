@@ -87,22 +87,33 @@ void add_fit_command(CLI::App& app) {
       ->check(CLI::IsMember({"lbfgs", "sgd", "m-space"}));
   sub->add_option("--k", o->k, "lmnn target neighbours and the test k-NN's k")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  sub->add_option("--rank", o->rank, "Rows of L (0 = d)")->capture_default_str();
+      ->check(positive());
+  sub->add_option("--rank", o->rank, "Rows of L (0 = d)")
+      ->capture_default_str()
+      ->check(non_negative());
   sub->add_option("--impostors", o->impostors,
                   "lmnn: only the K nearest impostors of each point (0 = all; mlpack uses k)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  sub->add_option("--max-iter", o->max_iter, "Iteration cap (0 = the solver's default)");
-  sub->add_option("--tol", o->tol, "Stopping tolerance (0 = the solver's default)");
+      ->check(non_negative());
+  sub->add_option("--max-iter", o->max_iter, "Iteration cap (0 = the solver's default)")
+      ->check(non_negative());
+  sub->add_option("--tol", o->tol, "Stopping tolerance (0 = the solver's default)")
+      ->check(non_negative());
   sub->add_option("--C", o->C, "mmc-diag: weight of the log term")->capture_default_str();
-  sub->add_option("--similar", o->similar, "mmc: sampled similar pairs (0 = all, D implicit)");
-  sub->add_option("--dissimilar", o->dissimilar, "mmc: sampled dissimilar pairs");
+  sub->add_option("--similar", o->similar, "mmc: sampled similar pairs (0 = all, D implicit)")
+      ->check(non_negative());
+  sub->add_option("--dissimilar", o->dissimilar, "mmc: sampled dissimilar pairs")
+      ->check(non_negative());
   sub->add_option("--seed", o->seed, "Seed for sampling")->capture_default_str();
-  sub->add_option("--steps", o->steps, "siamese: training steps");
-  sub->add_option("--batch", o->batch, "siamese: pairs or triplets per step");
-  sub->add_option("--margin", o->margin, "siamese: margin (contrastive) or alpha (triplet)");
-  sub->add_option("--lr", o->learning_rate, "siamese / sgd: learning rate");
+  sub->add_option("--steps", o->steps, "siamese: training steps (0 = 2000)")
+      ->check(non_negative());
+  sub->add_option("--batch", o->batch, "siamese: pairs or triplets per step (0 = 256)")
+      ->check(non_negative());
+  sub->add_option("--margin", o->margin,
+                  "siamese: margin (contrastive; 0 = 1) or alpha (triplet; 0 = 0.2)")
+      ->check(non_negative());
+  sub->add_option("--lr", o->learning_rate, "siamese / sgd: learning rate (0 = the default)")
+      ->check(non_negative());
   sub->add_option("--label-column", o->data.label_column, "Name of the label column")
       ->capture_default_str();
   add_common_options(*sub, o->common);

@@ -63,7 +63,7 @@ void add_knn_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("knn", "k-NN test accuracy under a metric");
   sub->add_option("--train", o->train, "Training CSV (the references)")->required();
   sub->add_option("--test", o->test, "Test CSV (the queries)")->required();
-  sub->add_option("--k", o->k, "Neighbours")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--k", o->k, "Neighbours")->capture_default_str()->check(positive());
   sub->add_option("--model", o->model, "A learned metric or network (from mahal fit --out)");
   sub->add_flag("--standardize", o->standardize,
                 "Without --model: z-score features with training statistics");

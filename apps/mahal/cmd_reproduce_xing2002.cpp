@@ -258,7 +258,7 @@ void add_reproduce_xing2002_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--restarts", o->restarts, "K-means restarts")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   sub->add_option("--seed", o->seed, "Base seed")->capture_default_str();
   sub->add_option("--datasets", o->datasets,
                   "Comma-separated subset (keys: boston_housing, "

@@ -150,7 +150,7 @@ void add_verify_command(CLI::App& app) {
       ->check(CLI::IsMember({"min", "mean", "knn"}));
   sub->add_option("--k", o->k, "Neighbours averaged by --score knn")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   sub->add_option("--far", o->far, "False accept rate of tar_at_far")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));

@@ -99,6 +99,13 @@ void run_reproduce(const reproduce_options& o) {
     if (o.datasets.empty() || ("," + o.datasets + ",").find("," + s.key + ",") != std::string::npos)
       sets.push_back(s);
   expects(!sets.empty(), "mahal reproduce-xing2002", "no data set matches --datasets ", o.datasets);
+  // All files are checked before the first (long) data set starts.
+  std::string missing;
+  for (const auto& set : sets)
+    if (!fs::is_regular_file(fs::path(o.data_dir) / set.file))
+      missing += (missing.empty() ? "" : ", ") + set.file;
+  expects<io_error>(missing.empty(), "mahal reproduce-xing2002", "missing in --data-dir ",
+                    o.data_dir, ": ", missing, " (README.md, section Set-up, says where to get them)");
   const std::string reference_path =
       o.reference.empty() ? (fs::path(o.data_dir) / ".." / "reference" / "xing2002_figure6.json")
                                 .lexically_normal()
@@ -255,7 +262,8 @@ void add_reproduce_xing2002_command(CLI::App& app) {
                   "The paper's bars (default: <data-dir>/../reference/xing2002_figure6.json)");
   sub->add_option("--trials", o->trials,
                   "Trials per data set and regime (0 = the paper's: 20, wine 10)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative());
   sub->add_option("--restarts", o->restarts, "K-means restarts")
       ->capture_default_str()
       ->check(positive());

@@ -35,6 +35,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "cuda_backend.hpp"
 #include "cuda_resources.hpp"
@@ -577,6 +578,43 @@ class cuda_backend final : public backend<T> {
     return static_cast<index_t>(total);
   }
 
+  void do_mmc_diagonal_terms(const array& x_rows, const array& x_cols, index_t first_row,
+                             index_t first_col, bool upper, const array& w,
+                             diagonal_terms& terms) override {
+    constexpr const char* fn = "mahal::backend::mmc_diagonal_terms (cuda)";
+    checks::on_device(fn, "x_rows", x_rows);
+    checks::on_device(fn, "x_cols", x_cols);
+    checks::on_device(fn, "w", w);
+    const index_t d = x_rows.rows(), m = x_rows.cols() * x_cols.cols();
+    device_scope scope(res_.device_id());
+    const index_t splits = kernels::mmc_diagonal_splits(d, m, res_.multiprocessor_count());
+    // Scratch, in doubles: per-pair dist, c1, c2 | per-split parts | summed parts | reduction.
+    const std::size_t reduce_count = kernels::reduce_scratch_count();
+    const auto pair_doubles = static_cast<std::size_t>(3 * m);
+    const auto part_doubles = static_cast<std::size_t>(splits * (d * d + d));
+    const auto out_doubles = static_cast<std::size_t>(d * d + d);
+    auto* scratch = static_cast<double*>(res_.scratch(
+        (pair_doubles + part_doubles + out_doubles + reduce_count + 1) * sizeof(double)));
+    double* parts = scratch + pair_doubles;
+    double* out = parts + part_doubles;
+    double* reduce_scratch = out + out_doubles;
+    kernels::mmc_diagonal_terms(x_rows.data(), x_cols.data(), d, x_rows.cols(), x_cols.cols(),
+                                first_row, first_col, upper, w.data(), splits, scratch, parts,
+                                out, res_.stream());
+    kernels::reduce(scratch, static_cast<const double*>(nullptr), m, reduce_scratch,
+                    reduce_scratch + reduce_count, res_.stream());
+    std::vector<double> host(out_doubles + 1);
+    res_.read_back(out, host.data(), out_doubles * sizeof(double));
+    res_.read_back(reduce_scratch + reduce_count, host.data() + out_doubles, sizeof(double));
+    terms.sum += host[out_doubles];
+    for (index_t i = 0; i < d; ++i) terms.grad[i] += host[d * d + i];
+    for (index_t j = 0; j < d; ++j)
+      for (index_t i = j; i < d; ++i) {  // the lower triangle, mirrored
+        terms.hess[i + d * j] += host[i + d * j];
+        if (i != j) terms.hess[j + d * i] += host[i + d * j];
+      }
+  }
+
   hinge_sums do_lmnn_hinge(const array& dist, const labels& offsets, const hinge_options& options,
                            array* weights) override {
     constexpr const char* fn = "mahal::backend::lmnn_hinge (cuda)";
@@ -596,8 +634,9 @@ class cuda_backend final : public backend<T> {
     kernels::check_offsets(offsets.data(), na, candidates, first_bad, res_.stream());
     unsigned long long bad = 0;
     res_.read_back(first_bad, &bad, sizeof bad);
-    expects(bad == std::numeric_limits<unsigned long long>::max(), fn, "offsets must rise from 0 to ",
-            candidates, " (the candidates in dist); they do not at position ", bad);
+    expects(bad == std::numeric_limits<unsigned long long>::max(), fn,
+            "offsets must rise from 0 to ", candidates,
+            " (the candidates in dist); they do not at position ", bad);
     // Per-anchor terms, then each of the four sums by the fixed-shape reduction.
     const std::size_t count = kernels::reduce_scratch_count();
     const auto terms_count = static_cast<std::size_t>(4 * na);

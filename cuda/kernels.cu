@@ -589,7 +589,8 @@ __device__ __forceinline__ unsigned long long warp_reserve(bool wanted,
   const unsigned mask = __ballot_sync(0xffffffffu, wanted);
   const int lane = threadIdx.x & 31;
   unsigned long long base = 0;
-  if (lane == 0 && mask != 0) base = atomicAdd(count, static_cast<unsigned long long>(__popc(mask)));
+  if (lane == 0 && mask != 0)
+    base = atomicAdd(count, static_cast<unsigned long long>(__popc(mask)));
   base = __shfl_sync(0xffffffffu, base, 0);
   return base + static_cast<unsigned long long>(__popc(mask & ((1u << lane) - 1u)));
 }
@@ -632,7 +633,8 @@ __global__ void impostor_pairs_kernel(const T* __restrict__ block, index_t rows,
 }
 
 __global__ void check_offsets_kernel(const label_t* __restrict__ offsets, index_t na,
-                                     index_t candidates, unsigned long long* __restrict__ first_bad) {
+                                     index_t candidates,
+                                     unsigned long long* __restrict__ first_bad) {
   for (index_t p = global_thread(); p <= na; p += grid_threads()) {
     const bool bad = p == 0 ? offsets[0] != 0
                      : p == na ? offsets[na] < offsets[na - 1] || offsets[na] != candidates
@@ -709,6 +711,123 @@ __global__ void lmnn_hinge_kernel(const T* __restrict__ dist, const label_t* __r
       g = warp_sum(g);
       if (lane == 0) weights[p * k + a] = static_cast<T>(scale * ((1 - mu) + mu * g));
     }
+  }
+}
+
+// ---- MMC ---------------------------------------------------------------------------------------
+
+// Per pair t = a + rows·b of the block: dist = sqrt(q·w) and the weights of the two sums,
+// c1 = 1 / (2·max(dist, 1e-6)) and c2 = 1 / (4·max(dist³, 1e-6)); all 0 for the pairs that the
+// upper-triangle rule leaves out. Differences in double.
+template <class T>
+__global__ void mmc_diagonal_weights_kernel(const T* __restrict__ x_rows,
+                                            const T* __restrict__ x_cols, index_t d, index_t rows,
+                                            index_t cols, index_t first_row, index_t first_col,
+                                            bool upper, const T* __restrict__ w,
+                                            double* __restrict__ dist, double* __restrict__ c1,
+                                            double* __restrict__ c2) {
+  const index_t m = rows * cols;
+  for (index_t t = global_thread(); t < m; t += grid_threads()) {
+    const index_t a = t % rows, b = t / rows;
+    double dt = 0, w1 = 0, w2 = 0;
+    if (!upper || first_col + b > first_row + a) {
+      const T* xa = x_rows + a * d;
+      const T* xb = x_cols + b * d;
+      double qw = 0;
+      for (index_t f = 0; f < d; ++f) {
+        const double delta = static_cast<double>(xa[f]) - static_cast<double>(xb[f]);
+        qw += delta * delta * static_cast<double>(w[f]);
+      }
+      dt = sqrt(qw > 0 ? qw : 0.0);
+      w1 = 0.5 / (dt > 1e-6 ? dt : 1e-6);
+      const double cube = dt * dt * dt;
+      w2 = 0.25 / (cube > 1e-6 ? cube : 1e-6);
+    }
+    dist[t] = dt;
+    c1[t] = w1;
+    c2[t] = w2;
+  }
+}
+
+constexpr int mmc_tile = 32;
+
+// One mmc_tile × mmc_tile tile (ti >= tj, from blockIdx.x) of Σ c2 q qᵀ over the pairs of split
+// blockIdx.y, and for tj = 0 the tile's rows of Σ c1 q. Batches of 32 pairs: their squared
+// differences for the tile's rows and columns go to shared memory (read straight from X,
+// coalesced along the features); thread (tx, ty) accumulates entries (tx, ty + 8r), r < 4.
+template <class T>
+__global__ void __launch_bounds__(256)
+    mmc_diagonal_moments_kernel(const T* __restrict__ x_rows, const T* __restrict__ x_cols,
+                                index_t d, index_t rows, index_t m, index_t per_split,
+                                const double* __restrict__ c1, const double* __restrict__ c2,
+                                double* __restrict__ hess_parts, double* __restrict__ grad_parts) {
+  __shared__ double qi[mmc_tile][mmc_tile + 1];  // [pair][tile row]
+  __shared__ double qj[mmc_tile][mmc_tile + 1];  // [pair][tile column]
+  __shared__ double w1[mmc_tile], w2[mmc_tile];
+  index_t tile = blockIdx.x, ti = 0;  // lower triangle, row by row: row ti holds ti + 1 tiles
+  while (tile > ti) {
+    tile -= ti + 1;
+    ++ti;
+  }
+  const index_t tj = tile;
+  const int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
+  const index_t row0 = ti * mmc_tile, col0 = tj * mmc_tile;
+  const index_t begin = static_cast<index_t>(blockIdx.y) * per_split;
+  const index_t end = begin + per_split < m ? begin + per_split : m;
+  double acc[4] = {0, 0, 0, 0};
+  double gacc = 0;
+  for (index_t base = begin; base < end; base += mmc_tile) {
+    for (int e = threadIdx.x; e < mmc_tile * mmc_tile; e += blockDim.x) {
+      const int p = e / mmc_tile, f = e % mmc_tile;
+      const index_t t = base + p;
+      double vi = 0, vj = 0;
+      if (t < end) {
+        const T* xa = x_rows + (t % rows) * d;
+        const T* xb = x_cols + (t / rows) * d;
+        if (row0 + f < d) {
+          const double delta =
+              static_cast<double>(xa[row0 + f]) - static_cast<double>(xb[row0 + f]);
+          vi = delta * delta;
+        }
+        if (col0 + f < d) {
+          const double delta =
+              static_cast<double>(xa[col0 + f]) - static_cast<double>(xb[col0 + f]);
+          vj = delta * delta;
+        }
+      }
+      qi[p][f] = vi;
+      qj[p][f] = vj;
+    }
+    if (threadIdx.x < mmc_tile) {
+      const index_t t = base + threadIdx.x;
+      w1[threadIdx.x] = t < end ? c1[t] : 0.0;
+      w2[threadIdx.x] = t < end ? c2[t] : 0.0;
+    }
+    __syncthreads();
+    for (int p = 0; p < mmc_tile; ++p) {
+      const double ci = w2[p] * qi[p][tx];
+      for (int r = 0; r < 4; ++r) acc[r] += ci * qj[p][ty + 8 * r];
+      if (tj == 0 && ty == 0) gacc += w1[p] * qi[p][tx];
+    }
+    __syncthreads();
+  }
+  const index_t i = row0 + tx;
+  if (i >= d) return;
+  double* hp = hess_parts + static_cast<index_t>(blockIdx.y) * d * d;
+  for (int r = 0; r < 4; ++r) {
+    const index_t j = col0 + ty + 8 * r;
+    if (j < d) hp[i + d * j] = acc[r];
+  }
+  if (tj == 0 && ty == 0) grad_parts[static_cast<index_t>(blockIdx.y) * d + i] = gacc;
+}
+
+// out[e] = Σ_k parts[k·count + e] for k < splits, in k order.
+__global__ void sum_parts_kernel(const double* __restrict__ parts, index_t count, index_t splits,
+                                 double* __restrict__ out) {
+  for (index_t e = global_thread(); e < count; e += grid_threads()) {
+    double s = 0;
+    for (index_t k = 0; k < splits; ++k) s += parts[k * count + e];
+    out[e] = s;
   }
 }
 
@@ -910,6 +1029,47 @@ void lmnn_hinge(const T* dist, const label_t* offsets, index_t na, index_t k, in
   check_launch("lmnn_hinge_kernel");
 }
 
+index_t mmc_diagonal_splits(index_t d, index_t pairs, index_t multiprocessors) {
+  const index_t nt = (d + mmc_tile - 1) / mmc_tile, tiles = nt * (nt + 1) / 2;
+  index_t splits = (4 * multiprocessors + tiles - 1) / tiles;  // about 4 blocks per SM
+  const index_t batches = (pairs + mmc_tile - 1) / mmc_tile;
+  if (splits > batches) splits = batches;
+  if (splits > 65535) splits = 65535;
+  return splits > 1 ? splits : 1;
+}
+
+template <class T>
+void mmc_diagonal_terms(const T* x_rows, const T* x_cols, index_t d, index_t rows, index_t cols,
+                        index_t first_row, index_t first_col, bool upper, const T* w,
+                        index_t splits, double* pair_scratch, double* parts, double* out,
+                        stream_t stream) {
+  const index_t m = rows * cols;
+  if (m <= 0 || d <= 0) return;
+  double* dist = pair_scratch;
+  double* c1 = dist + m;
+  double* c2 = c1 + m;
+  mmc_diagonal_weights_kernel<<<grid_for(m, block_threads), block_threads, 0, stream>>>(
+      x_rows, x_cols, d, rows, cols, first_row, first_col, upper, w, dist, c1, c2);
+  check_launch("mmc_diagonal_weights_kernel");
+  double* hess_parts = parts;
+  double* grad_parts = parts + splits * d * d;
+  const auto part_bytes = static_cast<std::size_t>(splits * (d * d + d)) * sizeof(double);
+  check_cuda(cudaMemsetAsync(parts, 0, part_bytes, stream), "cudaMemsetAsync");
+  const index_t nt = (d + mmc_tile - 1) / mmc_tile;
+  const dim3 grid(static_cast<unsigned>(nt * (nt + 1) / 2), static_cast<unsigned>(splits));
+  const index_t per_split = (m + splits - 1) / splits;
+  mmc_diagonal_moments_kernel<<<grid, 256, 0, stream>>>(x_rows, x_cols, d, rows, m, per_split, c1,
+                                                        c2, hess_parts, grad_parts);
+  check_launch("mmc_diagonal_moments_kernel");
+  // hess and grad parts are contiguous (splits·d² then splits·d): sum each over the splits.
+  sum_parts_kernel<<<grid_for(d * d, block_threads), block_threads, 0, stream>>>(
+      hess_parts, d * d, splits, out);
+  check_launch("sum_parts_kernel");
+  sum_parts_kernel<<<grid_for(d, block_threads), block_threads, 0, stream>>>(grad_parts, d, splits,
+                                                                             out + d * d);
+  check_launch("sum_parts_kernel");
+}
+
 // ---- explicit instantiations -----------------------------------------------------------------------
 
 #define MAHAL_CUDA_INSTANTIATE(T)                                                                  \
@@ -933,7 +1093,10 @@ void lmnn_hinge(const T* dist, const label_t* offsets, index_t na, index_t k, in
                                   const label_t*, label_t*, index_t, unsigned long long*,         \
                                   stream_t);                                                      \
   template void lmnn_hinge<T>(const T*, const label_t*, index_t, index_t, index_t, double, double, \
-                              bool, T*, double*, stream_t);
+                              bool, T*, double*, stream_t);                                       \
+  template void mmc_diagonal_terms<T>(const T*, const T*, index_t, index_t, index_t, index_t,      \
+                                      index_t, bool, const T*, index_t, double*, double*, double*, \
+                                      stream_t);
 
 MAHAL_CUDA_INSTANTIATE(float)
 MAHAL_CUDA_INSTANTIATE(double)

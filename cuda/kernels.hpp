@@ -152,4 +152,16 @@ void lmnn_hinge(const T* dist, const label_t* offsets, index_t na, index_t k, in
                 double mu, double scale, bool squared, T* weights, double* terms,
                 stream_t stream);
 
+// backend::mmc_diagonal_terms on one block (x_rows d×rows, x_cols d×cols, w d): the sums go to
+// out (d² Hessian entries, column-major, complete in the lower triangle i >= j only, then d
+// gradient entries); the caller adds them up and sums dist = pair_scratch[0, rows·cols) itself.
+// pair_scratch holds 3·rows·cols doubles, parts splits·(d² + d), splits from
+// mmc_diagonal_splits. Every sum has a fixed order for a given shape and split count.
+index_t mmc_diagonal_splits(index_t d, index_t pairs, index_t multiprocessors);
+template <class T>
+void mmc_diagonal_terms(const T* x_rows, const T* x_cols, index_t d, index_t rows, index_t cols,
+                        index_t first_row, index_t first_col, bool upper, const T* w,
+                        index_t splits, double* pair_scratch, double* parts, double* out,
+                        stream_t stream);
+
 }  // namespace mahal::cuda::kernels

@@ -286,6 +286,27 @@ hinge_sums backend<T>::lmnn_hinge(const array& dist, const labels& offsets,
 }
 
 template <class T>
+void backend<T>::mmc_diagonal_terms(const array& x_rows, const array& x_cols, index_t first_row,
+                                    index_t first_col, bool upper, const array& w,
+                                    diagonal_terms& terms) {
+  const char* fn = "mahal::backend::mmc_diagonal_terms";
+  const index_t d = x_rows.rows();
+  expects(x_cols.rows() == d && w.size() == d && d > 0 && first_row >= 0 && first_col >= 0, fn,
+          "x_rows is ", shape(x_rows), ", x_cols ", shape(x_cols), ", w ", shape(w), " at (",
+          first_row, ", ", first_col, ")");
+  if (terms.grad.empty()) terms.grad.assign(static_cast<std::size_t>(d), 0.0);
+  if (terms.hess.empty()) terms.hess.assign(static_cast<std::size_t>(d * d), 0.0);
+  expects(static_cast<index_t>(terms.grad.size()) == d &&
+              static_cast<index_t>(terms.hess.size()) == d * d,
+          fn, "terms hold ", terms.grad.size(), " and ", terms.hess.size(), " entries for d = ", d);
+  on_device(fn, x_rows, where());
+  on_device(fn, x_cols, where());
+  on_device(fn, w, where());
+  if (x_rows.cols() == 0 || x_cols.cols() == 0) return;
+  do_mmc_diagonal_terms(x_rows, x_cols, first_row, first_col, upper, w, terms);
+}
+
+template <class T>
 void backend<T>::block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
                                const array& q_cols, const array& w, T alpha, T beta, array& out) {
   expects(p_rows.cols() == q_rows.cols() && p_cols.cols() == q_cols.cols() &&

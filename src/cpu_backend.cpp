@@ -18,6 +18,7 @@
 
 #include "blas_threads.hpp"
 #include "cpu_lmnn.hpp"
+#include "cpu_mmc.hpp"
 #include "mahal/error.hpp"
 
 extern "C" {
@@ -637,6 +638,13 @@ class cpu_backend final : public backend<T> {
                            array* weights) override {
     return cpu::lmnn_hinge(dist.data(), dist.size(), offsets.data(), offsets.size() - 1, options,
                            weights != nullptr ? weights->data() : nullptr);
+  }
+
+  void do_mmc_diagonal_terms(const array& x_rows, const array& x_cols, index_t first_row,
+                             index_t first_col, bool upper, const array& w,
+                             diagonal_terms& terms) override {
+    cpu::mmc_diagonal_terms(x_rows.data(), x_rows.cols(), x_cols.data(), x_cols.cols(),
+                            x_rows.rows(), first_row, first_col, upper, w.data(), terms);
   }
 
   void do_topk_merge(const array& block, const topk_block& at, topk_state<T>& state) override {

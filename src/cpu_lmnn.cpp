@@ -91,7 +91,8 @@ index_t impostor_pairs(const T* block, index_t rows, index_t cols, index_t first
         const T dd = col[a];
         const index_t i = first_query + a;
         if ((dd < radius2[i] || dd < rl) && labels[i] != yl) {
-          if (dd < radius2[i]) mine.insert(mine.end(), {static_cast<label_t>(i), static_cast<label_t>(l)});
+          if (dd < radius2[i])
+            mine.insert(mine.end(), {static_cast<label_t>(i), static_cast<label_t>(l)});
           if (dd < rl) mine.insert(mine.end(), {static_cast<label_t>(l), static_cast<label_t>(i)});
         }
       }
@@ -111,9 +112,8 @@ template <class T>
 hinge_sums lmnn_hinge(const T* dist, index_t m, const label_t* offsets, index_t na,
                       const hinge_options& options, T* weights) {
   const char* fn = "mahal::backend::lmnn_hinge";
-  expects(offsets[0] == 0 && na * options.k + offsets[na] == m, fn, "offsets run from ",
-          offsets[0], " to ", offsets[na], " but dist holds ", m - na * options.k,
-          " candidates");
+  expects(offsets[0] == 0 && na * options.k + offsets[na] == m, fn, "offsets run from ", offsets[0],
+          " to ", offsets[na], " but dist holds ", m - na * options.k, " candidates");
   for (index_t p = 0; p < na; ++p)
     expects(offsets[p] <= offsets[p + 1], fn, "offsets decrease at anchor ", p);
   // Per block of anchors, then added in block order: the same bits for every thread count and
@@ -137,10 +137,10 @@ hinge_sums lmnn_hinge(const T* dist, index_t m, const label_t* offsets, index_t 
   return sums;
 }
 
-#define MAHAL_INSTANTIATE(T)                                                                     \
-  template index_t impostor_pairs<T>(const T*, index_t, index_t, index_t, index_t, bool,         \
-                                     const T*, const label_t*, label_t*, index_t, pair_lists&);  \
-  template hinge_sums lmnn_hinge<T>(const T*, index_t, const label_t*, index_t,                  \
+#define MAHAL_INSTANTIATE(T)                                                                       \
+  template index_t impostor_pairs<T>(const T*, index_t, index_t, index_t, index_t, bool, const T*, \
+                                     const label_t*, label_t*, index_t, pair_lists&);              \
+  template hinge_sums lmnn_hinge<T>(const T*, index_t, const label_t*, index_t,                    \
                                     const hinge_options&, T*);
 MAHAL_INSTANTIATE(float)
 MAHAL_INSTANTIATE(double)

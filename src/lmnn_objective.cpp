@@ -157,7 +157,8 @@ void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
       }
       const std::size_t at = pairs.size();
       pairs.resize(at + static_cast<std::size_t>(count));
-      be_.download_labels(found_.col_range(0, count), reinterpret_cast<label_t*>(pairs.data() + at));
+      be_.download_labels(found_.col_range(0, count),
+                          reinterpret_cast<label_t*>(pairs.data() + at));
     }
   }
   // CSR by anchor, each anchor's impostors ascending (independent of the thread count).

@@ -5,10 +5,11 @@
 // the fast mode searches the paper's objective and accepts only a decrease.
 //
 // The Newton system (the log term's gradient and Hessian Σ c_k q_k q_kᵀ over the squared
-// differences q = δ∘δ) is host work in chunks of D (explicit list or the implicit complement of
-// S), one BLAS syrk per chunk, the chunks spread over OpenMP threads. With the implicit D the
-// fast mode's line search sums Σ_D ||δ||_a with the backend's blocked sweep instead
-// (device-side on a GPU).
+// differences q = δ∘δ) is, on the CPU, host work in chunks of D (explicit list or the implicit
+// complement of S), one BLAS syrk per chunk, the chunks spread over OpenMP threads. On a GPU
+// with the implicit D it is the backend's mmc_diagonal_terms over blocks of the upper triangle
+// (S's pairs subtracted on the host), and the fast mode's line search sums Σ_D ||δ||_a with the
+// backend's blocked sweep: no pair difference crosses to the host.
 #include <Eigen/Cholesky>
 #include <Eigen/LU>
 #include <chrono>
@@ -61,12 +62,34 @@ double paper_sum(detail::mmc_problem<T>& p, const vector<double>& a) {
 }  // namespace
 
 namespace detail {
+namespace {
+
+// log Σ dist, its gradient and Hessian from Σ dist, Σ q c1 and Σ c2 q qᵀ (c2 < 0).
+mmc_log_term log_term(double sum_dist, const vector<double>& deri1, const matrix<double>& deri2) {
+  mmc_log_term out;
+  out.value = std::log(sum_dist);
+  out.grad = deri1 / sum_dist;
+  out.hess = deri2 / sum_dist - deri1 * deri1.transpose() / (sum_dist * sum_dist);
+  return out;
+}
+
+}  // namespace
 
 // The reference code's _D_constraint: value, gradient and Hessian of log Σ_D sqrt(q·w), with
 // the distances clamped at 1e-6 in the derivatives.
 template <class T>
-mmc_log_term mmc_diagonal_log_term(const mmc_problem<T>& p, const vector<double>& w) {
+mmc_log_term mmc_diagonal_log_term(const mmc_problem<T>& p, const vector<double>& w,
+                                   log_term_path path) {
   const index_t d = w.size();
+  if (path == log_term_path::automatic)
+    path = p.implicit() && p.be().where() != device::cpu ? log_term_path::backend_sweep
+                                                         : log_term_path::host_chunks;
+  if (path == log_term_path::backend_sweep) {
+    const diagonal_terms t = p.implicit_diagonal_terms(w);
+    const Eigen::Map<const vector<double>> deri1(t.grad.data(), d);
+    const matrix<double> deri2 = -Eigen::Map<const matrix<double>>(t.hess.data(), d, d);
+    return log_term(t.sum, deri1, deri2);
+  }
   struct part {
     double sum_dist = 0;
     vector<double> deri1;
@@ -94,17 +117,13 @@ mmc_log_term mmc_diagonal_log_term(const mmc_problem<T>& p, const vector<double>
     deri2 += acc.deri2;
   }
   deri2 = deri2.selfadjointView<Eigen::Lower>();
-  mmc_log_term out;
-  out.value = std::log(sum_dist);
-  out.grad = deri1 / sum_dist;
-  out.hess = deri2 / sum_dist - deri1 * deri1.transpose() / (sum_dist * sum_dist);
-  return out;
+  return log_term(sum_dist, deri1, deri2);
 }
 
-template mmc_log_term mmc_diagonal_log_term<float>(const mmc_problem<float>&,
-                                                   const vector<double>&);
+template mmc_log_term mmc_diagonal_log_term<float>(const mmc_problem<float>&, const vector<double>&,
+                                                   log_term_path);
 template mmc_log_term mmc_diagonal_log_term<double>(const mmc_problem<double>&,
-                                                    const vector<double>&);
+                                                    const vector<double>&, log_term_path);
 
 }  // namespace detail
 

@@ -119,6 +119,33 @@ void mmc_problem<T>::for_each_dissimilar_chunk(const chunk_function& f) const {
 }
 
 template <class T>
+diagonal_terms mmc_problem<T>::implicit_diagonal_terms(const vector<double>& a) const {
+  expects(implicit_, "mahal::fit_mmc_diagonal", "the block sweep needs the implicit D");
+  diagonal_terms terms;
+  const std::vector<T> a_host(a.data(), a.data() + d_);
+  array w = be_.alloc(d_, 1);
+  be_.upload(a_host.data(), w);
+  for (index_t q0 = 0; q0 < n_; q0 += block_) {
+    const index_t qb = std::min(block_, n_ - q0);
+    for (index_t r0 = q0; r0 < n_; r0 += block_)
+      be_.mmc_diagonal_terms(X_.col_range(q0, qb), X_.col_range(r0, std::min(block_, n_ - r0)), q0,
+                             r0, r0 == q0, w, terms);
+  }
+  // The sweep counted S's pairs too: take them out with the same formulas.
+  Eigen::Map<vector<double>> grad(terms.grad.data(), d_);
+  Eigen::Map<matrix<double>> hess(terms.hess.data(), d_, d_);
+  for (const auto& [i, j] : S_sorted_) {
+    const vector<double> q =
+        (X_host_.col(i) - X_host_.col(j)).template cast<double>().array().square().matrix();
+    const double dist = std::sqrt(std::max(0.0, q.dot(a)));
+    terms.sum -= dist;
+    grad -= q * (0.5 / std::max(dist, 1e-6));
+    hess -= q * q.transpose() * (0.25 / std::max(dist * dist * dist, 1e-6));
+  }
+  return terms;
+}
+
+template <class T>
 void mmc_problem<T>::build_chunks(int slot,
                                   const std::function<void(const matrix<double>&)>& f) const {
   matrix<double> Q(d_, chunk_pairs_);

@@ -29,7 +29,7 @@ class mmc_problem {
   mmc_problem(backend<T>& be, matrix_ref<T> X, const pair_list& S, const pair_list* D,
               index_t block);
 
-  backend<T>& be() { return be_; }
+  backend<T>& be() const { return be_; }
   index_t dim() const { return d_; }
   index_t n() const { return n_; }
   const array& X() const { return X_; }
@@ -51,6 +51,11 @@ class mmc_problem {
   using chunk_function = std::function<void(const matrix<double>& Q, int slot)>;
   void for_each_dissimilar_chunk(const chunk_function& f) const;
   int slots() const { return slots_; }
+
+  // The diagonal solver's sums over the implicit D at a >= 0 from the backend's
+  // mmc_diagonal_terms: the upper triangle in blocks, then S's pairs subtracted (host, exact).
+  // Device-side on a GPU.
+  diagonal_terms implicit_diagonal_terms(const vector<double>& a) const;
 
  private:
   // Slot `slot`'s part of D, chunk by chunk.
@@ -87,8 +92,13 @@ struct mmc_log_term {
   vector<double> grad;
   matrix<double> hess;
 };
+// Where the sums come from: the host chunks of D (for_each_dissimilar_chunk) or the backend's
+// block sweep (implicit D only). `automatic` takes the sweep when D is implicit and the backend
+// is not the CPU's (whose chunks, kept in cache and spread over fixed slots, are faster there).
+enum class log_term_path { automatic, host_chunks, backend_sweep };
 template <class T>
-mmc_log_term mmc_diagonal_log_term(const mmc_problem<T>& p, const vector<double>& a);
+mmc_log_term mmc_diagonal_log_term(const mmc_problem<T>& p, const vector<double>& a,
+                                   log_term_path path = log_term_path::automatic);
 
 // L-space (fit_mmc_linear): the scale-invariant ratio r(L) = g(L)·sqrt(t / f(L)) with
 // g = Σ_D ||Lδ||, f = Σ_S ||Lδ||² = ⟨W, LᵀL⟩, L k×d; when grad is given also ∇_L r (k×d):

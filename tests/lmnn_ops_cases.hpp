@@ -49,8 +49,8 @@ void check_impostor_pairs(backend<T>& be) {
       CAPTURE(b.r0);
       CAPTURE(upper);
       auto block = be.alloc(b.qb, b.rb);
-      be.sqdist_block(Xd.col_range(b.q0, b.qb), Xd.col_range(b.r0, b.rb),
-                      norms.segment(b.q0, b.qb), norms.segment(b.r0, b.rb), block);
+      be.sqdist_block(Xd.col_range(b.q0, b.qb), Xd.col_range(b.r0, b.rb), norms.segment(b.q0, b.qb),
+                      norms.segment(b.r0, b.rb), block);
       matrix<T> D(b.qb, b.rb);
       be.download(block, D.data());
       std::vector<index_pair> expected;
@@ -101,7 +101,8 @@ inline hinge_reference reference_hinge(const std::vector<double>& dist,
   for (index_t p = 0; p < na; ++p) {
     std::vector<index_t> cand(static_cast<std::size_t>(offsets[p + 1] - offsets[p]));
     std::iota(cand.begin(), cand.end(), na * k + offsets[p]);
-    std::stable_sort(cand.begin(), cand.end(), [&](index_t a, index_t b) { return dist[a] < dist[b]; });
+    std::stable_sort(cand.begin(), cand.end(),
+                     [&](index_t a, index_t b) { return dist[a] < dist[b]; });
     if (o.nearest > 0 && static_cast<index_t>(cand.size()) > o.nearest)
       cand.resize(static_cast<std::size_t>(o.nearest));
     std::vector<double> target_g(static_cast<std::size_t>(k), 0.0);
@@ -136,7 +137,8 @@ void check_lmnn_hinge(backend<T>& be) {
   detail::rng g(11);
   std::vector<label_t> offsets{0};
   for (index_t p = 0; p < na; ++p)
-    offsets.push_back(offsets.back() + static_cast<label_t>(p % 7 == 0 ? 0 : g.below(p % 5 == 0 ? 90 : 6)));
+    offsets.push_back(offsets.back() +
+                      static_cast<label_t>(p % 7 == 0 ? 0 : g.below(p % 5 == 0 ? 90 : 6)));
   const index_t m = na * k + offsets.back();
   std::vector<double> dist(static_cast<std::size_t>(m));
   for (double& v : dist) v = 0.25 * static_cast<double>(g.below(16));  // exact in float too

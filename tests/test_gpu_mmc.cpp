@@ -3,6 +3,7 @@
 
 #include "mahal/backend.hpp"
 #include "mahal/mmc.hpp"
+#include "mmc_ops_cases.hpp"
 #include "test_support.hpp"
 
 using namespace mahal;
@@ -35,12 +36,19 @@ TEST_CASE("MMC solvers agree on CPU and GPU") {
   const auto g = fit_mmc_full<double>(*cpu, X, S, nullptr, o);
   const auto h = fit_mmc_full<double>(*gpu, X, S, nullptr, o);
   CHECK(test::relative_error(h.A, g.A) < 1e-8);
-  // The diagonal's line search sweeps the implicit D on the device; solved to the minimum of
-  // its convex objective on both sides.
+  // The diagonal's Newton system (mmc_diagonal_terms) and line search sweep the implicit D on
+  // the device, the CPU uses its host chunks; solved to the minimum of the convex objective on
+  // both sides.
   o.tol = 1e-12;
   const auto k = fit_mmc_diagonal<double>(*cpu, X, S, nullptr, o);
   const auto l = fit_mmc_diagonal<double>(*gpu, X, S, nullptr, o);
   CHECK(l.status == solver_status::converged);
   CHECK(test::relative_error(l.a, k.a) < 1e-8);
   CHECK(l.objective == doctest::Approx(k.objective).epsilon(1e-10));
+}
+
+TEST_CASE_TEMPLATE("mmc_diagonal_terms on the GPU matches its definition", T, float, double) {
+  if (test::no_cuda_device()) return;
+  auto gpu = make_backend<T>(device::cuda);
+  for (const index_t d : {5, 40}) test::check_mmc_diagonal_terms(*gpu, d);
 }

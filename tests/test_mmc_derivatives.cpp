@@ -109,6 +109,14 @@ TEST_CASE("diagonal log term over many chunks: equals a pair-by-pair sum, for an
     CHECK(one.grad == two.grad);
     CHECK(one.hess == two.hess);
   }
+  // The backend's block sweep (the GPU's path) over blocks of 64 points (a tail of 44), S's
+  // pairs subtracted afterwards: the same sums.
+  detail::mmc_problem<double> swept(*be, data.X, data.S, nullptr, 64);
+  const detail::mmc_log_term s =
+      detail::mmc_diagonal_log_term(swept, a, detail::log_term_path::backend_sweep);
+  CHECK(s.value == doctest::Approx(std::log(sum)).epsilon(1e-12));
+  CHECK(test::relative_error(s.grad, grad) < 1e-12);
+  CHECK(test::relative_error(s.hess, hess) < 1e-12);
 }
 
 TEST_CASE("L-space ratio: gradient matches central differences, scale invariance") {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mahal/types.hpp"
 
@@ -119,6 +120,14 @@ struct hinge_sums {
   double push = 0;              // Σ hinge terms (unscaled)
   index_t active_triplets = 0;  // triplets with h > 0
   index_t active_pairs = 0;     // candidates in at least one active triplet
+};
+
+// Sums over a block of pairs for the diagonal MMC solver's Newton system, see
+// backend::mmc_diagonal_terms. In double whatever the backend's scalar type.
+struct diagonal_terms {
+  double sum = 0;            // Σ dist
+  std::vector<double> grad;  // d:   Σ q / (2·max(dist, 1e-6))
+  std::vector<double> hess;  // d×d: Σ q qᵀ / (4·max(dist³, 1e-6)), column-major
 };
 
 // The interface. Public member functions validate shapes (throwing invalid_argument with the
@@ -248,6 +257,16 @@ class backend {
   hinge_sums lmnn_hinge(const array& dist, const labels& offsets, const hinge_options& options,
                         array* weights);
 
+  // ---- MMC ---------------------------------------------------------------------------------------
+  // The diagonal MMC's log-term sums over one block of pairs, added into `terms`: for the
+  // columns a of x_rows (point first_row + a) and b of x_cols (point first_col + b), only
+  // those with first_col + b > first_row + a when `upper`, with q = (x_a − x_b)∘(x_a − x_b)
+  // and dist = sqrt(q·w) (w d×1, >= 0), the three sums of diagonal_terms (the reference code's
+  // clamps). grad and hess are sized d and d×d (zeros) when empty. Differences are formed
+  // exactly, in double; the block's sums are added in an order that depends only on its shape.
+  void mmc_diagonal_terms(const array& x_rows, const array& x_cols, index_t first_row,
+                          index_t first_col, bool upper, const array& w, diagonal_terms& terms);
+
  protected:
   virtual array do_alloc(index_t rows, index_t cols) = 0;
   virtual labels do_alloc_labels(index_t rows, index_t cols) = 0;
@@ -287,6 +306,9 @@ class backend {
                                     labels& found) = 0;
   virtual hinge_sums do_lmnn_hinge(const array& dist, const labels& offsets,
                                    const hinge_options& options, array* weights) = 0;
+  virtual void do_mmc_diagonal_terms(const array& x_rows, const array& x_cols, index_t first_row,
+                                     index_t first_col, bool upper, const array& w,
+                                     diagonal_terms& terms) = 0;
   virtual void do_block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
                                 const array& q_cols, const array& w, T alpha, T beta, array& out);
   // Not pure: the default is the block loop described at topk_sweep.

@@ -6,19 +6,11 @@
 #include "mahal/detail/random.hpp"
 #include "mahal/error.hpp"
 #include "mahal/nn/layers.hpp"
+#include "nn_buffers.hpp"
 
 namespace mahal::nn {
-namespace {
 
-// The first n columns of a reusable rows×capacity buffer, grown (never shrunk) on demand.
-template <class T>
-device_array<T> columns_of(backend<T>& be, device_array<T>& store, index_t rows, index_t n) {
-  if (store.rows() != rows || store.cols() < n || store.where() != be.where())
-    store = be.alloc(rows, n);
-  return store.col_range(0, n);
-}
-
-}  // namespace
+using buffers::columns_of;
 
 // ---- linear ------------------------------------------------------------------------------------
 template <class T>

@@ -5,19 +5,12 @@
 #include "mahal/device_transfer.hpp"
 #include "mahal/error.hpp"
 #include "mahal/nn/sequential.hpp"
+#include "nn_buffers.hpp"
 
 namespace mahal::nn {
-namespace {
 
-// The first n columns of a reusable rows×capacity buffer, grown (never shrunk) on demand, so that
-// batches of varying size (distinct samples of a pair batch) allocate nothing once it is grown.
-template <class T>
-device_array<T> columns_of(backend<T>& be, device_array<T>& store, index_t rows, index_t n) {
-  if (store.rows() != rows || store.cols() < n) store = be.alloc(rows, n);
-  return store.col_range(0, n);
-}
-
-}  // namespace
+using buffers::columns_of;
+using buffers::with_headroom;
 
 template <class T>
 sequential<T>& sequential<T>::add(std::unique_ptr<layer<T>> l) {
@@ -86,8 +79,8 @@ void sequential<T>::backward(const device_array<T>& dZ) {
           " but the last forward gave ", rows_.back(), "x", activations_.back().cols());
   const index_t n = dZ.cols();
   const index_t widest = *std::max_element(rows_.begin(), rows_.end());
-  if (grad_a_.size() < widest * n) grad_a_ = be_->alloc(widest * n, 1);
-  if (grad_b_.size() < widest * n) grad_b_ = be_->alloc(widest * n, 1);
+  if (grad_a_.size() < widest * n) grad_a_ = be_->alloc(widest * with_headroom(n), 1);
+  if (grad_b_.size() < widest * n) grad_b_ = be_->alloc(widest * with_headroom(n), 1);
   const device_array<T>* dy = &dZ;
   device_array<T> bufs[2];
   int which = 0;

@@ -9,6 +9,7 @@
 #include "mahal/neighbors.hpp"
 #include "mahal/nn/optimizers.hpp"
 #include "mahal/nn/siamese.hpp"
+#include "nn_buffers.hpp"
 
 namespace mahal::nn {
 
@@ -69,10 +70,10 @@ struct siamese_trainer<T>::state {
   }
 
   void grow(index_t m) {
-    capacity = m;
-    cols_store = be.alloc_labels(m, 1);
-    Xb_store = be.alloc(Xd.rows(), m);
-    dZ_store = be.alloc(net->output_dim(), m);
+    capacity = buffers::with_headroom(m);
+    cols_store = be.alloc_labels(capacity, 1);
+    Xb_store = be.alloc(Xd.rows(), capacity);
+    dZ_store = be.alloc(net->output_dim(), capacity);
   }
 };
 

@@ -61,7 +61,9 @@ class mmc_problem {
   // Slot `slot`'s part of D, chunk by chunk.
   void build_chunks(int slot, const std::function<void(const matrix<double>&)>& f) const;
   void partition_slots();
-  void weights(mmc_weight rule, const array& sqdist, array& w);
+  // The gradient weights of the pairs, up to the returned factor (which the caller folds into
+  // its scatter's alpha). On entry w holds sqrt(max(sqdist, 0)), as the objective needed it.
+  T weights(mmc_weight rule, const array& sqdist, array& w);
 
   backend<T>& be_;
   blas_single_thread blas_guard_;  // one BLAS thread on the CPU while the fit runs

@@ -630,8 +630,8 @@ class cpu_backend final : public backend<T> {
                             bool upper, const array& radius2, const labels& point_labels,
                             labels& found) override {
     return cpu::impostor_pairs(block.data(), block.rows(), block.cols(), first_query, first_ref,
-                               upper, radius2.data(), point_labels.data(), found.data(), found.cols(),
-                               impostor_lists_);
+                               upper, radius2.data(), point_labels.data(), found.data(),
+                               found.cols(), impostor_lists_);
   }
 
   hinge_sums do_lmnn_hinge(const array& dist, const labels& offsets, const hinge_options& options,

@@ -105,7 +105,8 @@ void run_reproduce(const reproduce_options& o) {
     if (!fs::is_regular_file(fs::path(o.data_dir) / set.file))
       missing += (missing.empty() ? "" : ", ") + set.file;
   expects<io_error>(missing.empty(), "mahal reproduce-xing2002", "missing in --data-dir ",
-                    o.data_dir, ": ", missing, " (README.md, section Set-up, says where to get them)");
+                    o.data_dir, ": ", missing,
+                    " (README.md, section Set-up, says where to get them)");
   const std::string reference_path =
       o.reference.empty() ? (fs::path(o.data_dir) / ".." / "reference" / "xing2002_figure6.json")
                                 .lexically_normal()

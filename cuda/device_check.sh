@@ -11,7 +11,8 @@
 #
 # Benchmark programs are the build's targets whose names contain "bench". Each is run as:
 #   - a Google Benchmark binary (it answers --benchmark_list_tests): the cases matching
-#     'cuda|gpu' (JSON to bench_<name>.json);
+#     'cuda|gpu', and for bench_mmc and bench_siamese the CPU cases that the CPU-vs-GPU ratios
+#     need (JSON to bench_<name>.json);
 #   - mahal_lmnn_driver (bench/lmnn_driver.cpp), first: LMNN fits with --backend cuda and
 #     --backend cpu on a generated 10-class CSV, on letters.csv when a data folder has it, and
 #     10 iterations with the 3 nearest impostors at n = 1e4, 3e4, 1e5 (d = 32, 10 classes);
@@ -142,7 +143,7 @@ except ValueError:
     print()
 rows = [b for b in data.get("benchmarks", []) if b.get("run_type", "iteration") == "iteration"]
 if not rows:
-    print("(no benchmark matched 'cuda|gpu')")
+    print("(no benchmark matched the filter)")
     sys.exit(0)
 skip = {"name", "run_name", "run_type", "repetitions", "repetition_index", "threads",
         "iterations", "real_time", "cpu_time", "time_unit", "family_index",
@@ -228,7 +229,13 @@ for target in $bench_targets; do
     bench_summary+=("$target: skipped (budget spent)")
     continue
   fi
-  if timeout 20 "$bin" --benchmark_list_tests=true --benchmark_filter='cuda|gpu' \
+  # The GPU cases, and the CPU cases that a CPU-vs-GPU ratio on this machine needs.
+  filter='cuda|gpu'
+  case "$target" in
+    mahal_bench_mmc) filter+='|cpu/(100|1000|10000)/' ;;
+    mahal_bench_siamese) filter+='|_cpu/' ;;
+  esac
+  if timeout 20 "$bin" --benchmark_list_tests=true --benchmark_filter="$filter" \
     >"$OUT/bench_${target}_list.txt" 2>/dev/null; then
     count=$(grep -c . "$OUT/bench_${target}_list.txt")
     if [ "$count" -eq 0 ]; then
@@ -236,13 +243,13 @@ for target in $bench_targets; do
       continue
     fi
     log "benchmarks: $target ($count cases)"
-    timeout "$(limit 100)" "$bin" --benchmark_filter='cuda|gpu' --benchmark_format=json \
+    timeout "$(limit 100)" "$bin" --benchmark_filter="$filter" --benchmark_format=json \
       --benchmark_out="$OUT/bench_${target}.json" --benchmark_min_time=0.2 \
       >"$OUT/bench_${target}.log" 2>&1
     table=$(gbench_table "$OUT/bench_${target}.json")
     printf '### %s\n\n%s\n\n' "$target" "$table" >>"$bench_md"
     ran=$(($(echo "$table" | grep -c '^| ') - 1))
-    bench_summary+=("$target: $((ran > 0 ? ran : 0)) of $count cuda|gpu cases reported")
+    bench_summary+=("$target: $((ran > 0 ? ran : 0)) of $count cases reported ($filter)")
   elif [ "$target" = mahal_lmnn_driver ]; then
     run_bench_lmnn "$bin"
   else

@@ -263,7 +263,8 @@ class backend {
   // those with first_col + b > first_row + a when `upper`, with q = (x_a − x_b)∘(x_a − x_b)
   // and dist = sqrt(q·w) (w d×1, >= 0), the three sums of diagonal_terms (the reference code's
   // clamps). grad and hess are sized d and d×d (zeros) when empty. Differences are formed
-  // exactly, in double; the block's sums are added in an order that depends only on its shape.
+  // exactly, in double; the block's sums are added in an order fixed by its shape (and, on a
+  // GPU, the device's multiprocessor count): the same bits on every run.
   void mmc_diagonal_terms(const array& x_rows, const array& x_cols, index_t first_row,
                           index_t first_col, bool upper, const array& w, diagonal_terms& terms);
 

@@ -20,6 +20,7 @@
 #include "mahal/error.hpp"
 #include "mahal/metric.hpp"
 #include "mahal/mmc.hpp"
+#include "mmc_diagonal_sums.hpp"
 #include "mmc_objective.hpp"
 
 namespace mahal {
@@ -90,34 +91,13 @@ mmc_log_term mmc_diagonal_log_term(const mmc_problem<T>& p, const vector<double>
     const matrix<double> deri2 = -Eigen::Map<const matrix<double>>(t.hess.data(), d, d);
     return log_term(t.sum, deri1, deri2);
   }
-  struct part {
-    double sum_dist = 0;
-    vector<double> deri1;
-    matrix<double> deri2;
-  };
-  std::vector<part> parts(static_cast<std::size_t>(p.slots()),
-                          part{0, vector<double>::Zero(d), matrix<double>::Zero(d, d)});
+  std::vector<diagonal_sums> parts(static_cast<std::size_t>(p.slots()), diagonal_sums(d));
   p.for_each_dissimilar_chunk([&](const matrix<double>& Q, int slot) {
-    part& acc = parts[static_cast<std::size_t>(slot)];
-    const vector<double> dist = (Q.transpose() * w).cwiseMax(0.0).cwiseSqrt();
-    acc.sum_dist += dist.sum();
-    acc.deri1.noalias() += Q * (0.5 / dist.array().max(1e-6)).matrix();
-    // Σ c q qᵀ with c = −1 / (4 max(dist³, 1e-6)) < 0: a rank-m update (BLAS syrk) with the
-    // columns scaled by sqrt(−c), the lower triangle only.
-    const vector<double> root = 0.5 / dist.array().cube().max(1e-6).sqrt();
-    const matrix<double> scaled = Q * root.asDiagonal();
-    acc.deri2.template selfadjointView<Eigen::Lower>().rankUpdate(scaled, -1.0);
+    parts[static_cast<std::size_t>(slot)].add_pairs(Q, w);
   });
-  double sum_dist = 0;
-  vector<double> deri1 = vector<double>::Zero(d);
-  matrix<double> deri2 = matrix<double>::Zero(d, d);
-  for (const part& acc : parts) {
-    sum_dist += acc.sum_dist;
-    deri1 += acc.deri1;
-    deri2 += acc.deri2;
-  }
-  deri2 = deri2.selfadjointView<Eigen::Lower>();
-  return log_term(sum_dist, deri1, deri2);
+  diagonal_sums total(d);
+  for (const diagonal_sums& part : parts) total.add(part);
+  return log_term(total.sum, total.grad, -total.hess());
 }
 
 template mmc_log_term mmc_diagonal_log_term<float>(const mmc_problem<float>&, const vector<double>&,

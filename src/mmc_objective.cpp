@@ -9,6 +9,7 @@
 #include "mahal/engine.hpp"
 #include "mahal/error.hpp"
 #include "mahal/metric.hpp"
+#include "mmc_diagonal_sums.hpp"
 
 extern "C" {
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
@@ -132,16 +133,19 @@ diagonal_terms mmc_problem<T>::implicit_diagonal_terms(const vector<double>& a) 
                              r0, r0 == q0, w, terms);
   }
   // The sweep counted S's pairs too: take them out with the same formulas.
-  Eigen::Map<vector<double>> grad(terms.grad.data(), d_);
-  Eigen::Map<matrix<double>> hess(terms.hess.data(), d_, d_);
-  for (const auto& [i, j] : S_sorted_) {
-    const vector<double> q =
-        (X_host_.col(i) - X_host_.col(j)).template cast<double>().array().square().matrix();
-    const double dist = std::sqrt(std::max(0.0, q.dot(a)));
-    terms.sum -= dist;
-    grad -= q * (0.5 / std::max(dist, 1e-6));
-    hess -= q * q.transpose() * (0.25 / std::max(dist * dist * dist, 1e-6));
-  }
+  matrix<double> Q(d_, static_cast<index_t>(S_sorted_.size()));
+  for (std::size_t k = 0; k < S_sorted_.size(); ++k)
+    Q.col(static_cast<index_t>(k)) =
+        (X_host_.col(S_sorted_[k].first) - X_host_.col(S_sorted_[k].second))
+            .template cast<double>()
+            .array()
+            .square()
+            .matrix();
+  diagonal_sums in_S(d_);
+  in_S.add_pairs(Q, a);
+  terms.sum -= in_S.sum;
+  Eigen::Map<vector<double>>(terms.grad.data(), d_) -= in_S.grad;
+  Eigen::Map<matrix<double>>(terms.hess.data(), d_, d_) -= in_S.hess();
   return terms;
 }
 

@@ -20,6 +20,7 @@
 #include "cpu_lmnn.hpp"
 #include "cpu_mmc.hpp"
 #include "mahal/error.hpp"
+#include "parallel_work.hpp"
 
 extern "C" {
 char* openblas_get_config(void);
@@ -68,16 +69,16 @@ std::shared_ptr<U> host_alloc(index_t count) {
   return std::shared_ptr<U>(static_cast<U*>(p), [](U* q) { std::free(q); });
 }
 
-// Element-wise work on fewer entries than this runs on one thread; larger work is split into
-// fixed chunks.
-constexpr index_t kSerialBelow = 65536, kChunk = 16384;
+// Element-wise work on more entries than detail::kParallelWork is split into fixed chunks.
+using detail::kParallelWork;
+constexpr index_t kChunk = 16384;
 
 // Runs f(begin, end) over [0, n): in one call for small n, else in chunks across the OpenMP
 // threads. The kernels keep their loops in f, outside any OpenMP construct, so that the compiler
 // vectorises them (branch-free selects instead of unpredictable branches for ReLU masks).
 template <class F>
 void chunked(index_t n, F f) {
-  if (n <= kSerialBelow) {
+  if (n <= kParallelWork) {
     f(index_t{0}, n);
     return;
   }
@@ -92,7 +93,7 @@ template <class F>
 double chunked_sum(index_t n, F f) {
   const index_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> part(static_cast<std::size_t>(chunks));
-#pragma omp parallel for schedule(static) if (n > kSerialBelow)
+#pragma omp parallel for schedule(static) if (n > kParallelWork)
   for (index_t c = 0; c < chunks; ++c) part[c] = f(c * kChunk, std::min(n, (c + 1) * kChunk));
   double acc = 0;
   for (const double v : part) acc += v;
@@ -241,7 +242,7 @@ void laplacian_apply(const T* r, index_t rows, const std::vector<label_t>& cols_
   auto column = [&](label_t local) { return r + rows * static_cast<index_t>(cols_of_r[local]); };
   // Small lists stay on this thread: waking the team costs more than the work (an MMC cycle
   // on a few hundred pairs spent half its time in the OpenMP barrier).
-#pragma omp parallel for schedule(dynamic, 64) if (2 * m * rows > kSerialBelow)
+#pragma omp parallel for schedule(dynamic, 64) if (2 * m * rows > kParallelWork)
   for (index_t v = 0; v < nv; ++v) {
     T* yv = y + rows * v;
     const T* rv = column(static_cast<label_t>(v));
@@ -304,7 +305,7 @@ class cpu_backend final : public backend<T> {
     const T* xs = x.data();
     T* ys = y.data();
     const index_t n = x.size();
-#pragma omp parallel for simd if (n > kSerialBelow)
+#pragma omp parallel for simd if (n > kParallelWork)
     for (index_t t = 0; t < n; ++t) ys[t] += alpha * xs[t];
   }
   void do_scale(T alpha, array& x) override {
@@ -314,7 +315,7 @@ class cpu_backend final : public backend<T> {
       std::fill_n(xs, n, T(0));
       return;
     }
-#pragma omp parallel for simd if (n > kSerialBelow)
+#pragma omp parallel for simd if (n > kParallelWork)
     for (index_t t = 0; t < n; ++t) xs[t] *= alpha;
   }
   T do_dot(const array& x, const array& y) override {
@@ -366,7 +367,7 @@ class cpu_backend final : public backend<T> {
     const T* xs = x.data();
     T* ys = y.data();
     const index_t n = x.size();
-#pragma omp parallel for simd if (n > kSerialBelow)
+#pragma omp parallel for simd if (n > kParallelWork)
     for (index_t t = 0; t < n; ++t) ys[t] *= xs[t];
   }
   void do_col_dots(const array& p, const array& q, array& out) override {
@@ -374,7 +375,7 @@ class cpu_backend final : public backend<T> {
     const T* ps = p.data();
     const T* qs = q.data();
     T* os = out.data();
-#pragma omp parallel for if (n * rows > kSerialBelow)
+#pragma omp parallel for if (n * rows > kParallelWork)
     for (index_t j = 0; j < n; ++j) {
       T acc = 0;
 #pragma omp simd reduction(+ : acc)
@@ -408,7 +409,7 @@ class cpu_backend final : public backend<T> {
     const index_t rows = x.rows(), n = x.cols();
     const T* bs = b.data();
     T* xs = x.data();
-#pragma omp parallel for if (n * rows > kSerialBelow)
+#pragma omp parallel for if (n * rows > kParallelWork)
     for (index_t j = 0; j < n; ++j) {
       T* col = xs + j * rows;
 #pragma omp simd
@@ -430,7 +431,7 @@ class cpu_backend final : public backend<T> {
     const index_t rows = x.rows(), n = x.cols();
     const T* ss = s.data();
     T* xs = x.data();
-#pragma omp parallel for if (n * rows > kSerialBelow)
+#pragma omp parallel for if (n * rows > kParallelWork)
     for (index_t j = 0; j < n; ++j) {
       T* col = xs + j * rows;
       const T sj = ss[j];
@@ -446,7 +447,7 @@ class cpu_backend final : public backend<T> {
               " outside [0, ", n, ")");
     const T* xs = x.data();
     T* os = out.data();
-#pragma omp parallel for if (m * rows > kSerialBelow)
+#pragma omp parallel for if (m * rows > kParallelWork)
     for (index_t t = 0; t < m; ++t)
       std::memcpy(os + t * rows, xs + static_cast<index_t>(is[t]) * rows, sizeof(T) * rows);
   }
@@ -479,7 +480,7 @@ class cpu_backend final : public backend<T> {
     const index_t nv = static_cast<index_t>(cp.vertices.size());
     std::vector<T> y(static_cast<std::size_t>(rows * nv));
     laplacian_apply(zs, rows, cp.vertices, cp, w, m, y.data());
-#pragma omp parallel for if (nv * rows > kSerialBelow)
+#pragma omp parallel for if (nv * rows > kParallelWork)
     for (index_t v = 0; v < nv; ++v) {
       T* o = os + rows * static_cast<index_t>(cp.vertices[v]);
       const T* yv = y.data() + rows * v;
@@ -580,7 +581,7 @@ class cpu_backend final : public backend<T> {
     T* os = out.data();
     constexpr index_t chunk = 1024;
     const index_t chunks = (m + chunk - 1) / chunk;
-#pragma omp parallel for if (m * rows > kSerialBelow)
+#pragma omp parallel for if (m * rows > kParallelWork)
     for (index_t c = 0; c < chunks; ++c)
       pair_sqdist_kernel(ps, qs, ij, rows, c * chunk, std::min(m, (c + 1) * chunk), os);
   }
@@ -617,7 +618,7 @@ class cpu_backend final : public backend<T> {
       }
     };
     const int threads = omp_get_max_threads();
-    if (threads == 1 || tiles == 1 || a * b * std::max(d, 1) < kSerialBelow) {
+    if (threads == 1 || tiles == 1 || a * b * std::max(d, 1) < kParallelWork) {
       for (index_t t = 0; t < tiles; ++t) run_tile(t);
       return;
     }
@@ -626,8 +627,8 @@ class cpu_backend final : public backend<T> {
     for (index_t t = 0; t < tiles; ++t) run_tile(t);
   }
 
-  index_t do_impostor_pairs(const array& block, index_t first_query, index_t first_ref,
-                            bool upper, const array& radius2, const labels& point_labels,
+  index_t do_impostor_pairs(const array& block, index_t first_query, index_t first_ref, bool upper,
+                            const array& radius2, const labels& point_labels,
                             labels& found) override {
     return cpu::impostor_pairs(block.data(), block.rows(), block.cols(), first_query, first_ref,
                                upper, radius2.data(), point_labels.data(), found.data(),
@@ -649,7 +650,7 @@ class cpu_backend final : public backend<T> {
 
   void do_topk_merge(const array& block, const topk_block& at, topk_state<T>& state) override {
     const index_t nq = block.rows(), nr = block.cols();
-#pragma omp parallel for schedule(static) if (nq * nr > kSerialBelow)
+#pragma omp parallel for schedule(static) if (nq * nr > kParallelWork)
     for (index_t q0 = 0; q0 < nq; q0 += merge_chunk)
       merge_rows(block.data(), nq, q0, std::min(nq, q0 + merge_chunk), nr, at, state);
   }

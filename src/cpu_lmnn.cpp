@@ -7,13 +7,12 @@
 #include <limits>
 
 #include "mahal/error.hpp"
+#include "parallel_work.hpp"
 
 namespace mahal::cpu {
 namespace {
 
-// Loops over fewer items than this run on one thread: a parallel region costs more than it
-// saves on small problems (and much more when the cores are shared).
-constexpr index_t kParallelWork = 1 << 16;
+using detail::kParallelWork;
 
 // Anchor p's unscaled terms added to sums; with weights, its pairs' weights.
 template <class T>

@@ -6,6 +6,7 @@
 
 #include "mahal/matrix.hpp"
 #include "mmc_diagonal_sums.hpp"
+#include "parallel_work.hpp"
 
 namespace mahal::cpu {
 
@@ -23,7 +24,7 @@ void mmc_diagonal_terms(const T* x_rows, index_t rows, const T* x_cols, index_t 
   const index_t groups = (cols + group - 1) / group;
   std::vector<detail::diagonal_sums> parts(static_cast<std::size_t>(groups),
                                            detail::diagonal_sums(d));
-#pragma omp parallel for schedule(dynamic, 1) if (rows * cols * d > (1 << 16))
+#pragma omp parallel for schedule(dynamic, 1) if (rows * cols * d > detail::kParallelWork)
   for (index_t g = 0; g < groups; ++g) {
     for (index_t b = g * group; b < std::min(cols, (g + 1) * group); ++b) {
       // Rows a with first_row + a < first_col + b when upper.

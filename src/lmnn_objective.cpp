@@ -9,15 +9,9 @@
 #include "mahal/error.hpp"
 #include "mahal/metric.hpp"
 #include "mahal/neighbors.hpp"
+#include "parallel_work.hpp"
 
 namespace mahal::detail {
-namespace {
-
-// Loops over fewer items than this run on one thread: a parallel region costs more than it
-// saves on small problems (and much more when the cores are shared).
-constexpr index_t kParallelWork = 1 << 16;
-
-}  // namespace
 
 template <class T>
 lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,

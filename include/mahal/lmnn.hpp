@@ -14,7 +14,9 @@
 //
 // Solvers:
 //   * lbfgs   — L-space (L r×d, r <= d), L-BFGS with a strong-Wolfe line search (lbfgs.hpp);
-//   * sgd     — L-space, mini-batches of anchor points with Adam steps, for large n;
+//   * sgd     — L-space, mini-batches of anchor points with Adam steps, for large n; it stops
+//               when five epochs in a row bring no progress and a search at that L finds no
+//               new impostor that changes the objective;
 //   * m_space — the original method: projected subgradient descent on M with step adaptation
 //               and projection onto the PSD cone.
 // Impostors are kept as an active set of (i, l) pairs with d(i,l)² < max_j d(i,j)² + 1 + band,

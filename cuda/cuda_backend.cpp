@@ -28,6 +28,8 @@
 // Sums over many terms (add_row_sums, block_scatter's W·1 and Wᵀ·1) are cuBLAS products with a
 // vector of ones: deterministic, in the scalar type. pair_scatter and pair_laplacian add with
 // atomics, so their last bits may vary from run to run.
+#include "cuda_backend.hpp"
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -37,7 +39,6 @@
 #include <utility>
 #include <vector>
 
-#include "cuda_backend.hpp"
 #include "cuda_resources.hpp"
 #include "kernels.hpp"
 #include "shape_checks.hpp"
@@ -45,7 +46,8 @@
 namespace mahal::cuda {
 namespace {
 
-// ---- typed cuBLAS / cuSOLVER entry points --------------------------------------------------------
+// ---- typed cuBLAS / cuSOLVER entry points
+// --------------------------------------------------------
 
 template <class T>
 struct blas;
@@ -58,8 +60,8 @@ struct blas<float> {
   static constexpr const char* syevd_name = "cusolverDnSsyevd";
   static cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
                              int64_t m, int64_t n, int64_t k, const float* alpha, const float* a,
-                             int64_t lda, const float* b, int64_t ldb, const float* beta,
-                             float* c, int64_t ldc) {
+                             int64_t lda, const float* b, int64_t ldb, const float* beta, float* c,
+                             int64_t ldc) {
     return cublasSgemm_64(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
   static cublasStatus_t axpy(cublasHandle_t h, int64_t n, const float* alpha, const float* x,
@@ -71,8 +73,8 @@ struct blas<float> {
   }
   static cusolverStatus_t syevd_buffer_size(cusolverDnHandle_t h, int n, const float* a,
                                             const float* w, int* lwork) {
-    return cusolverDnSsyevd_bufferSize(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a,
-                                       n, w, lwork);
+    return cusolverDnSsyevd_bufferSize(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a, n,
+                                       w, lwork);
   }
   static cusolverStatus_t syevd(cusolverDnHandle_t h, int n, float* a, float* w, float* work,
                                 int lwork, int* info) {
@@ -88,9 +90,9 @@ struct blas<double> {
   static constexpr const char* scal_name = "cublasDscal_64";
   static constexpr const char* syevd_name = "cusolverDnDsyevd";
   static cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
-                             int64_t m, int64_t n, int64_t k, const double* alpha,
-                             const double* a, int64_t lda, const double* b, int64_t ldb,
-                             const double* beta, double* c, int64_t ldc) {
+                             int64_t m, int64_t n, int64_t k, const double* alpha, const double* a,
+                             int64_t lda, const double* b, int64_t ldb, const double* beta,
+                             double* c, int64_t ldc) {
     return cublasDgemm_64(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
   static cublasStatus_t axpy(cublasHandle_t h, int64_t n, const double* alpha, const double* x,
@@ -102,13 +104,13 @@ struct blas<double> {
   }
   static cusolverStatus_t syevd_buffer_size(cusolverDnHandle_t h, int n, const double* a,
                                             const double* w, int* lwork) {
-    return cusolverDnDsyevd_bufferSize(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a,
-                                       n, w, lwork);
+    return cusolverDnDsyevd_bufferSize(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a, n,
+                                       w, lwork);
   }
   static cusolverStatus_t syevd(cusolverDnHandle_t h, int n, double* a, double* w, double* work,
                                 int lwork, int* info) {
-    return cusolverDnDsyevd(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a, n, w,
-                            work, lwork, info);
+    return cusolverDnDsyevd(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a, n, w, work,
+                            lwork, info);
   }
 };
 
@@ -195,8 +197,8 @@ class cuda_backend final : public backend<T> {
 
   // ---- dense linear algebra -------------------------------------------------------------------
 
-  void do_gemm(bool transpose_a, bool transpose_b, T alpha, const array& a, const array& b,
-               T beta, array& c) override {
+  void do_gemm(bool transpose_a, bool transpose_b, T alpha, const array& a, const array& b, T beta,
+               array& c) override {
     constexpr const char* fn = "mahal::backend::gemm (cuda)";
     checks::on_device(fn, "a", a);
     checks::on_device(fn, "b", b);
@@ -310,8 +312,8 @@ class cuda_backend final : public backend<T> {
     const array x_in = unaliased(x, out);
     T* ones = static_cast<T*>(res_.scratch(static_cast<std::size_t>(x.cols()) * sizeof(T)));
     kernels::fill(ones, x.cols(), T(1), res_.stream());
-    gemm_raw(false, false, x.rows(), 1, x.cols(), T(1), x_in.data(), x.rows(), ones, x.cols(),
-             T(1), out.data());
+    gemm_raw(false, false, x.rows(), 1, x.cols(), T(1), x_in.data(), x.rows(), ones, x.cols(), T(1),
+             out.data());
   }
 
   void do_scale_cols(const array& s, array& x) override {
@@ -347,12 +349,12 @@ class cuda_backend final : public backend<T> {
     // The kernel reads z and weights while it adds into out: neither may share out's storage.
     const array z_in = unaliased(z, out);
     const array w_in = unaliased(weights, out);
-    kernels::pair_laplacian(z_in.data(), z.rows(), pairs.data(), w_in.data(), alpha, m,
-                            out.data(), res_.stream());
+    kernels::pair_laplacian(z_in.data(), z.rows(), pairs.data(), w_in.data(), alpha, m, out.data(),
+                            res_.stream());
   }
 
-  void do_adam_update(T lr, T beta1, T beta2, T eps, T c1, T c2, const array& g, array& m,
-                      array& v, array& p) override {
+  void do_adam_update(T lr, T beta1, T beta2, T eps, T c1, T c2, const array& g, array& m, array& v,
+                      array& p) override {
     constexpr const char* fn = "mahal::backend::adam_update (cuda)";
     checks::on_device(fn, "g", g);
     checks::on_device(fn, "m", m);
@@ -400,8 +402,8 @@ class cuda_backend final : public backend<T> {
     res_.read_back(info, &host_info, sizeof(int));
     expects<device_error>(host_info >= 0, fn, blas<T>::syevd_name, " rejected parameter ",
                           -host_info);
-    expects<numerical_error>(host_info == 0, fn, "the eigensolver did not converge for the ",
-                             d, "x", d, " matrix (", blas<T>::syevd_name, " info = ", host_info,
+    expects<numerical_error>(host_info == 0, fn, "the eigensolver did not converge for the ", d,
+                             "x", d, " matrix (", blas<T>::syevd_name, " info = ", host_info,
                              "; non-finite entries?)");
   }
 
@@ -448,8 +450,7 @@ class cuda_backend final : public backend<T> {
       kernels::fill(out.data(), m, T(0), res_.stream());
       return;
     }
-    kernels::pair_sqdist(p.data(), q.data(), p.rows(), pairs.data(), m, out.data(),
-                         res_.stream());
+    kernels::pair_sqdist(p.data(), q.data(), p.rows(), pairs.data(), m, out.data(), res_.stream());
   }
 
   // out = beta·out + alpha·(S_I·Q_Iᵀ + S_J·Q_Jᵀ) with
@@ -458,8 +459,7 @@ class cuda_backend final : public backend<T> {
   // two of p×q×(|I| or |J|). The sums W·1 and Wᵀ·1 are GEMVs with a vector of ones. Scratch:
   // ones, the two sums, S_I and S_J.
   void do_block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
-                        const array& q_cols, const array& w, T alpha, T beta,
-                        array& out) override {
+                        const array& q_cols, const array& w, T alpha, T beta, array& out) override {
     constexpr const char* fn = "mahal::backend::block_scatter (cuda)";
     checks::on_device(fn, "p_rows", p_rows);
     checks::on_device(fn, "q_rows", q_rows);
@@ -511,20 +511,18 @@ class cuda_backend final : public backend<T> {
     const array p_in = unaliased(p, out);
     const array q_in = unaliased(q, out);
     // out = −2·PᵀQ, then out = max(0, out + pn_a + qn_b) in one pass.
-    gemm_raw(true, false, p.cols(), q.cols(), p.rows(), T(-2), p_in.data(), p.rows(),
-             q_in.data(), q.rows(), T(0), out.data());
+    gemm_raw(true, false, p.cols(), q.cols(), p.rows(), T(-2), p_in.data(), p.rows(), q_in.data(),
+             q.rows(), T(0), out.data());
     kernels::sqdist_epilogue(out.data(), p.cols(), q.cols(), pn.data(), qn.data(), res_.stream());
   }
 
-  void do_topk_merge(const array& block, const topk_block& where,
-                     topk_state<T>& state) override {
+  void do_topk_merge(const array& block, const topk_block& where, topk_state<T>& state) override {
     constexpr const char* fn = "mahal::backend::topk_merge (cuda)";
     checks::on_device(fn, "block", block);
     checks::on_device(fn, "state.indices", state.indices);
     checks::on_device(fn, "state.sqdist", state.sqdist);
-    expects(where.first_ref + block.cols() - 1 <= index_t{std::numeric_limits<label_t>::max()},
-            fn, "reference index ", where.first_ref + block.cols() - 1,
-            " does not fit a label_t");
+    expects(where.first_ref + block.cols() - 1 <= index_t{std::numeric_limits<label_t>::max()}, fn,
+            "reference index ", where.first_ref + block.cols() - 1, " does not fit a label_t");
     checks::disjoint(fn, "block", block, "state.sqdist", state.sqdist);
     device_scope scope(res_.device_id());
     if (where.filter != label_filter::any) {
@@ -556,8 +554,8 @@ class cuda_backend final : public backend<T> {
     kernels::topk_merge(args, res_.stream());
   }
 
-  index_t do_impostor_pairs(const array& block, index_t first_query, index_t first_ref,
-                            bool upper, const array& radius2, const labels& point_labels,
+  index_t do_impostor_pairs(const array& block, index_t first_query, index_t first_ref, bool upper,
+                            const array& radius2, const labels& point_labels,
                             labels& found) override {
     constexpr const char* fn = "mahal::backend::impostor_pairs (cuda)";
     checks::on_device(fn, "block", block);
@@ -570,9 +568,9 @@ class cuda_backend final : public backend<T> {
     auto* count = static_cast<unsigned long long*>(res_.status());
     check_cuda(cudaMemsetAsync(count, 0, sizeof(unsigned long long), res_.stream()),
                "cudaMemsetAsync");
-    kernels::impostor_pairs(block.data(), block.rows(), block.cols(), first_query, first_ref,
-                            upper, radius2.data(), point_labels.data(), found.data(),
-                            found.cols(), count, res_.stream());
+    kernels::impostor_pairs(block.data(), block.rows(), block.cols(), first_query, first_ref, upper,
+                            radius2.data(), point_labels.data(), found.data(), found.cols(), count,
+                            res_.stream());
     unsigned long long total = 0;
     res_.read_back(count, &total, sizeof total);
     return static_cast<index_t>(total);
@@ -599,8 +597,8 @@ class cuda_backend final : public backend<T> {
     double* out = parts + part_doubles;
     double* reduce_scratch = out + out_doubles;
     kernels::mmc_diagonal_terms(x_rows.data(), x_cols.data(), d, x_rows.cols(), x_cols.cols(),
-                                first_row, first_col, upper, w.data(), splits, scratch, parts,
-                                out, res_.stream());
+                                first_row, first_col, upper, w.data(), splits, scratch, parts, out,
+                                res_.stream());
     kernels::reduce(scratch, static_cast<const double*>(nullptr), m, reduce_scratch,
                     reduce_scratch + reduce_count, res_.stream());
     std::vector<double> host(out_doubles + 1);
@@ -674,7 +672,8 @@ class cuda_backend final : public backend<T> {
     expects(cols == 0 || rows <= std::numeric_limits<index_t>::max() /
                                      static_cast<index_t>(sizeof(U)) / cols,
             fn, "shape ", checks::shape{rows, cols}, " is too large");
-    if (rows == 0 || cols == 0) return device_array<U>(std::shared_ptr<U>(), rows, cols, device::cuda);
+    if (rows == 0 || cols == 0)
+      return device_array<U>(std::shared_ptr<U>(), rows, cols, device::cuda);
     device_scope scope(res_.device_id());
     const std::size_t bytes = static_cast<std::size_t>(rows * cols) * sizeof(U);
     void* raw = nullptr;
@@ -691,9 +690,9 @@ class cuda_backend final : public backend<T> {
     if (dst.empty()) return;
     expects(host != nullptr, fn, "the host pointer is null");
     device_scope scope(res_.device_id());
-    check_cuda(cudaMemcpyAsync(dst.data(), host, bytes_of(dst), cudaMemcpyHostToDevice,
-                               res_.stream()),
-               "cudaMemcpyAsync (host to device)");
+    check_cuda(
+        cudaMemcpyAsync(dst.data(), host, bytes_of(dst), cudaMemcpyHostToDevice, res_.stream()),
+        "cudaMemcpyAsync (host to device)");
     res_.synchronize();  // the host buffer may be reused as soon as we return
   }
 
@@ -703,9 +702,9 @@ class cuda_backend final : public backend<T> {
     if (src.empty()) return;
     expects(host != nullptr, fn, "the host pointer is null");
     device_scope scope(res_.device_id());
-    check_cuda(cudaMemcpyAsync(host, src.data(), bytes_of(src), cudaMemcpyDeviceToHost,
-                               res_.stream()),
-               "cudaMemcpyAsync (device to host)");
+    check_cuda(
+        cudaMemcpyAsync(host, src.data(), bytes_of(src), cudaMemcpyDeviceToHost, res_.stream()),
+        "cudaMemcpyAsync (device to host)");
     res_.synchronize();
   }
 
@@ -727,8 +726,7 @@ class cuda_backend final : public backend<T> {
   void scale_out(T beta, T* c, index_t count) {
     if (count == 0 || beta == T(1)) return;
     if (beta == T(0)) {
-      check_cuda(cudaMemsetAsync(c, 0, static_cast<std::size_t>(count) * sizeof(T),
-                                 res_.stream()),
+      check_cuda(cudaMemsetAsync(c, 0, static_cast<std::size_t>(count) * sizeof(T), res_.stream()),
                  "cudaMemsetAsync");
       return;
     }
@@ -756,8 +754,8 @@ class cuda_backend final : public backend<T> {
       return;
     }
     check_cublas(blas<T>::gemm(res_.cublas(), transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                               transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, a, lda,
-                               b, ldb, &beta, c, m),
+                               transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, a, lda, b,
+                               ldb, &beta, c, m),
                  blas<T>::gemm_name);
   }
 
@@ -766,8 +764,8 @@ class cuda_backend final : public backend<T> {
   static void device_pointer(const char* fn, const char* name, const void* p) {
     cudaPointerAttributes attributes{};
     check_cuda(cudaPointerGetAttributes(&attributes, p), "cudaPointerGetAttributes");
-    expects(attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged,
-            fn, name, " is not a device pointer (pass the data() of an array of this backend)");
+    expects(attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged, fn,
+            name, " is not a device pointer (pass the data() of an array of this backend)");
   }
 
   // Throws invalid_argument unless a and b are the same array or share no storage (element-wise
@@ -797,8 +795,8 @@ class cuda_backend final : public backend<T> {
                                cudaMemcpyDeviceToHost, res_.stream()),
                "cudaMemcpyAsync (device to host)");
     res_.synchronize();
-    throw invalid_argument(detail::concat(fn, ": index ", bad, " is ", value, " outside [0, ", n,
-                                          ")"));
+    throw invalid_argument(
+        detail::concat(fn, ": index ", bad, " is ", value, " outside [0, ", n, ")"));
   }
 
   // Throws invalid_argument (before any output is written) unless every index of the m pairs

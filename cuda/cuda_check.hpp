@@ -16,17 +16,15 @@ namespace mahal::cuda {
 inline void check_cuda(cudaError_t status, const char* call) {
   if (status != cudaSuccess) {
     cudaGetLastError();  // reset a non-sticky error so that later launch checks do not see it
-    throw device_error(detail::concat("mahal::cuda: ", call, " failed: ",
-                                      cudaGetErrorString(status), " (", cudaGetErrorName(status),
-                                      ")"));
+    throw device_error(detail::concat("mahal::cuda: ", call,
+                                      " failed: ", cudaGetErrorString(status), " (",
+                                      cudaGetErrorName(status), ")"));
   }
 }
 
 // After a kernel launch: configuration errors are reported at once, execution errors by the
 // next synchronising call.
-inline void check_launch(const char* kernel) {
-  check_cuda(cudaGetLastError(), kernel);
-}
+inline void check_launch(const char* kernel) { check_cuda(cudaGetLastError(), kernel); }
 
 // Makes `device` current for the lifetime of the scope and restores the caller's device after,
 // so that a backend on device 1 works from a thread whose current device is 0.

@@ -7,45 +7,58 @@ namespace mahal::cuda {
 
 void check_cublas(cublasStatus_t status, const char* call) {
   if (status != CUBLAS_STATUS_SUCCESS) {
-    throw device_error(detail::concat("mahal::cuda: ", call, " failed: ",
-                                      cublasGetStatusString(status), " (cuBLAS status ",
-                                      static_cast<int>(status), ")"));
+    throw device_error(detail::concat("mahal::cuda: ", call,
+                                      " failed: ", cublasGetStatusString(status),
+                                      " (cuBLAS status ", static_cast<int>(status), ")"));
   }
 }
 
 const char* cusolver_status_string(cusolverStatus_t status) {
   switch (status) {
-    case CUSOLVER_STATUS_SUCCESS: return "success";
-    case CUSOLVER_STATUS_NOT_INITIALIZED: return "library not initialized";
-    case CUSOLVER_STATUS_ALLOC_FAILED: return "resource allocation failed";
-    case CUSOLVER_STATUS_INVALID_VALUE: return "invalid value";
-    case CUSOLVER_STATUS_ARCH_MISMATCH: return "architecture mismatch";
-    case CUSOLVER_STATUS_MAPPING_ERROR: return "mapping error";
-    case CUSOLVER_STATUS_EXECUTION_FAILED: return "execution failed";
-    case CUSOLVER_STATUS_INTERNAL_ERROR: return "internal error";
-    case CUSOLVER_STATUS_MATRIX_TYPE_NOT_SUPPORTED: return "matrix type not supported";
-    case CUSOLVER_STATUS_NOT_SUPPORTED: return "not supported";
-    case CUSOLVER_STATUS_ZERO_PIVOT: return "zero pivot";
-    case CUSOLVER_STATUS_INVALID_LICENSE: return "invalid license";
-    case CUSOLVER_STATUS_INVALID_WORKSPACE: return "invalid workspace";
-    default: return "unknown cuSOLVER status";
+    case CUSOLVER_STATUS_SUCCESS:
+      return "success";
+    case CUSOLVER_STATUS_NOT_INITIALIZED:
+      return "library not initialized";
+    case CUSOLVER_STATUS_ALLOC_FAILED:
+      return "resource allocation failed";
+    case CUSOLVER_STATUS_INVALID_VALUE:
+      return "invalid value";
+    case CUSOLVER_STATUS_ARCH_MISMATCH:
+      return "architecture mismatch";
+    case CUSOLVER_STATUS_MAPPING_ERROR:
+      return "mapping error";
+    case CUSOLVER_STATUS_EXECUTION_FAILED:
+      return "execution failed";
+    case CUSOLVER_STATUS_INTERNAL_ERROR:
+      return "internal error";
+    case CUSOLVER_STATUS_MATRIX_TYPE_NOT_SUPPORTED:
+      return "matrix type not supported";
+    case CUSOLVER_STATUS_NOT_SUPPORTED:
+      return "not supported";
+    case CUSOLVER_STATUS_ZERO_PIVOT:
+      return "zero pivot";
+    case CUSOLVER_STATUS_INVALID_LICENSE:
+      return "invalid license";
+    case CUSOLVER_STATUS_INVALID_WORKSPACE:
+      return "invalid workspace";
+    default:
+      return "unknown cuSOLVER status";
   }
 }
 
 void check_cusolver(cusolverStatus_t status, const char* call) {
   if (status != CUSOLVER_STATUS_SUCCESS) {
-    throw device_error(detail::concat("mahal::cuda: ", call, " failed: ",
-                                      cusolver_status_string(status), " (cuSOLVER status ",
-                                      static_cast<int>(status), ")"));
+    throw device_error(detail::concat("mahal::cuda: ", call,
+                                      " failed: ", cusolver_status_string(status),
+                                      " (cuSOLVER status ", static_cast<int>(status), ")"));
   }
 }
 
 resources::resources(int device_id) : device_id_(device_id) {
   int count = 0;
   check_cuda(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
-  expects<device_error>(device_id >= 0 && device_id < count, "mahal::cuda::resources",
-                        "device ", device_id, " requested but ", count,
-                        " CUDA device(s) are present");
+  expects<device_error>(device_id >= 0 && device_id < count, "mahal::cuda::resources", "device ",
+                        device_id, " requested but ", count, " CUDA device(s) are present");
   device_scope scope(device_id_);
   cudaDeviceProp prop{};
   check_cuda(cudaGetDeviceProperties(&prop, device_id_), "cudaGetDeviceProperties");
@@ -120,8 +133,7 @@ void* resources::scratch(std::size_t bytes) {
 }
 
 void resources::read_back(const void* device_src, void* host_dst, std::size_t bytes) {
-  check_cuda(cudaMemcpyAsync(host_dst, device_src, bytes, cudaMemcpyDeviceToHost,
-                             stream_),
+  check_cuda(cudaMemcpyAsync(host_dst, device_src, bytes, cudaMemcpyDeviceToHost, stream_),
              "cudaMemcpyAsync (device to host)");
   check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
 }

@@ -10,12 +10,12 @@
 // message names the call and the library's error string.
 #pragma once
 
-#include <cstddef>
-#include <string>
-
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cusolverDn.h>
+
+#include <cstddef>
+#include <string>
 
 #include "cuda_check.hpp"
 

@@ -180,8 +180,8 @@ constexpr index_t reduce_max_partials = 1024;
 
 // Per-block partial sums of x (y null) or x∘y, in double.
 template <class T>
-__global__ void reduce_partials_kernel(const T* __restrict__ x, const T* __restrict__ y,
-                                       index_t n, double* __restrict__ partials) {
+__global__ void reduce_partials_kernel(const T* __restrict__ x, const T* __restrict__ y, index_t n,
+                                       double* __restrict__ partials) {
   double acc = 0.0;
   if (y == nullptr) {
     for (index_t i = global_thread(); i < n; i += grid_threads()) acc += static_cast<double>(x[i]);
@@ -209,7 +209,8 @@ __global__ void reduce_final_kernel(const double* __restrict__ partials, index_t
 
 template <class T, int G>
 __device__ __forceinline__ T group_sum(T v) {
-  for (int offset = G / 2; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset, G);
+  for (int offset = G / 2; offset > 0; offset >>= 1)
+    v += __shfl_xor_sync(0xffffffffu, v, offset, G);
   return v;
 }
 
@@ -259,7 +260,8 @@ __global__ void check_pairs_kernel(const label_t* __restrict__ pairs, index_t m,
   for (index_t k = global_thread(); k < m; k += grid_threads()) {
     const label_t i = pairs[2 * k];
     const label_t j = pairs[2 * k + 1];
-    if (i < 0 || i >= n || j < 0 || j >= n) atomicMin(first_bad, static_cast<unsigned long long>(k));
+    if (i < 0 || i >= n || j < 0 || j >= n)
+      atomicMin(first_bad, static_cast<unsigned long long>(k));
   }
 }
 
@@ -312,8 +314,7 @@ __global__ void pair_sqdist_kernel(const T* __restrict__ p, const T* __restrict_
 
 // Lanes per item for `rows` rows: the smallest of 4, 8, 16, 32 that covers them.
 template <template <class, int> class Launch, class T, class... Args>
-void launch_grouped(index_t rows, index_t items, stream_t stream, const char* name,
-                    Args... args) {
+void launch_grouped(index_t rows, index_t items, stream_t stream, const char* name, Args... args) {
   const auto launch = [&](auto group) {
     constexpr int G = decltype(group)::value;
     const index_t items_per_block = block_threads / G;
@@ -342,8 +343,8 @@ template <class T, int G>
 struct pair_laplacian_launch {
   static void run(unsigned grid, stream_t stream, const T* q, index_t rows, const label_t* pairs,
                   const T* weights, T alpha, index_t m, T* y) {
-    pair_laplacian_kernel<T, G><<<grid, block_threads, 0, stream>>>(q, rows, pairs, weights,
-                                                                      alpha, m, y);
+    pair_laplacian_kernel<T, G>
+        <<<grid, block_threads, 0, stream>>>(q, rows, pairs, weights, alpha, m, y);
   }
 };
 template <class T, int G>
@@ -354,7 +355,8 @@ struct pair_sqdist_launch {
   }
 };
 
-// ---- all-pairs block -----------------------------------------------------------------------------
+// ---- all-pairs block
+// -----------------------------------------------------------------------------
 
 template <class T>
 __global__ void sqdist_epilogue_kernel(T* __restrict__ out, index_t n_queries, index_t n_refs,
@@ -364,7 +366,7 @@ __global__ void sqdist_epilogue_kernel(T* __restrict__ out, index_t n_queries, i
     T* col = out + b * n_queries;
     for (index_t a = global_thread(); a < n_queries; a += grid_threads()) {
       const T v = (col[a] + pn[a]) + qb;  // the CPU backend's order of additions
-      col[a] = T(0) < v ? v : T(0);      // std::max(0, v): NaN becomes 0, as on the CPU
+      col[a] = T(0) < v ? v : T(0);       // std::max(0, v): NaN becomes 0, as on the CPU
     }
   }
 }
@@ -584,8 +586,7 @@ void launch_topk_register(const topk_args<T>& args, stream_t stream) {
 
 // Reserves `wanted` (0 or 1 per lane) consecutive slots of *count for the lanes that want one,
 // with one atomic per warp; returns this lane's slot. All lanes of the warp must call it.
-__device__ __forceinline__ unsigned long long warp_reserve(bool wanted,
-                                                           unsigned long long* count) {
+__device__ __forceinline__ unsigned long long warp_reserve(bool wanted, unsigned long long* count) {
   const unsigned mask = __ballot_sync(0xffffffffu, wanted);
   const int lane = threadIdx.x & 31;
   unsigned long long base = 0;
@@ -636,7 +637,7 @@ __global__ void check_offsets_kernel(const label_t* __restrict__ offsets, index_
                                      index_t candidates,
                                      unsigned long long* __restrict__ first_bad) {
   for (index_t p = global_thread(); p <= na; p += grid_threads()) {
-    const bool bad = p == 0 ? offsets[0] != 0
+    const bool bad = p == 0    ? offsets[0] != 0
                      : p == na ? offsets[na] < offsets[na - 1] || offsets[na] != candidates
                                : offsets[p] < offsets[p - 1];
     if (bad) atomicMin(first_bad, static_cast<unsigned long long>(p));
@@ -833,7 +834,8 @@ __global__ void sum_parts_kernel(const double* __restrict__ parts, index_t count
 
 }  // namespace
 
-// ---- launchers -----------------------------------------------------------------------------------
+// ---- launchers
+// -----------------------------------------------------------------------------------
 
 template <class T>
 void fill(T* x, index_t n, T value, stream_t stream) {
@@ -846,13 +848,20 @@ template <class T>
 void map(unary_op op, const T* x, T* y, index_t n, stream_t stream) {
   if (n <= 0) return;
   switch (op) {
-    case unary_op::sqrt: return launch_map(x, y, n, sqrt_op<T>{}, stream);
-    case unary_op::inv_two_sqrt: return launch_map(x, y, n, inv_two_sqrt_op<T>{}, stream);
-    case unary_op::reciprocal: return launch_map(x, y, n, reciprocal_op<T>{}, stream);
-    case unary_op::square: return launch_map(x, y, n, square_op<T>{}, stream);
-    case unary_op::relu: return launch_map(x, y, n, relu_op<T>{}, stream);
-    case unary_op::step: return launch_map(x, y, n, step_op<T>{}, stream);
-    case unary_op::tanh: return launch_map(x, y, n, tanh_op<T>{}, stream);
+    case unary_op::sqrt:
+      return launch_map(x, y, n, sqrt_op<T>{}, stream);
+    case unary_op::inv_two_sqrt:
+      return launch_map(x, y, n, inv_two_sqrt_op<T>{}, stream);
+    case unary_op::reciprocal:
+      return launch_map(x, y, n, reciprocal_op<T>{}, stream);
+    case unary_op::square:
+      return launch_map(x, y, n, square_op<T>{}, stream);
+    case unary_op::relu:
+      return launch_map(x, y, n, relu_op<T>{}, stream);
+    case unary_op::step:
+      return launch_map(x, y, n, step_op<T>{}, stream);
+    case unary_op::tanh:
+      return launch_map(x, y, n, tanh_op<T>{}, stream);
   }
   throw invalid_argument("mahal::cuda::kernels::map: unknown unary_op");
 }
@@ -861,8 +870,10 @@ template <class T>
 void map2(binary_op op, const T* a, const T* b, T* out, index_t n, stream_t stream) {
   if (n <= 0) return;
   switch (op) {
-    case binary_op::relu_grad: return launch_map2(a, b, out, n, relu_grad_op<T>{}, stream);
-    case binary_op::tanh_grad: return launch_map2(a, b, out, n, tanh_grad_op<T>{}, stream);
+    case binary_op::relu_grad:
+      return launch_map2(a, b, out, n, relu_grad_op<T>{}, stream);
+    case binary_op::tanh_grad:
+      return launch_map2(a, b, out, n, tanh_grad_op<T>{}, stream);
   }
   throw invalid_argument("mahal::cuda::kernels::map2: unknown binary_op");
 }
@@ -879,8 +890,7 @@ template <class T>
 void scale_cols(const T* src, const T* s, T* dst, index_t rows, index_t cols, stream_t stream) {
   const index_t n = rows * cols;
   if (n <= 0) return;
-  scale_cols_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(src, s, dst, rows,
-                                                                               n);
+  scale_cols_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(src, s, dst, rows, n);
   check_launch("scale_cols_kernel");
 }
 
@@ -890,7 +900,7 @@ void gather_cols(const T* x, const label_t* idx, T* out, index_t rows, index_t c
   const index_t n = rows * count;
   if (n <= 0) return;
   gather_cols_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(x, idx, out, rows,
-                                                                                n);
+                                                                               n);
   check_launch("gather_cols_kernel");
 }
 
@@ -899,7 +909,7 @@ void adam_update(T step, T beta1, T beta2, T eps, T root_c2, const T* g, T* m, T
                  index_t n, stream_t stream) {
   if (n <= 0) return;
   adam_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(step, beta1, beta2, eps,
-                                                                         root_c2, g, m, v, p, n);
+                                                                        root_c2, g, m, v, p, n);
   check_launch("adam_kernel");
 }
 
@@ -913,14 +923,13 @@ void multiply(const T* x, T* y, index_t n, stream_t stream) {
 std::size_t reduce_scratch_count() { return static_cast<std::size_t>(reduce_max_partials); }
 
 template <class T>
-void reduce(const T* x, const T* y, index_t n, double* scratch, double* result,
-            stream_t stream) {
+void reduce(const T* x, const T* y, index_t n, double* scratch, double* result, stream_t stream) {
   index_t blocks = 0;
   if (n > 0) {
     blocks = (n + block_threads - 1) / block_threads;
     if (blocks > reduce_max_partials) blocks = reduce_max_partials;
     reduce_partials_kernel<<<static_cast<unsigned>(blocks), block_threads, 0, stream>>>(x, y, n,
-                                                                                      scratch);
+                                                                                        scratch);
     check_launch("reduce_partials_kernel");
   }
   reduce_final_kernel<<<1, block_threads, 0, stream>>>(scratch, blocks, result);  // 0 if n == 0
@@ -930,15 +939,14 @@ void reduce(const T* x, const T* y, index_t n, double* scratch, double* result,
 template <class T>
 void col_dots(const T* p, const T* q, index_t rows, index_t cols, T* out, stream_t stream) {
   if (cols <= 0) return;
-  launch_grouped<col_dots_launch, T>(rows, cols, stream, "col_dots_kernel", p, q, rows, cols,
-                                     out);
+  launch_grouped<col_dots_launch, T>(rows, cols, stream, "col_dots_kernel", p, q, rows, cols, out);
 }
 
 void check_pairs(const label_t* pairs, index_t m, index_t n, unsigned long long* first_bad,
                  stream_t stream) {
   if (m <= 0) return;
   check_pairs_kernel<<<grid_for(m, block_threads), block_threads, 0, stream>>>(pairs, m, n,
-                                                                                first_bad);
+                                                                               first_bad);
   check_launch("check_pairs_kernel");
 }
 
@@ -946,7 +954,7 @@ void check_indices(const label_t* idx, index_t count, index_t n, unsigned long l
                    stream_t stream) {
   if (count <= 0) return;
   check_indices_kernel<<<grid_for(count, block_threads), block_threads, 0, stream>>>(idx, count, n,
-                                                                                    first_bad);
+                                                                                     first_bad);
   check_launch("check_indices_kernel");
 }
 
@@ -954,16 +962,16 @@ template <class T>
 void pair_laplacian(const T* q, index_t rows, const label_t* pairs, const T* weights, T alpha,
                     index_t m, T* y, stream_t stream) {
   if (m <= 0 || rows <= 0) return;
-  launch_grouped<pair_laplacian_launch, T>(rows, m, stream, "pair_laplacian_kernel", q, rows,
-                                           pairs, weights, alpha, m, y);
+  launch_grouped<pair_laplacian_launch, T>(rows, m, stream, "pair_laplacian_kernel", q, rows, pairs,
+                                           weights, alpha, m, y);
 }
 
 template <class T>
 void pair_sqdist(const T* p, const T* q, index_t rows, const label_t* pairs, index_t m, T* out,
                  stream_t stream) {
   if (m <= 0) return;
-  launch_grouped<pair_sqdist_launch, T>(rows, m, stream, "pair_sqdist_kernel", p, q, rows, pairs,
-                                        m, out);
+  launch_grouped<pair_sqdist_launch, T>(rows, m, stream, "pair_sqdist_kernel", p, q, rows, pairs, m,
+                                        out);
 }
 
 template <class T>
@@ -1020,8 +1028,7 @@ void check_offsets(const label_t* offsets, index_t na, index_t candidates,
 
 template <class T>
 void lmnn_hinge(const T* dist, const label_t* offsets, index_t na, index_t k, index_t nearest,
-                double mu, double scale, bool squared, T* weights, double* terms,
-                stream_t stream) {
+                double mu, double scale, bool squared, T* weights, double* terms, stream_t stream) {
   if (na <= 0) return;
   constexpr index_t anchors_per_block = block_threads / 32;
   lmnn_hinge_kernel<<<grid_for(na, anchors_per_block), block_threads, 0, stream>>>(
@@ -1062,23 +1069,24 @@ void mmc_diagonal_terms(const T* x_rows, const T* x_cols, index_t d, index_t row
                                                         c2, hess_parts, grad_parts);
   check_launch("mmc_diagonal_moments_kernel");
   // hess and grad parts are contiguous (splits·d² then splits·d): sum each over the splits.
-  sum_parts_kernel<<<grid_for(d * d, block_threads), block_threads, 0, stream>>>(
-      hess_parts, d * d, splits, out);
+  sum_parts_kernel<<<grid_for(d * d, block_threads), block_threads, 0, stream>>>(hess_parts, d * d,
+                                                                                 splits, out);
   check_launch("sum_parts_kernel");
   sum_parts_kernel<<<grid_for(d, block_threads), block_threads, 0, stream>>>(grad_parts, d, splits,
                                                                              out + d * d);
   check_launch("sum_parts_kernel");
 }
 
-// ---- explicit instantiations -----------------------------------------------------------------------
+// ---- explicit instantiations
+// -----------------------------------------------------------------------
 
 #define MAHAL_CUDA_INSTANTIATE(T)                                                                  \
   template void fill<T>(T*, index_t, T, stream_t);                                                 \
   template void map<T>(unary_op, const T*, T*, index_t, stream_t);                                 \
   template void multiply<T>(const T*, T*, index_t, stream_t);                                      \
-  template void reduce<T>(const T*, const T*, index_t, double*, double*, stream_t);              \
+  template void reduce<T>(const T*, const T*, index_t, double*, double*, stream_t);                \
   template void col_dots<T>(const T*, const T*, index_t, index_t, T*, stream_t);                   \
-  template void map2<T>(binary_op, const T*, const T*, T*, index_t, stream_t);                      \
+  template void map2<T>(binary_op, const T*, const T*, T*, index_t, stream_t);                     \
   template void add_to_cols<T>(const T*, T*, index_t, index_t, stream_t);                          \
   template void scale_cols<T>(const T*, const T*, T*, index_t, index_t, stream_t);                 \
   template void gather_cols<T>(const T*, const label_t*, T*, index_t, index_t, stream_t);          \
@@ -1088,12 +1096,12 @@ void mmc_diagonal_terms(const T* x_rows, const T* x_cols, index_t d, index_t row
   template void pair_sqdist<T>(const T*, const T*, index_t, const label_t*, index_t, T*,           \
                                stream_t);                                                          \
   template void sqdist_epilogue<T>(T*, index_t, index_t, const T*, const T*, stream_t);            \
-  template void topk_merge<T>(const topk_args<T>&, stream_t);                                     \
-  template void impostor_pairs<T>(const T*, index_t, index_t, index_t, index_t, bool, const T*,   \
-                                  const label_t*, label_t*, index_t, unsigned long long*,         \
-                                  stream_t);                                                      \
+  template void topk_merge<T>(const topk_args<T>&, stream_t);                                      \
+  template void impostor_pairs<T>(const T*, index_t, index_t, index_t, index_t, bool, const T*,    \
+                                  const label_t*, label_t*, index_t, unsigned long long*,          \
+                                  stream_t);                                                       \
   template void lmnn_hinge<T>(const T*, const label_t*, index_t, index_t, index_t, double, double, \
-                              bool, T*, double*, stream_t);                                       \
+                              bool, T*, double*, stream_t);                                        \
   template void mmc_diagonal_terms<T>(const T*, const T*, index_t, index_t, index_t, index_t,      \
                                       index_t, bool, const T*, index_t, double*, double*, double*, \
                                       stream_t);

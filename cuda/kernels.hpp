@@ -98,17 +98,17 @@ void sqdist_epilogue(T* out, index_t n_queries, index_t n_refs, const T* pn, con
 // One block of a blocked k-nearest-neighbour search, merged into the running top-k.
 template <class T>
 struct topk_args {
-  const T* block = nullptr;        // n_queries × n_refs distances, column-major
+  const T* block = nullptr;  // n_queries × n_refs distances, column-major
   index_t n_queries = 0;
   index_t n_refs = 0;
-  index_t first_query = 0;         // global index of the block's first query
-  index_t first_ref = 0;           // global index of the block's first reference
-  bool exclude_self = false;       // skip global ref == global query
+  index_t first_query = 0;    // global index of the block's first query
+  index_t first_ref = 0;      // global index of the block's first reference
+  bool exclude_self = false;  // skip global ref == global query
   label_filter filter = label_filter::any;
   const label_t* query_labels = nullptr;  // indexed by global query (unless filter is any)
   const label_t* ref_labels = nullptr;    // indexed by global reference
-  label_t* indices = nullptr;      // k × n_queries_total state (column first_query + a)
-  T* sqdist = nullptr;             // k × n_queries_total state
+  label_t* indices = nullptr;             // k × n_queries_total state (column first_query + a)
+  T* sqdist = nullptr;                    // k × n_queries_total state
   index_t k = 0;
   // Split references (topk_splits > 1): scratch for k × (n_queries · splits) partial lists.
   index_t splits = 1;
@@ -149,8 +149,7 @@ void check_offsets(const label_t* offsets, index_t na, index_t candidates,
 // active pairs) and, unless weights is null, the m pair weights. The caller reduces terms.
 template <class T>
 void lmnn_hinge(const T* dist, const label_t* offsets, index_t na, index_t k, index_t nearest,
-                double mu, double scale, bool squared, T* weights, double* terms,
-                stream_t stream);
+                double mu, double scale, bool squared, T* weights, double* terms, stream_t stream);
 
 // backend::mmc_diagonal_terms on one block (x_rows d×rows, x_cols d×cols, w d): the sums go to
 // out (d² Hessian entries, column-major, complete in the lower triangle i >= j only, then d

@@ -49,8 +49,8 @@ bool overlap(const device_array<U>& x, const device_array<V>& y) {
 }
 
 template <class U, class V>
-void disjoint(const char* where, const char* x_name, const device_array<U>& x,
-              const char* y_name, const device_array<V>& y) {
+void disjoint(const char* where, const char* x_name, const device_array<U>& x, const char* y_name,
+              const device_array<V>& y) {
   expects(!overlap(x, y), where, x_name, " and ", y_name, " must not share storage");
 }
 

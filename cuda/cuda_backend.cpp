@@ -8,7 +8,8 @@
 // value to the host: upload and download (they wait, so the host buffer may be reused or read at
 // once), dot and sum (they return a scalar), sym_eig (it reads syevd's info word), and
 // pair_scatter / pair_sqdist / pair_laplacian / gather_cols, which check on the device that
-// every index lies in [0, n) and read that verdict back before touching their output.
+// every index lies in [0, n) and read that verdict back before touching their output
+// (pair_scatter then also reads back how many points its weighted pairs touch: the GEMM's size).
 //
 // dot and sum accumulate in double for both scalar types (as the CPU backend does), with a
 // fixed-shape two-pass reduction, so results do not vary from run to run.
@@ -349,8 +350,8 @@ class cuda_backend final : public backend<T> {
     // The kernel reads z and weights while it adds into out: neither may share out's storage.
     const array z_in = unaliased(z, out);
     const array w_in = unaliased(weights, out);
-    kernels::pair_laplacian(z_in.data(), z.rows(), pairs.data(), w_in.data(), alpha, m, out.data(),
-                            res_.stream());
+    kernels::pair_laplacian(z_in.data(), z.rows(), pairs.data(), w_in.data(), alpha, m, nullptr,
+                            out.data(), res_.stream());
   }
 
   void do_adam_update(T lr, T beta1, T beta2, T eps, T c1, T c2, const array& g, array& m, array& v,
@@ -421,17 +422,62 @@ class cuda_backend final : public backend<T> {
     const index_t n = p.cols();
     device_scope scope(res_.device_id());
     check_pair_indices(fn, pairs, m, n);
-    // Y = Q·Lap (q.rows × n) in scratch, then out = alpha·P·Yᵀ + beta·out (Lap is symmetric).
-    const index_t rows_q = q.rows();
-    const std::size_t y_bytes = static_cast<std::size_t>(rows_q * n) * sizeof(T);
-    T* y = static_cast<T*>(res_.scratch(y_bytes));
-    if (y_bytes > 0) {
-      check_cuda(cudaMemsetAsync(y, 0, y_bytes, res_.stream()), "cudaMemsetAsync");
+    // Only the n' points in a pair of nonzero weight enter the GEMM (LMNN's mini-batches touch a
+    // few thousand of n points; and columns of P outside every pair, whatever they hold, never
+    // meet it). The points are marked and numbered by a prefix sum; Y = Q·Lap gets one column
+    // per point (scratch), P's columns of those points are gathered (unless n' = n), and
+    // out = alpha·P'·Yᵀ + beta·out (Lap is symmetric).
+    const index_t rows_p = p.rows(), rows_q = q.rows();
+    const auto round_up = [](std::size_t bytes) { return (bytes + 255) / 256 * 256; };
+    const std::size_t flags_bytes = round_up(sizeof(label_t) * static_cast<std::size_t>(n + 1));
+    const std::size_t scan_bytes = kernels::exclusive_scan_bytes(n + 1);
+    const std::size_t index_bytes = 3 * flags_bytes + round_up(scan_bytes);
+    const auto number_points = [&](char* base) {
+      auto* mark = reinterpret_cast<label_t*>(base);
+      auto* position = reinterpret_cast<label_t*>(base + flags_bytes);
+      check_cuda(cudaMemsetAsync(mark, 0, flags_bytes, res_.stream()), "cudaMemsetAsync");
+      kernels::mark_pair_points(pairs.data(), weights.data(), m, mark, res_.stream());
+      kernels::exclusive_scan(mark, position, n + 1, base + 3 * flags_bytes, scan_bytes,
+                              res_.stream());
+    };
+    char* base = static_cast<char*>(res_.scratch(index_bytes));
+    number_points(base);
+    label_t counted = 0;  // position[n]: the number of marked points
+    res_.read_back(base + flags_bytes + sizeof(label_t) * static_cast<std::size_t>(n), &counted,
+                   sizeof counted);
+    const index_t nv = counted;
+    if (nv == 0) {  // out = beta·out
+      if (beta == T(0))
+        check_cuda(cudaMemsetAsync(out.data(), 0, sizeof(T) * out.size(), res_.stream()),
+                   "cudaMemsetAsync");
+      else
+        this->scale(beta, out);
+      return;
     }
-    kernels::pair_laplacian(q.data(), rows_q, pairs.data(), weights.data(), T(1), m, y,
-                            res_.stream());
+    const bool gather = nv < n;
+    const std::size_t y_bytes = round_up(sizeof(T) * static_cast<std::size_t>(rows_q * nv));
+    const std::size_t p_bytes = gather ? sizeof(T) * static_cast<std::size_t>(rows_p * nv) : 0;
+    if (index_bytes + y_bytes + p_bytes > res_.scratch_capacity()) {
+      base = static_cast<char*>(res_.scratch(index_bytes + y_bytes + p_bytes));
+      number_points(base);  // growing the scratch lost them
+    }
+    const auto* position = reinterpret_cast<const label_t*>(base + flags_bytes);
+    T* y = reinterpret_cast<T*>(base + index_bytes);
+    check_cuda(cudaMemsetAsync(y, 0, y_bytes, res_.stream()), "cudaMemsetAsync");
+    kernels::pair_laplacian(q.data(), rows_q, pairs.data(), weights.data(), T(1), m,
+                            gather ? position : nullptr, y, res_.stream());
+    if (gather) {
+      auto* points = reinterpret_cast<label_t*>(base + 2 * flags_bytes);
+      T* p_points = reinterpret_cast<T*>(base + index_bytes + y_bytes);
+      kernels::list_marked(reinterpret_cast<const label_t*>(base), position, n, points,
+                           res_.stream());
+      kernels::gather_cols(p.data(), points, p_points, rows_p, nv, res_.stream());
+      gemm_raw(false, true, rows_p, rows_q, nv, alpha, p_points, rows_p, y, rows_q, beta,
+               out.data());
+      return;
+    }
     const array p_in = unaliased(p, out);  // q only feeds Y, which is queued before the GEMM
-    gemm_raw(false, true, p.rows(), rows_q, n, alpha, p_in.data(), p.rows(), y, rows_q, beta,
+    gemm_raw(false, true, rows_p, rows_q, n, alpha, p_in.data(), rows_p, y, rows_q, beta,
              out.data());
   }
 

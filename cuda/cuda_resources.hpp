@@ -45,6 +45,8 @@ class resources {
   // Work already queued on the stream that still reads the old buffer is waited for before the
   // buffer grows. Only one operation uses the scratch at a time (it partitions it itself).
   void* scratch(std::size_t bytes);
+  // What scratch() can hand out without growing (and losing its contents).
+  std::size_t scratch_capacity() const { return scratch_ == nullptr ? 0 : scratch_bytes_; }
 
   // status_bytes bytes of device memory (8-byte aligned) for status words: syevd's devInfo,
   // the first bad pair index. The caller initialises what it uses on the stream.

@@ -6,6 +6,7 @@
 #include <math_constants.h>
 
 #include <cstdint>
+#include <cub/device/device_scan.cuh>
 #include <type_traits>
 
 #include "cuda_check.hpp"
@@ -269,7 +270,7 @@ template <class T, int G>
 __global__ void pair_laplacian_kernel(const T* __restrict__ q, index_t rows,
                                       const label_t* __restrict__ pairs,
                                       const T* __restrict__ weights, T alpha, index_t m,
-                                      T* __restrict__ y) {
+                                      const label_t* __restrict__ column_of, T* __restrict__ y) {
   const group_layout g = make_group_layout<G>();
   for (index_t base = g.first; base < m; base += g.stride) {
     const index_t k = base + g.sub;
@@ -280,14 +281,33 @@ __global__ void pair_laplacian_kernel(const T* __restrict__ q, index_t rows,
     if (w == T(0) || i == j) continue;  // contributes exactly zero
     const T* qi = q + i * rows;
     const T* qj = q + j * rows;
-    T* yi = y + i * rows;
-    T* yj = y + j * rows;
+    T* yi = y + (column_of != nullptr ? column_of[i] : i) * rows;
+    T* yj = y + (column_of != nullptr ? column_of[j] : j) * rows;
     for (index_t r = g.lane; r < rows; r += G) {
       const T delta = w * (qi[r] - qj[r]);
       atomicAdd(yi + r, delta);
       atomicAdd(yj + r, -delta);
     }
   }
+}
+
+template <class T>
+__global__ void mark_pair_points_kernel(const label_t* __restrict__ pairs,
+                                        const T* __restrict__ weights, index_t m,
+                                        label_t* __restrict__ mark) {
+  for (index_t k = global_thread(); k < m; k += grid_threads()) {
+    const label_t i = pairs[2 * k], j = pairs[2 * k + 1];
+    if (weights[k] == T(0) || i == j) continue;
+    mark[i] = 1;  // racing writes all store the same value
+    mark[j] = 1;
+  }
+}
+
+__global__ void list_marked_kernel(const label_t* __restrict__ mark,
+                                   const label_t* __restrict__ position, index_t n,
+                                   label_t* __restrict__ points) {
+  for (index_t v = global_thread(); v < n; v += grid_threads())
+    if (mark[v] != 0) points[position[v]] = static_cast<label_t>(v);
 }
 
 template <class T, int G>
@@ -342,9 +362,9 @@ struct col_dots_launch {
 template <class T, int G>
 struct pair_laplacian_launch {
   static void run(unsigned grid, stream_t stream, const T* q, index_t rows, const label_t* pairs,
-                  const T* weights, T alpha, index_t m, T* y) {
+                  const T* weights, T alpha, index_t m, const label_t* column_of, T* y) {
     pair_laplacian_kernel<T, G>
-        <<<grid, block_threads, 0, stream>>>(q, rows, pairs, weights, alpha, m, y);
+        <<<grid, block_threads, 0, stream>>>(q, rows, pairs, weights, alpha, m, column_of, y);
   }
 };
 template <class T, int G>
@@ -644,19 +664,45 @@ __global__ void check_offsets_kernel(const label_t* __restrict__ offsets, index_
   }
 }
 
-// Whether candidate e of [e0, e1) is among the `nearest` closest (equal distances: the
-// earlier), as the CPU's nth_element cut: its rank by (distance, position) is below `nearest`.
+// The cut of the `nearest` rule: candidate e of [e0, e1) counts when it is among the `nearest`
+// closest (equal distances: the earlier), as the CPU's nth_element cut, i.e. when its rank by
+// (distance, position) is below `nearest`, i.e. when (dist[e], e) <= (cut_d, cut_e) for the
+// candidate of rank nearest − 1. Found once per anchor by the whole warp (each lane ranks its
+// candidates; with finite distances the order is total and exactly one has that rank), so
+// that each later test is O(1) instead of a pass over the anchor's candidates.
 template <class T>
-__device__ __forceinline__ bool counts(const T* __restrict__ dist, index_t e0, index_t e1,
-                                       index_t e, index_t nearest) {
-  if (nearest <= 0 || e1 - e0 <= nearest) return true;
-  const T de = dist[e];
-  index_t rank = 0;
-  for (index_t f = e0; f < e1 && rank < nearest; ++f) {
-    const T v = dist[f];
-    rank += (v < de || (v == de && f < e)) ? 1 : 0;
+struct nearest_cut {
+  bool all;  // no cut: at most `nearest` candidates, or no rule (nearest = 0)
+  T cut_d;
+  index_t cut_e;
+  __device__ bool counts(const T* __restrict__ dist, index_t e) const {
+    if (all) return true;
+    const T v = dist[e];
+    return v < cut_d || (v == cut_d && e <= cut_e);
   }
-  return rank < nearest;
+};
+
+template <class T>
+__device__ nearest_cut<T> find_nearest_cut(const T* __restrict__ dist, index_t e0, index_t e1,
+                                           index_t nearest, index_t lane) {
+  const nearest_cut<T> all{true, T(0), 0};
+  if (nearest <= 0 || e1 - e0 <= nearest) return all;
+  index_t mine = -1;
+  for (index_t e = e0 + lane; e < e1; e += 32) {
+    const T de = dist[e];
+    index_t rank = 0;
+    for (index_t f = e0; f < e1 && rank < nearest; ++f) {
+      const T v = dist[f];
+      rank += (v < de || (v == de && f < e)) ? 1 : 0;
+    }
+    if (rank == nearest - 1) mine = e;
+  }
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    const index_t other = __shfl_xor_sync(0xffffffffu, mine, offset);
+    mine = other > mine ? other : mine;
+  }
+  if (mine < 0) return all;  // only with NaN distances, which have no rank
+  return nearest_cut<T>{false, dist[mine], mine};
 }
 
 // One warp per anchor: lanes stride over its candidates; per-anchor sums by warp shuffles (a
@@ -673,8 +719,9 @@ __global__ void lmnn_hinge_kernel(const T* __restrict__ dist, const label_t* __r
     const index_t e0 = na * k + offsets[p], e1 = na * k + offsets[p + 1];
     double pull = 0, push = 0, triplets = 0, pairs = 0;
     for (index_t a = lane; a < k; a += 32) pull += static_cast<double>(dt[a]);
+    const nearest_cut<T> cut = find_nearest_cut(dist, e0, e1, nearest, lane);
     for (index_t e = e0 + lane; e < e1; e += 32) {
-      const bool in = counts(dist, e0, e1, e, nearest);
+      const bool in = cut.counts(dist, e);
       const double dl = static_cast<double>(dist[e]);
       double wl = 0;
       bool any = false;
@@ -707,7 +754,7 @@ __global__ void lmnn_hinge_kernel(const T* __restrict__ dist, const label_t* __r
       double g = 0;
       for (index_t e = e0 + lane; e < e1; e += 32) {
         const double h = 1 + da - static_cast<double>(dist[e]);
-        if (h > 0 && counts(dist, e0, e1, e, nearest)) g += squared ? 2 * h : 1.0;
+        if (h > 0 && cut.counts(dist, e)) g += squared ? 2 * h : 1.0;
       }
       g = warp_sum(g);
       if (lane == 0) weights[p * k + a] = static_cast<T>(scale * ((1 - mu) + mu * g));
@@ -782,7 +829,7 @@ __global__ void __launch_bounds__(256)
       const int p = e / mmc_tile, f = e % mmc_tile;
       const index_t t = base + p;
       double vi = 0, vj = 0;
-      if (t < end) {
+      if (t < end && c2[t] != 0) {  // 0: a pair the upper-triangle rule leaves out (a == b too)
         const T* xa = x_rows + (t % rows) * d;
         const T* xb = x_cols + (t / rows) * d;
         if (row0 + f < d) {
@@ -960,10 +1007,42 @@ void check_indices(const label_t* idx, index_t count, index_t n, unsigned long l
 
 template <class T>
 void pair_laplacian(const T* q, index_t rows, const label_t* pairs, const T* weights, T alpha,
-                    index_t m, T* y, stream_t stream) {
+                    index_t m, const label_t* column_of, T* y, stream_t stream) {
   if (m <= 0 || rows <= 0) return;
   launch_grouped<pair_laplacian_launch, T>(rows, m, stream, "pair_laplacian_kernel", q, rows, pairs,
-                                           weights, alpha, m, y);
+                                           weights, alpha, m, column_of, y);
+}
+
+template <class T>
+void mark_pair_points(const label_t* pairs, const T* weights, index_t m, label_t* mark,
+                      stream_t stream) {
+  if (m <= 0) return;
+  mark_pair_points_kernel<<<grid_for(m, block_threads), block_threads, 0, stream>>>(pairs, weights,
+                                                                                    m, mark);
+  check_launch("mark_pair_points_kernel");
+}
+
+std::size_t exclusive_scan_bytes(index_t count) {
+  std::size_t bytes = 0;
+  check_cuda(cub::DeviceScan::ExclusiveSum(nullptr, bytes, static_cast<const label_t*>(nullptr),
+                                           static_cast<label_t*>(nullptr), count),
+             "cub::DeviceScan::ExclusiveSum (size query)");
+  return bytes;
+}
+
+void exclusive_scan(const label_t* in, label_t* out, index_t count, void* temp,
+                    std::size_t temp_bytes, stream_t stream) {
+  if (count <= 0) return;
+  check_cuda(cub::DeviceScan::ExclusiveSum(temp, temp_bytes, in, out, count, stream),
+             "cub::DeviceScan::ExclusiveSum");
+}
+
+void list_marked(const label_t* mark, const label_t* position, index_t n, label_t* points,
+                 stream_t stream) {
+  if (n <= 0) return;
+  list_marked_kernel<<<grid_for(n, block_threads), block_threads, 0, stream>>>(mark, position, n,
+                                                                               points);
+  check_launch("list_marked_kernel");
 }
 
 template <class T>
@@ -1091,8 +1170,9 @@ void mmc_diagonal_terms(const T* x_rows, const T* x_cols, index_t d, index_t row
   template void scale_cols<T>(const T*, const T*, T*, index_t, index_t, stream_t);                 \
   template void gather_cols<T>(const T*, const label_t*, T*, index_t, index_t, stream_t);          \
   template void adam_update<T>(T, T, T, T, T, const T*, T*, T*, T*, index_t, stream_t);            \
-  template void pair_laplacian<T>(const T*, index_t, const label_t*, const T*, T, index_t, T*,     \
-                                  stream_t);                                                       \
+  template void pair_laplacian<T>(const T*, index_t, const label_t*, const T*, T, index_t,         \
+                                  const label_t*, T*, stream_t);                                   \
+  template void mark_pair_points<T>(const label_t*, const T*, index_t, label_t*, stream_t);        \
   template void pair_sqdist<T>(const T*, const T*, index_t, const label_t*, index_t, T*,           \
                                stream_t);                                                          \
   template void sqdist_epilogue<T>(T*, index_t, index_t, const T*, const T*, stream_t);            \

@@ -77,12 +77,29 @@ void check_indices(const label_t* idx, index_t count, index_t n, unsigned long l
                    stream_t stream);
 
 // y += alpha·Q·Lap for Lap = Σ_k w_k (e_i − e_j)(e_i − e_j)ᵀ: for each pair k,
-//   y[:, i] += alpha·w_k (q_i − q_j),   y[:, j] −= alpha·w_k (q_i − q_j),
-// accumulated with atomics into y (rows×n; y must not overlap q). Pairs must be valid. Pairs
-// with i == j or alpha·w_k == 0 are skipped (they contribute exactly zero for finite q).
+//   y[:, c(i)] += alpha·w_k (q_i − q_j),   y[:, c(j)] −= alpha·w_k (q_i − q_j),
+// accumulated with atomics into y (y must not overlap q), where c(v) = column_of[v], or v when
+// column_of is null (y rows×n). Pairs must be valid. Pairs with i == j or alpha·w_k == 0 are
+// skipped (they contribute exactly zero for finite q).
 template <class T>
 void pair_laplacian(const T* q, index_t rows, const label_t* pairs, const T* weights, T alpha,
-                    index_t m, T* y, stream_t stream);
+                    index_t m, const label_t* column_of, T* y, stream_t stream);
+
+// mark[v] = 1 for both points of every pair with w_k != 0 and i != j: the points that
+// pair_laplacian (alpha = 1) writes. mark must be zeroed by the caller. Pairs must be valid.
+template <class T>
+void mark_pair_points(const label_t* pairs, const T* weights, index_t m, label_t* mark,
+                      stream_t stream);
+
+// out = the exclusive prefix sums of in[0..count) (CUB); temp: exclusive_scan_bytes(count) bytes.
+std::size_t exclusive_scan_bytes(index_t count);
+void exclusive_scan(const label_t* in, label_t* out, index_t count, void* temp,
+                    std::size_t temp_bytes, stream_t stream);
+
+// points[position[v]] = v for every v < n with mark[v] != 0: the marked points, ascending,
+// when position holds the exclusive prefix sums of mark.
+void list_marked(const label_t* mark, const label_t* position, index_t n, label_t* points,
+                 stream_t stream);
 
 // out[k] = (p_i − p_j)ᵀ (q_i − q_j) for each pair k (p, q: rows×n). Pairs must be valid.
 template <class T>

@@ -519,16 +519,20 @@ class cpu_backend final : public backend<T> {
     const char* where = "mahal::backend::pair_scatter";
     const index_t n = p.cols();
     check_pair_indices(pairs, n, where);
-    // Pairs of weight zero add nothing: leave them out of the CSR and the GEMM (LMNN passes
-    // all its candidate pairs, most of them inactive).
+    // Pairs of weight zero and self pairs add nothing: leave them out of the CSR and the GEMM
+    // (LMNN passes all its candidate pairs, most of them inactive), so that only the points of
+    // the other pairs are read.
     index_t m = pairs.cols();
     const label_t* ij = pairs.data();
     const T* w = weights.data();
+    const auto adds = [&](index_t k) { return w[k] != T(0) && ij[2 * k] != ij[2 * k + 1]; };
     std::vector<label_t> kept_pairs;
     std::vector<T> kept_weights;
-    if (std::find(w, w + m, T(0)) != w + m) {
+    index_t first_idle = 0;
+    while (first_idle < m && adds(first_idle)) ++first_idle;
+    if (first_idle < m) {
       for (index_t k = 0; k < m; ++k)
-        if (w[k] != T(0)) {
+        if (adds(k)) {
           kept_pairs.insert(kept_pairs.end(), {ij[2 * k], ij[2 * k + 1]});
           kept_weights.push_back(w[k]);
         }

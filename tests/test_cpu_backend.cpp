@@ -10,6 +10,7 @@
 #include "mahal/device_transfer.hpp"
 #include "mahal/engine.hpp"
 #include "mahal/error.hpp"
+#include "pair_scatter_cases.hpp"
 #include "test_support.hpp"
 
 using namespace mahal;
@@ -39,6 +40,11 @@ TEST_CASE_TEMPLATE("gemm matches a hand-computed product, with transposes and be
   CHECK(test::relative_error(to_host(*be, c2), matrix<T>(A.transpose() * A)) < tol<T>());
   auto bad = be->alloc(3, 3);
   CHECK_THROWS_AS(be->gemm(false, false, T(1), a, a, T(0), bad), invalid_argument);
+}
+
+TEST_CASE_TEMPLATE("pair_scatter reads only the points of weighted pairs", T, float, double) {
+  auto be = make_backend<T>(device::cpu);
+  test::check_scatter_reads_weighted_points(*be);
 }
 
 TEST_CASE_TEMPLATE("pair_scatter equals the sum of weighted outer products", T, float, double) {

@@ -20,6 +20,7 @@
 #include "mahal/backend.hpp"
 #include "mahal/detail/random.hpp"
 #include "mahal/error.hpp"
+#include "pair_scatter_cases.hpp"
 #include "test_support.hpp"
 
 using namespace mahal;
@@ -386,6 +387,12 @@ TEST_CASE_TEMPLATE("gpu: pair_scatter with repeated pairs, self pairs and negati
       CHECK(relative_error(results[1], results[0]) < tol<T>());
     }
   }
+}
+
+TEST_CASE_TEMPLATE("gpu: pair_scatter reads only the points of weighted pairs", T, float, double) {
+  if (no_device()) return;
+  devices<T> dev;
+  test::check_scatter_reads_weighted_points(*dev.gpu);
 }
 
 TEST_CASE_TEMPLATE("gpu: pair_sqdist for short and long columns", T, float, double) {

@@ -198,7 +198,9 @@ class backend {
   //   Lap = Σ_k w_k (e_{i_k} − e_{j_k})(e_{i_k} − e_{j_k})ᵀ   (n×n, never formed),
   // so with P = Q = X, out = Σ_k w_k (x_i − x_j)(x_i − x_j)ᵀ; with P = LX, Q = X it is the
   // L-space form L·G. pairs is 2×m (row 0: i, row 1: j), weights m×1, indices in [0, n).
-  // Cost: one GEMM of p×n'×q over the n' points that occur in a pair, plus O(min(p, q)·m).
+  // Pairs with w_k = 0 or i = j add nothing and are skipped: a column that occurs in no other
+  // pair is never read (it may hold anything, NaN included).
+  // Cost: one GEMM of p×n'×q over the n' points of the other pairs, plus O(min(p, q)·m).
   void pair_scatter(const array& p, const array& q, const labels& pairs, const array& weights,
                     T alpha, T beta, array& out);
   // out_k = (p_i − p_j)ᵀ(q_i − q_j) for each pair k (out m×1): ||L(x_i − x_j)||² with

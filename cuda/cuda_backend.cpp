@@ -608,6 +608,7 @@ class cuda_backend final : public backend<T> {
     checks::on_device(fn, "radius2", radius2);
     checks::on_device(fn, "point_labels", point_labels);
     checks::on_device(fn, "found", found);
+    checks::disjoint(fn, "found", found, "point_labels", point_labels);
     expects(radius2.size() - 1 <= index_t{std::numeric_limits<label_t>::max()}, fn, "point index ",
             radius2.size() - 1, " does not fit a label_t");
     device_scope scope(res_.device_id());

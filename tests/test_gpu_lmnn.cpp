@@ -2,9 +2,9 @@
 // and gradients at a given L, and whole fits with every impostor and with the K nearest only.
 #include <doctest/doctest.h>
 
+#include "lmnn_ops_cases.hpp"
 #include "mahal/backend.hpp"
 #include "mahal/lmnn.hpp"
-#include "lmnn_ops_cases.hpp"
 #include "test_support.hpp"
 
 using namespace mahal;
@@ -41,4 +41,11 @@ TEST_CASE_TEMPLATE("impostor_pairs and lmnn_hinge on the GPU match their definit
   auto gpu = make_backend<T>(device::cuda);
   test::check_impostor_pairs(*gpu);
   test::check_lmnn_hinge(*gpu);
+  // The kernel writes `found` while it reads the labels: one array for both is refused.
+  auto labels = gpu->alloc_labels(2, 8);
+  auto block = gpu->alloc(4, 4);
+  auto radius2 = gpu->alloc(16, 1);
+  const auto point_labels = labels.reshaped(16, 1);
+  CHECK_THROWS_AS(gpu->impostor_pairs(block, 0, 0, true, radius2, point_labels, labels),
+                  invalid_argument);
 }

@@ -166,7 +166,10 @@ lmnn_evaluation<T> evaluate_lmnn(backend<T>& be, matrix_ref<T> X, label_ref y, m
   e.active_triplets = t.active_triplets;
   e.gradient_L = to_host(be, gL);
   e.gradient_M = to_host(be, gM);
-  e.targets = Eigen::Map<const index_matrix>(problem.targets().data(), problem.k(), problem.n());
+  e.targets.resize(problem.k(), problem.n());
+  for (index_t p = 0; p < problem.n(); ++p)
+    for (index_t a = 0; a < problem.k(); ++a)
+      e.targets(a, problem.original(p)) = problem.original(problem.targets()[p * problem.k() + a]);
   return e;
 }
 

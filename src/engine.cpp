@@ -89,9 +89,16 @@ topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<
           Zr.rows());
   if (Zq.cols() == 0 || Zr.cols() == 0) return state;
   const block_sizes blocks = resolve(request.blocks, be.where(), Zq.cols(), Zr.cols());
-  device_array<T> qn = be.alloc(Zq.cols(), 1), rn = be.alloc(Zr.cols(), 1);
+  device_array<T> qn = be.alloc(Zq.cols(), 1);
   be.col_dots(Zq, Zq, qn);
-  be.col_dots(Zr, Zr, rn);
+  // One set against itself: the same norms on both sides let a backend see the symmetry (the
+  // CPU backend then computes each distance once).
+  const bool self = Zq.data() == Zr.data() && Zq.rows() == Zr.rows() && Zq.cols() == Zr.cols();
+  device_array<T> rn = qn;
+  if (!self) {
+    rn = be.alloc(Zr.cols(), 1);
+    be.col_dots(Zr, Zr, rn);
+  }
   be.topk_sweep(Zq, Zr, qn, rn, blocks.queries, blocks.refs, at, state);
   return state;
 }

@@ -2,6 +2,7 @@
 // engine::knn against brute-force sorting, over several query chunks and reference tiles, with
 // exclude_self, label filters and offsets into the state.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <limits>
@@ -64,6 +65,49 @@ TEST_CASE_TEMPLATE("topk_sweep equals brute force, with filters, blocks and offs
         }
       }
     }
+}
+
+TEST_CASE_TEMPLATE("engine::knn of a set against itself equals brute force", T, float, double) {
+  // The CPU backend computes each distance of a self search once and merges it both ways, in
+  // rounds of chunk pairs: odd and even chunk counts, 1 and 2 threads, every filter.
+  auto be = make_backend<T>(device::cpu);
+  const index_t d = 5, n = 301, k = 6;
+  const matrix<T> X = test::random_matrix<T>(d, n, 43);
+  const label_vector y = test::random_labels(n, 3, 44);
+  auto xd = to_device<T>(*be, X);
+  auto yd = labels_to_device(*be, y);
+  const int saved = omp_get_max_threads();
+  for (const int threads : {1, 2})
+    for (const index_t block_queries : {index_t{32}, index_t{50}, index_t{4096}})
+      for (const label_filter filter :
+           {label_filter::any, label_filter::same, label_filter::different})
+        for (const bool exclude_self : {true, false}) {
+          CAPTURE(threads);
+          CAPTURE(block_queries);
+          CAPTURE(static_cast<int>(filter));
+          CAPTURE(exclude_self);
+          omp_set_num_threads(threads);
+          engine::knn_request request;
+          request.k = k;
+          request.exclude_self = exclude_self;
+          request.filter = filter;
+          request.query_labels = &yd;
+          request.ref_labels = &yd;
+          request.blocks = {block_queries, 37};
+          const auto state = engine::knn(*be, xd, xd, request);
+          const index_matrix idx = labels_to_host(*be, state.indices);
+          const matrix<T> dist = to_host(*be, state.sqdist);
+          for (index_t q = 0; q < n; ++q) {
+            const auto expected = test::brute_force_knn(X, y, q, k, exclude_self, filter);
+            for (index_t t = 0; t < k; ++t) {
+              CHECK(idx(t, q) == expected[t]);
+              CHECK(
+                  dist(t, q) ==
+                  doctest::Approx((X.col(q) - X.col(expected[t])).squaredNorm()).epsilon(tol<T>()));
+            }
+          }
+        }
+  omp_set_num_threads(saved);
 }
 
 TEST_CASE_TEMPLATE("engine::knn equals brute force for queries and references apart", T, float,

@@ -109,11 +109,11 @@ struct topk_block {
 
 // LMNN's hinge over (anchor, target neighbour, impostor) triplets, see backend::lmnn_hinge.
 struct hinge_options {
-  index_t k = 3;          // target neighbours per anchor
-  index_t nearest = 0;    // only each anchor's `nearest` closest candidates count (0: all)
-  double mu = 0.5;        // weight of the push term
-  double scale = 1;       // multiplies every weight (n / batch size for a mini-batch)
-  bool squared = false;   // squared hinge h² instead of h
+  index_t k = 3;         // target neighbours per anchor
+  index_t nearest = 0;   // only each anchor's `nearest` closest candidates count (0: all)
+  double mu = 0.5;       // weight of the push term
+  double scale = 1;      // multiplies every weight (n / batch size for a mini-batch)
+  bool squared = false;  // squared hinge h² instead of h
 };
 struct hinge_sums {
   double pull = 0;              // Σ target distances² (unscaled)
@@ -230,7 +230,9 @@ class backend {
   // the squared column norms. where.first_query / first_ref: global indices of zq's and zr's
   // first columns (state columns [where.first_query, + nq) are updated). The default runs
   // exactly those two operations block by block; a backend may fuse them (the CPU backend runs
-  // one parallel sweep in which each thread computes and consumes its own blocks).
+  // one parallel sweep in which each thread computes and consumes its own blocks). A search of a
+  // set against itself passes the same array as zq and zr, and as qn and rn (where.first_query
+  // = where.first_ref, one label array): the CPU backend then computes each distance once.
   void topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
                   index_t block_queries, index_t block_refs, const topk_block& where,
                   topk_state<T>& state);
@@ -259,7 +261,7 @@ class backend {
   hinge_sums lmnn_hinge(const array& dist, const labels& offsets, const hinge_options& options,
                         array* weights);
 
-  // ---- MMC ---------------------------------------------------------------------------------------
+  // ---- MMC -------------------------------------------------------------------------------------
   // The diagonal MMC's log-term sums over one block of pairs, added into `terms`: for the
   // columns a of x_rows (point first_row + a) and b of x_cols (point first_col + b), only
   // those with first_col + b > first_row + a when `upper`, with q = (x_a − x_b)∘(x_a − x_b)

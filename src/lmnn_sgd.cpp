@@ -8,8 +8,9 @@
 // each segment starts a fresh Adam state (the old second moments are those of near-zero
 // gradients: with them the new gradients make huge steps that undo the segment's first
 // epochs). A segment stalls when kPatience epochs in a row do not improve its best epoch by
-// the tolerance; the solver then searches at the current L and stops only if that search
-// leaves the objective where it was, i.e. no unseen impostor has come within the margin.
+// the tolerance; the step size is then halved (the epochs oscillate around the segment's
+// minimum), and the solver searches at the current L and stops only if that search leaves the
+// objective where it was, i.e. no unseen impostor has come within the margin.
 #include <cmath>
 #include <numeric>
 
@@ -41,6 +42,7 @@ void solve_lmnn_sgd(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_opti
   std::vector<label_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   index_t step = 0, stalled = 0;
+  double rate = options.learning_rate;
   double best = 0;  // the current segment's best epoch objective
   // A full search at the current L; starts a segment. Returns the full objective over the new
   // candidates.
@@ -78,10 +80,10 @@ void solve_lmnn_sgd(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_opti
       m2 = beta2 * m2 + (1 - beta2) * gd.cwiseProduct(gd);
       const double c1 = 1 - std::pow(beta1, static_cast<double>(step));
       const double c2 = 1 - std::pow(beta2, static_cast<double>(step));
-      L.array() -= options.learning_rate * (m1.array() / c1) / ((m2.array() / c2).sqrt() + eps);
+      L.array() -= rate * (m1.array() / c1) / ((m2.array() / c2).sqrt() + eps);
     }
     ++result.iterations;
-    iteration_record rec{result.iterations, epoch_objective, options.learning_rate, clock.seconds(),
+    iteration_record rec{result.iterations, epoch_objective, rate, clock.seconds(),
                          problem.candidates()};
     result.trace.push_back(rec);
     if (options.progress) options.progress(rec);
@@ -92,6 +94,7 @@ void solve_lmnn_sgd(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_opti
       continue;
     }
     if (++stalled < kPatience) continue;
+    rate /= 2;  // the steps overshoot the segment's minimum: a plateau halves them
     problem.set_batch({});
     transform_into(be, L, problem.X(), L_dev, Z);
     const double before = problem.evaluate(Z, false).objective;

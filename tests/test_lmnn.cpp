@@ -221,25 +221,31 @@ TEST_CASE("lmnn solvers recover a planted metric and report exact values") {
   }
 }
 
-TEST_CASE("lmnn sgd recovers the planted metric whatever the mini-batch order") {
+TEST_CASE("lmnn sgd comes within 5 % of L-BFGS whatever the mini-batch order") {
   // The stopping rule once fired on the noise after a full search (the first epochs over the
-  // new candidates go up): two seeds in six stopped at 1.5× the objective, with a 1 : 3 metric.
+  // new candidates go up), and a constant step kept oscillating around the minimum: on data 11
+  // two mini-batch orders in six stopped at 1.5× the objective with a 1 : 3 metric, on data 5
+  // one ended at 1.66×.
   auto be = make_backend<double>(device::cpu);
-  matrix<double> X;
-  label_vector y;
-  planted(150, X, y, 11);
-  for (std::uint64_t seed = 0; seed < 6; ++seed) {
-    CAPTURE(seed);
-    lmnn_options opt;
-    opt.solver = lmnn_solver::sgd;
-    opt.max_iterations = 60;
-    opt.batch_size = 50;
-    opt.learning_rate = 0.05;
-    opt.seed = seed;
-    const auto r = fit_lmnn<double>(*be, X, y, opt);
-    const vector<double> a = r.A.diagonal();
-    CHECK(std::min(a(0), a(1)) > 5 * std::max(a(2), a(3)));
-    CHECK(r.objective < 330);  // L-BFGS: 308.6
+  for (const std::uint64_t data : {11, 5}) {
+    matrix<double> X;
+    label_vector y;
+    planted(150, X, y, data);
+    const double best = fit_lmnn<double>(*be, X, y, lmnn_options{}).objective;
+    for (std::uint64_t seed = 0; seed < 6; ++seed) {
+      CAPTURE(data);
+      CAPTURE(seed);
+      lmnn_options opt;
+      opt.solver = lmnn_solver::sgd;
+      opt.max_iterations = 60;
+      opt.batch_size = 50;
+      opt.learning_rate = 0.05;
+      opt.seed = seed;
+      const auto r = fit_lmnn<double>(*be, X, y, opt);
+      CHECK(r.objective < 1.05 * best);
+      const vector<double> a = r.A.diagonal();
+      if (data == 11) CHECK(std::min(a(0), a(1)) > 5 * std::max(a(2), a(3)));
+    }
   }
 }
 

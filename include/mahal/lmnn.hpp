@@ -14,9 +14,9 @@
 //
 // Solvers:
 //   * lbfgs   — L-space (L r×d, r <= d), L-BFGS with a strong-Wolfe line search (lbfgs.hpp);
-//   * sgd     — L-space, mini-batches of anchor points with Adam steps, for large n; it stops
-//               when five epochs in a row bring no progress and a search at that L finds no
-//               new impostor that changes the objective;
+//   * sgd     — L-space, mini-batches of anchor points with Adam steps, for large n; after
+//               five epochs in a row without progress it halves the step, and it stops when a
+//               search at that L finds no new impostor that changes the objective;
 //   * m_space — the original method: projected subgradient descent on M with step adaptation
 //               and projection onto the PSD cone.
 // Impostors are kept as an active set of (i, l) pairs with d(i,l)² < max_j d(i,j)² + 1 + band,
@@ -77,7 +77,7 @@ struct lmnn_options {
   double band = 0.2;               // candidates: d_il² < (max_j d_ij² + 1)·(1 + band)
   // sgd
   index_t batch_size = 512;     // anchors per mini-batch
-  double learning_rate = 1e-2;  // Adam step size (on L's entries)
+  double learning_rate = 1e-2;  // initial Adam step size (on L's entries)
   std::uint64_t seed = 0;       // mini-batch order
   // m_space
   double initial_step = 0;       // first step size; 0 = 0.1·||M||_F / ||G||_F

@@ -2,8 +2,9 @@
 // all devices, and then hands over to the device's do_* implementation.
 #include "mahal/backend.hpp"
 
-#include <vector>
 #include <algorithm>
+#include <limits>
+#include <vector>
 
 #include "mahal/error.hpp"
 
@@ -264,6 +265,53 @@ index_t backend<T>::impostor_pairs(const array& block, index_t first_query, inde
   on_device(fn, found, where());
   if (block.empty()) return 0;
   return do_impostor_pairs(block, first_query, first_ref, upper, radius2, point_labels, found);
+}
+
+template <class T>
+void backend<T>::impostor_sweep(const array& z, const array& zn, const array& radius2,
+                                const labels& point_labels, index_t block_queries,
+                                index_t block_refs, std::vector<index_pair>& pairs) {
+  const char* fn = "mahal::backend::impostor_sweep";
+  const index_t n = z.cols();
+  expects(zn.size() == n && radius2.size() == n && point_labels.size() == n, fn, "z is ", shape(z),
+          " but there are ", zn.size(), " norms, ", radius2.size(), " radii and ",
+          point_labels.size(), " labels");
+  expects(block_queries > 0 && block_refs > 0, fn, "block sizes ", block_queries, " x ", block_refs,
+          " must be positive");
+  expects(n - 1 <= index_t{std::numeric_limits<label_t>::max()}, fn, "point index ", n - 1,
+          " does not fit a label_t");
+  on_device(fn, z, where());
+  on_device(fn, zn, where());
+  on_device(fn, radius2, where());
+  on_device(fn, point_labels, where());
+  if (n > 1) do_impostor_sweep(z, zn, radius2, point_labels, block_queries, block_refs, pairs);
+}
+
+template <class T>
+void backend<T>::do_impostor_sweep(const array& z, const array& zn, const array& radius2,
+                                   const labels& point_labels, index_t block_queries,
+                                   index_t block_refs, std::vector<index_pair>& pairs) {
+  const index_t n = z.cols();
+  const index_t bq = std::min(block_queries, n), br = std::min(block_refs, n);
+  array scratch = alloc(bq, br);
+  labels found = alloc_labels(2, std::min(2 * bq * br, n * 64));
+  for (index_t q0 = 0; q0 < n; q0 += bq) {
+    const index_t qb = std::min(bq, n - q0);
+    for (index_t r0 = q0; r0 < n; r0 += br) {  // the upper triangle: each pair {i, l} once
+      const index_t rb = std::min(br, n - r0);
+      array block = scratch.reshaped(qb, rb);
+      sqdist_block(z.col_range(q0, qb), z.col_range(r0, rb), zn.segment(q0, qb), zn.segment(r0, rb),
+                   block);
+      index_t count = impostor_pairs(block, q0, r0, true, radius2, point_labels, found);
+      if (count > found.cols()) {
+        found = alloc_labels(2, std::max(count, 2 * found.cols()));
+        count = impostor_pairs(block, q0, r0, true, radius2, point_labels, found);
+      }
+      const std::size_t at = pairs.size();
+      pairs.resize(at + static_cast<std::size_t>(count));
+      download_labels(found.col_range(0, count), reinterpret_cast<label_t*>(pairs.data() + at));
+    }
+  }
 }
 
 template <class T>

@@ -21,6 +21,7 @@
 #include "cpu_mmc.hpp"
 #include "mahal/error.hpp"
 #include "parallel_work.hpp"
+#include "vector_clones.hpp"
 
 extern "C" {
 char* openblas_get_config(void);
@@ -100,18 +101,6 @@ double chunked_sum(index_t n, F f) {
   return acc;
 }
 
-// The library is built for baseline x86-64, where a 64-dimensional dot product runs two
-// doubles wide. Hot gather kernels are compiled for AVX-512 and AVX2 as well; the loader picks
-// the widest the CPU has.
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define MAHAL_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef MAHAL_VECTOR_CLONES
-#define MAHAL_VECTOR_CLONES
-#endif
-
 // Loops that read the columns of pairs (i, j) in list order miss the cache on every column once
 // the array outgrows it (LMNN's impostors, n >= 3e4): they prefetch the columns of the pair this
 // many places ahead, about one memory latency's worth of work.
@@ -156,6 +145,20 @@ MAHAL_VECTOR_CLONES void pair_sqdist_kernel(const T* p, const T* q, const label_
       for (index_t t = 0; t < rows; ++t) acc += (pi[t] - pj[t]) * (qi[t] - qj[t]);
     }
     out[k] = acc;
+  }
+}
+
+// block(i, j) = max(0, (block(i, j) + pn[i]) + qn[j]) for a rows × cols block that holds
+// −2·PᵀQ: the squared distances, clamped at zero (the expansion can round below it; a NaN
+// becomes 0).
+template <class T>
+MAHAL_VECTOR_CLONES void add_norms_clamped(T* block, index_t rows, index_t cols, const T* pn,
+                                           const T* qn) {
+  for (index_t j = 0; j < cols; ++j) {
+    T* col = block + j * rows;
+    const T qj = qn[j];
+#pragma omp simd
+    for (index_t i = 0; i < rows; ++i) col[i] = std::max(T(0), col[i] + pn[i] + qj);
   }
 }
 
@@ -614,12 +617,7 @@ class cpu_backend final : public backend<T> {
                   q.data() + j0 * d, d, T(0), o, ai);
       else
         std::fill_n(o, a * jb, T(0));
-      for (index_t j = 0; j < jb; ++j) {
-        T* col = o + j * a;
-        const T qj = qns[j0 + j];
-#pragma omp simd
-        for (index_t i = 0; i < a; ++i) col[i] = std::max(T(0), col[i] + pns[i] + qj);
-      }
+      add_norms_clamped(o, a, jb, pns, qns + j0);
     };
     const int threads = omp_get_max_threads();
     if (threads == 1 || tiles == 1 || a * b * std::max(d, 1) < kParallelWork) {
@@ -678,37 +676,12 @@ class cpu_backend final : public backend<T> {
     const int d = blas_int(zq.rows(), where);
     blas_int(nr, where);
     const int threads = omp_get_max_threads();
-    // Query chunks: at most block_queries, and enough chunks (4 per thread) to balance the load.
-    const index_t per_task = (nq + 4 * threads - 1) / (4 * threads);
-    const index_t chunk =
-        std::max<index_t>(1, std::min(block_queries, std::max<index_t>(per_task, 32)));
-    // Reference tiles: a chunk × tile block of about 256 KiB (a quarter of a 1 MiB L2) for
-    // d <= 64, growing with d up to the L2 size, where the GEMM dominates and wider tiles amortise
-    // the packing of the query chunk; at most block_refs.
-    const index_t tile = std::max<index_t>(
-        1,
-        std::min(block_refs, std::max<index_t>(64, (index_t{32} << 10) *
-                                                       std::clamp<index_t>(d / 64, 1, 4) / chunk)));
-    const index_t chunks = (nq + chunk - 1) / chunk;
+    const sweep_shape shape = sweep_shape_of(nq, d, block_queries, block_refs, threads);
+    const index_t chunk = shape.chunk, tile = shape.tile, chunks = shape.chunks;
     const T* zqs = zq.data();
     const T* zrs = zr.data();
     const T* qns = qn.data();
     const T* rns = rn.data();
-    // The squared distances between queries [q0, q0 + qb) and references [r0, r0 + rb), into
-    // scratch (qb × rb).
-    auto distances = [&](T* scratch, index_t q0, index_t qb, index_t r0, index_t rb) {
-      if (d > 0)
-        blas_gemm(CblasTrans, CblasNoTrans, static_cast<int>(qb), static_cast<int>(rb), d, T(-2),
-                  zqs + q0 * d, d, zrs + r0 * d, d, T(0), scratch, static_cast<int>(qb));
-      else
-        std::fill_n(scratch, qb * rb, T(0));
-      for (index_t j = 0; j < rb; ++j) {
-        T* col = scratch + j * qb;
-        const T rj = rns[r0 + j];
-#pragma omp simd
-        for (index_t i = 0; i < qb; ++i) col[i] = std::max(T(0), col[i] + qns[q0 + i] + rj);
-      }
-    };
     // Query chunk a against the references [r_begin, r_end), tile by tile; with `both`, each
     // tile's columns are merged into those references' lists as well.
     auto run = [&](T* scratch, index_t a, index_t r_begin, index_t r_end, bool both) {
@@ -717,7 +690,7 @@ class cpu_backend final : public backend<T> {
       at.first_query = where_.first_query + q0;
       for (index_t r0 = r_begin; r0 < r_end; r0 += tile) {
         const index_t rb = std::min(tile, r_end - r0);
-        distances(scratch, q0, qb, r0, rb);
+        sqdist_tile(zqs, zrs, qns, rns, d, q0, qb, r0, rb, scratch);
         at.first_ref = where_.first_ref + r0;
         for (index_t m0 = 0; m0 < qb; m0 += merge_chunk)
           merge_rows(scratch, qb, m0, std::min(qb, m0 + merge_chunk), rb, at, state);
@@ -768,6 +741,55 @@ class cpu_backend final : public backend<T> {
     }
   }
 
+  // The ball search of LMNN's default objective in one parallel region, as topk_sweep: each
+  // thread takes a chunk of points and sweeps the references from the chunk's first column on
+  // (the upper triangle) tile by tile, scanning each tile for impostor pairs while it is in its
+  // L2 cache. (The default block loop writes 4 MiB blocks that sqdist_block and impostor_pairs
+  // each pass over in a parallel region of their own.)
+  void do_impostor_sweep(const array& z, const array& zn, const array& radius2,
+                         const labels& point_labels, index_t block_queries, index_t block_refs,
+                         std::vector<index_pair>& pairs) override {
+    const index_t n = z.cols();
+    const int d = blas_int(z.rows(), "mahal::backend::impostor_sweep");
+    const int threads = omp_get_max_threads();
+    const sweep_shape shape = sweep_shape_of(n, d, block_queries, block_refs, threads);
+    const T* zs = z.data();
+    const T* norms = zn.data();
+    const T* r2 = radius2.data();
+    const label_t* y = point_labels.data();
+    auto run = [&](T* scratch, index_t a, std::vector<label_t>& found) {
+      const index_t q0 = a * shape.chunk, qb = std::min(shape.chunk, n - q0);
+      for (index_t r0 = q0; r0 < n; r0 += shape.tile) {  // the upper triangle: each pair once
+        const index_t rb = std::min(shape.tile, n - r0);
+        sqdist_tile(zs, zs, norms, norms, d, q0, qb, r0, rb, scratch);
+        cpu::scan_impostors(scratch, qb, 0, rb, q0, r0, true, r2, y, found);
+      }
+    };
+    const bool parallel = threads > 1 && shape.chunks > 1 && !omp_in_parallel() &&
+                          n * n * std::max(d, 1) >= kParallelWork;
+    pair_lists& lists = impostor_lists_;
+    lists.resize(static_cast<std::size_t>(parallel ? threads : 1));
+    for (auto& list : lists) list.clear();
+    if (!parallel) {
+      std::vector<T> scratch(static_cast<std::size_t>(shape.chunk * shape.tile));
+      for (index_t a = 0; a < shape.chunks; ++a) run(scratch.data(), a, lists[0]);
+    } else {
+      detail::blas_single_thread guard;
+#pragma omp parallel num_threads(threads)
+      {
+        std::vector<T> scratch(static_cast<std::size_t>(shape.chunk * shape.tile));
+        std::vector<label_t>& mine = lists[static_cast<std::size_t>(omp_get_thread_num())];
+#pragma omp for schedule(dynamic, 1)
+        for (index_t a = 0; a < shape.chunks; ++a) run(scratch.data(), a, mine);
+      }
+    }
+    std::size_t total = pairs.size();
+    for (const auto& list : lists) total += list.size() / 2;
+    pairs.reserve(total);
+    for (const auto& list : lists)
+      for (std::size_t t = 0; t < list.size(); t += 2) pairs.push_back({list[t], list[t + 1]});
+  }
+
   // out = beta·out + alpha·[P_I diag(W1) Q_Iᵀ + P_J diag(Wᵀ1) Q_Jᵀ − P_I W Q_Jᵀ − P_J Wᵀ Q_Iᵀ]
   void do_block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
                         const array& q_cols, const array& w, T alpha, T beta, array& out) override {
@@ -810,6 +832,37 @@ class cpu_backend final : public backend<T> {
   }
 
  private:
+  // How the sweeps cut nq queries: chunks of at most block_queries, and enough of them (4 per
+  // thread) to balance the load; reference tiles such that a chunk × tile block is about 256 KiB
+  // (a quarter of a 1 MiB L2) for d <= 64, growing with d up to the L2 size, where the GEMM
+  // dominates and wider tiles amortise the packing of the query chunk; at most block_refs.
+  struct sweep_shape {
+    index_t chunk, tile, chunks;
+  };
+  static sweep_shape sweep_shape_of(index_t nq, int d, index_t block_queries, index_t block_refs,
+                                    int threads) {
+    const index_t per_task = (nq + 4 * threads - 1) / (4 * threads);
+    const index_t chunk =
+        std::max<index_t>(1, std::min(block_queries, std::max<index_t>(per_task, 32)));
+    const index_t tile = std::max<index_t>(
+        1,
+        std::min(block_refs, std::max<index_t>(64, (index_t{32} << 10) *
+                                                       std::clamp<index_t>(d / 64, 1, 4) / chunk)));
+    return {chunk, tile, (nq + chunk - 1) / chunk};
+  }
+
+  // scratch (qb × rb) = the squared distances between the columns [q0, q0 + qb) of zq and
+  // [r0, r0 + rb) of zr (d rows; squared norms qn and rn), clamped at zero.
+  static void sqdist_tile(const T* zq, const T* zr, const T* qn, const T* rn, int d, index_t q0,
+                          index_t qb, index_t r0, index_t rb, T* scratch) {
+    if (d > 0)
+      blas_gemm(CblasTrans, CblasNoTrans, static_cast<int>(qb), static_cast<int>(rb), d, T(-2),
+                zq + q0 * d, d, zr + r0 * d, d, T(0), scratch, static_cast<int>(qb));
+    else
+      std::fill_n(scratch, qb * rb, T(0));
+    add_norms_clamped(scratch, qb, rb, qn + q0, rn + r0);
+  }
+
   static constexpr index_t merge_chunk = 64;  // queries per merge pass: their thresholds stay in L1
 
   // Merges rows [a0, a1) of a distance block (nq_block × nr, column-major) into the top-k of
@@ -885,7 +938,7 @@ class cpu_backend final : public backend<T> {
     return true;
   }
 
-  pair_lists impostor_lists_;  // impostor_pairs' per-thread lists, reused
+  pair_lists impostor_lists_;  // impostor_pairs' and impostor_sweep's per-thread lists, reused
 
   static void check_pair_indices(const labels& pairs, index_t n, const char* where) {
     const label_t* ij = pairs.data();

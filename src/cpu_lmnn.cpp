@@ -8,6 +8,7 @@
 
 #include "mahal/error.hpp"
 #include "parallel_work.hpp"
+#include "vector_clones.hpp"
 
 namespace mahal::cpu {
 namespace {
@@ -69,6 +70,42 @@ void anchor_terms(const T* dist, const label_t* offsets, index_t na, index_t p,
 
 }  // namespace
 
+constexpr index_t kScanGroup = 32;  // rows tested together by scan_impostors
+
+template <class T>
+MAHAL_VECTOR_CLONES void scan_impostors(const T* block, index_t rows, index_t b0, index_t b1,
+                                        index_t first_query, index_t first_ref, bool upper,
+                                        const T* radius2, const label_t* labels,
+                                        std::vector<label_t>& out) {
+  for (index_t b = b0; b < b1; ++b) {
+    const index_t l = first_ref + b;
+    const label_t yl = labels[l];
+    const T rl = radius2[l];
+    const T* col = block + b * rows;
+    const index_t a_end = upper ? std::clamp<index_t>(l - first_query, 0, rows) : rows;
+    const T* r2 = radius2 + first_query;  // the radii of the block's rows
+    // Pairs inside a ball are rare (about one entry in a thousand on letters): a vector test
+    // over a group of rows finds the groups that hold none, which are skipped.
+    for (index_t a0 = 0; a0 < a_end; a0 += kScanGroup) {
+      const index_t a1 = std::min(a0 + kScanGroup, a_end);
+      // dd < max(r2, rl) exactly when dd − max(r2, rl) < 0 (IEEE subtraction keeps the sign);
+      // a NaN distance drops out of the minimum, as it fails every comparison below.
+      T lowest = std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(min : lowest)
+      for (index_t a = a0; a < a1; ++a) lowest = std::min(lowest, col[a] - std::max(r2[a], rl));
+      if (!(lowest < 0)) continue;
+      for (index_t a = a0; a < a1; ++a) {
+        const T dd = col[a];
+        const index_t i = first_query + a;
+        if ((dd < r2[a] || dd < rl) && labels[i] != yl) {
+          if (dd < r2[a]) out.insert(out.end(), {static_cast<label_t>(i), static_cast<label_t>(l)});
+          if (dd < rl) out.insert(out.end(), {static_cast<label_t>(l), static_cast<label_t>(i)});
+        }
+      }
+    }
+  }
+}
+
 template <class T>
 index_t impostor_pairs(const T* block, index_t rows, index_t cols, index_t first_query,
                        index_t first_ref, bool upper, const T* radius2, const label_t* labels,
@@ -80,22 +117,8 @@ index_t impostor_pairs(const T* block, index_t rows, index_t cols, index_t first
   {
     std::vector<label_t>& mine = lists[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
-    for (index_t b = 0; b < cols; ++b) {
-      const index_t l = first_ref + b;
-      const label_t yl = labels[l];
-      const T rl = radius2[l];
-      const T* col = block + b * rows;
-      const index_t a_end = upper ? std::clamp<index_t>(l - first_query, 0, rows) : rows;
-      for (index_t a = 0; a < a_end; ++a) {
-        const T dd = col[a];
-        const index_t i = first_query + a;
-        if ((dd < radius2[i] || dd < rl) && labels[i] != yl) {
-          if (dd < radius2[i])
-            mine.insert(mine.end(), {static_cast<label_t>(i), static_cast<label_t>(l)});
-          if (dd < rl) mine.insert(mine.end(), {static_cast<label_t>(l), static_cast<label_t>(i)});
-        }
-      }
-    }
+    for (index_t b = 0; b < cols; ++b)
+      scan_impostors(block, rows, b, b + 1, first_query, first_ref, upper, radius2, labels, mine);
   }
   index_t total = 0;
   for (const auto& list : lists) {
@@ -139,6 +162,8 @@ hinge_sums lmnn_hinge(const T* dist, index_t m, const label_t* offsets, index_t 
 #define MAHAL_INSTANTIATE(T)                                                                       \
   template index_t impostor_pairs<T>(const T*, index_t, index_t, index_t, index_t, bool, const T*, \
                                      const label_t*, label_t*, index_t, pair_lists&);              \
+  template void scan_impostors<T>(const T*, index_t, index_t, index_t, index_t, index_t, bool,     \
+                                  const T*, const label_t*, std::vector<label_t>&);                \
   template hinge_sums lmnn_hinge<T>(const T*, index_t, const label_t*, index_t,                    \
                                     const hinge_options&, T*);
 MAHAL_INSTANTIATE(float)

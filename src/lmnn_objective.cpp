@@ -130,34 +130,13 @@ void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
     search_seconds_ += clock.seconds();
     return;
   }
-  // Triangular blocked sweep: each unordered pair {i, l} once, l > i. The blocks' distances
-  // stay where they were computed; only the pairs inside the balls come back.
   const engine::block_sizes b = engine::resolve(options_.blocks, be_.where(), n_, n_);
   device_array<T> zn = be_.alloc(n_, 1);
   be_.col_dots(Z, Z, zn);
-  device_array<T> scratch = be_.alloc(b.queries, b.refs);
   device_array<T> radius2 = be_.alloc(n_, 1);
   be_.upload(theta.data(), radius2);
-  if (found_.cols() == 0) found_ = be_.alloc_labels(2, std::min(2 * b.queries * b.refs, n_ * 64));
   std::vector<index_pair> pairs;
-  for (index_t q0 = 0; q0 < n_; q0 += b.queries) {
-    const index_t qb = std::min(b.queries, n_ - q0);
-    for (index_t r0 = q0; r0 < n_; r0 += b.refs) {
-      const index_t rb = std::min(b.refs, n_ - r0);
-      device_array<T> block = scratch.reshaped(qb, rb);
-      be_.sqdist_block(Z.col_range(q0, qb), Z.col_range(r0, rb), zn.segment(q0, qb),
-                       zn.segment(r0, rb), block);
-      index_t count = be_.impostor_pairs(block, q0, r0, true, radius2, labels_, found_);
-      if (count > found_.cols()) {
-        found_ = be_.alloc_labels(2, std::max(count, 2 * found_.cols()));
-        count = be_.impostor_pairs(block, q0, r0, true, radius2, labels_, found_);
-      }
-      const std::size_t at = pairs.size();
-      pairs.resize(at + static_cast<std::size_t>(count));
-      be_.download_labels(found_.col_range(0, count),
-                          reinterpret_cast<label_t*>(pairs.data() + at));
-    }
-  }
+  be_.impostor_sweep(Z, zn, radius2, labels_, b.queries, b.refs, pairs);
   // CSR by anchor, each anchor's impostors ascending (independent of the thread count).
   std::fill(cand_start_.begin(), cand_start_.end(), 0);
   for (const index_pair& p : pairs) ++cand_start_[p.i + 1];

@@ -5,7 +5,7 @@
 // backend operations, all on the device: the pair distances of all m pairs from Z = LX
 // (pair_sqdist), the hinge terms and pair weights per anchor (lmnn_hinge,
 // O(n·k + k·|candidates|)), and one pair_scatter for the gradient (zero weights skipped).
-// A full search rebuilds the candidates from a blocked all-pairs sweep (impostor_pairs).
+// A full search rebuilds the candidates from a blocked all-pairs sweep (impostor_sweep).
 //
 // The problem stores the points class by class (a stable sort by label): an anchor's target
 // neighbours then sit in its class's block of columns, and the pair loops read columns near
@@ -121,7 +121,6 @@ class lmnn_problem {
   double max_radius_ = 0;
   device_array<label_t> target_pairs_;  // 2×(n·k)
   device_array<T> target_dist_;         // (n·k)×1
-  device_array<label_t> found_;         // 2×capacity: full_search's pairs from one block
   std::vector<label_t> anchors_;        // anchors of the evaluation (all, or a batch)
   device_array<label_t> pairs_;         // 2×m: anchors' targets, then their candidates
   device_array<label_t> offsets_;       // |anchors|+1: where each anchor's candidates start

@@ -85,6 +85,51 @@ void check_impostor_pairs(backend<T>& be) {
   }
 }
 
+// The whole ball search against its definition: every (i, l) with y_i ≠ y_l and
+// ||x_i − x_l||² < radius2(i), each exactly once. Pairs whose distance lies within rounding of
+// the radius are not judged. Small blocks give the sweep several chunks and tiles (on a GPU:
+// the default block loop over sqdist_block and impostor_pairs).
+template <class T>
+void check_impostor_sweep(backend<T>& be) {
+  const index_t n = 150;
+  const matrix<T> X = random_matrix<T>(3, n, 8);
+  const label_vector y = random_labels(n, 3, 9);
+  std::vector<T> r2(static_cast<std::size_t>(n));
+  detail::rng g(10);
+  for (T& r : r2) r = static_cast<T>(4 * g.uniform());
+  const auto Xd = to_device<T>(be, X);
+  const auto yd = labels_to_device<T>(be, y);
+  auto radius2 = be.alloc(n, 1);
+  be.upload(r2.data(), radius2);
+  auto norms = be.alloc(n, 1);
+  be.col_dots(Xd, Xd, norms);
+  std::vector<index_pair> expected, unclear;
+  for (label_t i = 0; i < n; ++i)
+    for (label_t l = 0; l < n; ++l) {
+      if (y(i) == y(l)) continue;
+      const double d = (X.col(i) - X.col(l)).template cast<double>().squaredNorm();
+      const double r = static_cast<double>(r2[i]);
+      if (std::abs(d - r) <= 1e-4 * std::max(1.0, r))
+        unclear.push_back({i, l});
+      else if (d < r)
+        expected.push_back({i, l});
+    }
+  REQUIRE(expected.size() > 500);
+  const auto is_unclear = [&](const index_pair& p) {
+    return std::find(unclear.begin(), unclear.end(), p) != unclear.end();
+  };
+  for (const auto& [bq, br] : {std::pair<index_t, index_t>{16, 37}, {4096, 4096}}) {
+    CAPTURE(bq);
+    CAPTURE(br);
+    std::vector<index_pair> got = {{-1, -1}};  // appended to, not replaced
+    be.impostor_sweep(Xd, norms, radius2, yd, bq, br, got);
+    CHECK(got.front() == index_pair{-1, -1});
+    got.erase(got.begin());
+    got.erase(std::remove_if(got.begin(), got.end(), is_unclear), got.end());
+    CHECK(sorted(got) == sorted(expected));  // sorted, so duplicates would show
+  }
+}
+
 // The hinge of backend.hpp in plain loops: each anchor's counted candidates are the first
 // `nearest` by (distance, position).
 struct hinge_reference {

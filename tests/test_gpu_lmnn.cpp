@@ -35,11 +35,11 @@ TEST_CASE("LMNN objective, gradients and fits agree on CPU and GPU") {
   }
 }
 
-TEST_CASE_TEMPLATE("impostor_pairs and lmnn_hinge on the GPU match their definitions", T, float,
-                   double) {
+TEST_CASE_TEMPLATE("the LMNN operations on the GPU match their definitions", T, float, double) {
   if (test::no_cuda_device()) return;
   auto gpu = make_backend<T>(device::cuda);
   test::check_impostor_pairs(*gpu);
+  test::check_impostor_sweep(*gpu);
   test::check_lmnn_hinge(*gpu);
   // The kernel writes `found` while it reads the labels: one array for both is refused.
   auto labels = gpu->alloc_labels(2, 8);

@@ -249,6 +249,14 @@ class backend {
   // the device: only the pairs come back.
   index_t impostor_pairs(const array& block, index_t first_query, index_t first_ref, bool upper,
                          const array& radius2, const labels& point_labels, labels& found);
+  // Every impostor pair of a set against itself: for the columns of z (dim×n, squared norms
+  // zn), each (i, l) with y_i ≠ y_l and ||z_i − z_l||² < radius2(i), appended to `pairs` on the
+  // host in no particular order. The default sweeps the upper triangle in blocks of at most
+  // block_queries × block_refs with sqdist_block and impostor_pairs (only the pairs leave the
+  // device); the CPU backend fuses the two into one parallel sweep over cache-sized tiles.
+  void impostor_sweep(const array& z, const array& zn, const array& radius2,
+                      const labels& point_labels, index_t block_queries, index_t block_refs,
+                      std::vector<index_pair>& pairs);
   // LMNN's hinge terms and pair weights. dist (m×1) holds squared distances: first the k target
   // pairs of each of the na anchors (anchor p's at p·k … p·k + k − 1), then the candidate
   // impostor pairs, anchor p's at na·k + offsets(p) … na·k + offsets(p + 1) − 1 (offsets is
@@ -316,10 +324,13 @@ class backend {
                                      diagonal_terms& terms) = 0;
   virtual void do_block_scatter(const array& p_rows, const array& q_rows, const array& p_cols,
                                 const array& q_cols, const array& w, T alpha, T beta, array& out);
-  // Not pure: the default is the block loop described at topk_sweep.
+  // Not pure: the defaults are the block loops described at topk_sweep and impostor_sweep.
   virtual void do_topk_sweep(const array& zq, const array& zr, const array& qn, const array& rn,
                              index_t block_queries, index_t block_refs, const topk_block& where,
                              topk_state<T>& state);
+  virtual void do_impostor_sweep(const array& z, const array& zn, const array& radius2,
+                                 const labels& point_labels, index_t block_queries,
+                                 index_t block_refs, std::vector<index_pair>& pairs);
 };
 
 extern template class backend<float>;

@@ -162,6 +162,24 @@ MAHAL_VECTOR_CLONES void add_norms_clamped(T* block, index_t rows, index_t cols,
   }
 }
 
+// Whether d[t] <= bound[t] (or <= the one bound) for some t < count, as the top-k merges
+// test their candidates (NaN never passes): once the lists have filled, most groups of a
+// distance block cannot change one, and one vector test skips them.
+template <class T>
+MAHAL_VECTOR_CLONES bool any_at_most(const T* d, const T* bound, index_t count) {
+  T lowest = 1;
+#pragma omp simd reduction(min : lowest)
+  for (index_t t = 0; t < count; ++t) lowest = std::min(lowest, d[t] <= bound[t] ? T(-1) : T(1));
+  return lowest < 0;
+}
+template <class T>
+MAHAL_VECTOR_CLONES bool any_at_most(const T* d, T bound, index_t count) {
+  T lowest = 1;
+#pragma omp simd reduction(min : lowest)
+  for (index_t t = 0; t < count; ++t) lowest = std::min(lowest, d[t] <= bound ? T(-1) : T(1));
+  return lowest < 0;
+}
+
 // One Adam step on [lo, hi). A function of its own, so that the restrict-qualified parameters
 // and the scalars are plain locals: inside a lambda the scalars are closure members that every
 // store might alias, and GCC ran the loop scalar (8% of a triplet training step).
@@ -878,6 +896,7 @@ class cpu_backend final : public backend<T> {
     for (index_t b = 0; b < nr; ++b) {
       const T* col = dist + b * nq_block;
       const label_t ref = static_cast<label_t>(at.first_ref + b);
+      if (!any_at_most(col + a0, static_cast<const T*>(worst), a1 - a0)) continue;
       for (index_t a = a0; a < a1; ++a) {
         const T d = col[a];
         if (!(d <= worst[a - a0])) continue;  // also rejects NaN
@@ -905,6 +924,7 @@ class cpu_backend final : public backend<T> {
       label_t* best_idx = state.indices.data() + k * point;
       T* best_d = state.sqdist.data() + k * point;
       T worst = best_d[k - 1];
+      if (!any_at_most(col, worst, nq_block)) continue;
       for (index_t a = 0; a < nq_block; ++a) {
         const T d = col[a];
         if (!(d <= worst)) continue;  // also rejects NaN

@@ -24,22 +24,40 @@ inline std::vector<index_pair> sorted(std::vector<index_pair> pairs) {
   return pairs;
 }
 
+// n random points in 3 dimensions with 3 labels and random squared ball radii in [0, 4), on the
+// host and on the backend's device (with the points' squared norms).
+template <class T>
+struct balls {
+  balls(backend<T>& be, index_t points, std::uint64_t seed)
+      : n(points), X(random_matrix<T>(3, n, seed)), y(random_labels(n, 3, seed + 1)) {
+    detail::rng g(seed + 2);
+    r2.resize(static_cast<std::size_t>(n));
+    for (T& r : r2) r = static_cast<T>(4 * g.uniform());
+    Xd = to_device<T>(be, X);
+    yd = labels_to_device<T>(be, y);
+    radius2 = be.alloc(n, 1);
+    be.upload(r2.data(), radius2);
+    norms = be.alloc(n, 1);
+    be.col_dots(Xd, Xd, norms);
+  }
+  index_t n;
+  matrix<T> X;
+  label_vector y;
+  std::vector<T> r2;
+  device_array<T> Xd, radius2, norms;
+  device_array<label_t> yd;
+};
+
 // Every block position and flag of a small sweep: the pairs found, the count returned, and what
 // a too-small `found` gets.
 template <class T>
 void check_impostor_pairs(backend<T>& be) {
-  const index_t n = 70;
-  const matrix<T> X = random_matrix<T>(3, n, 5);
-  const label_vector y = random_labels(n, 3, 6);
-  std::vector<T> r2(static_cast<std::size_t>(n));
-  detail::rng g(7);
-  for (T& r : r2) r = static_cast<T>(4 * g.uniform());
-  const auto Xd = to_device<T>(be, X);
-  const auto yd = labels_to_device<T>(be, y);
-  auto radius2 = be.alloc(n, 1);
-  be.upload(r2.data(), radius2);
-  auto norms = be.alloc(n, 1);
-  be.col_dots(Xd, Xd, norms);
+  const balls<T> f(be, 70, 5);
+  const index_t n = f.n;
+  const label_vector& y = f.y;
+  const std::vector<T>& r2 = f.r2;
+  const auto &Xd = f.Xd, &norms = f.norms, &radius2 = f.radius2;
+  const auto& yd = f.yd;
   struct part {
     index_t q0, qb, r0, rb;
   };
@@ -91,18 +109,13 @@ void check_impostor_pairs(backend<T>& be) {
 // the default block loop over sqdist_block and impostor_pairs).
 template <class T>
 void check_impostor_sweep(backend<T>& be) {
-  const index_t n = 150;
-  const matrix<T> X = random_matrix<T>(3, n, 8);
-  const label_vector y = random_labels(n, 3, 9);
-  std::vector<T> r2(static_cast<std::size_t>(n));
-  detail::rng g(10);
-  for (T& r : r2) r = static_cast<T>(4 * g.uniform());
-  const auto Xd = to_device<T>(be, X);
-  const auto yd = labels_to_device<T>(be, y);
-  auto radius2 = be.alloc(n, 1);
-  be.upload(r2.data(), radius2);
-  auto norms = be.alloc(n, 1);
-  be.col_dots(Xd, Xd, norms);
+  const balls<T> f(be, 150, 8);
+  const index_t n = f.n;
+  const matrix<T>& X = f.X;
+  const label_vector& y = f.y;
+  const std::vector<T>& r2 = f.r2;
+  const auto &Xd = f.Xd, &norms = f.norms, &radius2 = f.radius2;
+  const auto& yd = f.yd;
   std::vector<index_pair> expected, unclear;
   for (label_t i = 0; i < n; ++i)
     for (label_t l = 0; l < n; ++l) {

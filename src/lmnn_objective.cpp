@@ -45,7 +45,6 @@ lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,
     sorted.col(p) = X.col(order_[p]);
     sorted_y(p) = y(order_[p]);
   }
-  y_.assign(sorted_y.data(), sorted_y.data() + n_);
   X_ = to_device<T>(be, sorted);
   labels_ = labels_to_device<T>(be, sorted_y);
   targets_ = same_class_knn(X_, k_);

@@ -109,7 +109,6 @@ class lmnn_problem {
   index_t n_ = 0, d_ = 0, k_ = 0;
   std::vector<label_t> order_;        // n: position → index in the caller's X
   std::vector<index_t> class_start_;  // classes+1: where each class's block of positions starts
-  std::vector<label_t> y_;            // n: labels by position (ascending)
   device_array<T> X_;
   std::vector<label_t> targets_;     // k×n
   std::vector<index_t> cand_start_;  // n+1 CSR offsets

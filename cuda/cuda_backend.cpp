@@ -18,7 +18,9 @@
 // which waits for the device; it never throws). An array may outlive its backend.
 //
 // A backend object is used from one host thread at a time (its stream and scratch are shared
-// by all its operations); arrays may be shared freely.
+// by all its operations); arrays may be shared freely, except that a fresh array is zeroed on
+// its backend's stream: before another backend object (another stream) uses it, call
+// synchronize() on the one that allocated it.
 //
 // Aliasing: gemm, pair_scatter, sqdist_block, block_scatter, pair_laplacian, gather_cols,
 // add_row_sums, add_to_cols and scale_cols accept an output that shares storage with an input

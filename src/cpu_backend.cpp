@@ -616,7 +616,7 @@ class cpu_backend final : public backend<T> {
     const char* where = "mahal::backend::sqdist_block";
     const index_t a = p.cols(), b = q.cols();
     const int d = blas_int(p.rows(), where);
-    const int ai = blas_int(a, where);
+    blas_int(a, where);
     blas_int(b, where);
     const T* pns = pn.data();
     const T* qns = qn.data();
@@ -628,14 +628,8 @@ class cpu_backend final : public backend<T> {
         std::max<index_t>(16, std::min<index_t>(256, (index_t{1} << 15) / std::max<index_t>(a, 1)));
     const index_t tiles = (b + tile - 1) / tile;
     auto run_tile = [&](index_t t) {
-      const index_t j0 = t * tile, jb = std::min(tile, b - j0);
-      T* o = os + j0 * a;
-      if (d > 0)
-        blas_gemm(CblasTrans, CblasNoTrans, ai, static_cast<int>(jb), d, T(-2), p.data(), d,
-                  q.data() + j0 * d, d, T(0), o, ai);
-      else
-        std::fill_n(o, a * jb, T(0));
-      add_norms_clamped(o, a, jb, pns, qns + j0);
+      const index_t j0 = t * tile;
+      sqdist_tile(p.data(), q.data(), pns, qns, d, 0, a, j0, std::min(tile, b - j0), os + j0 * a);
     };
     const int threads = omp_get_max_threads();
     if (threads == 1 || tiles == 1 || a * b * std::max(d, 1) < kParallelWork) {
@@ -726,8 +720,8 @@ class cpu_backend final : public backend<T> {
         run(scratch, a, 0, nr, false);
     };
     const bool parallel = threads > 1 && chunks > 1 && !omp_in_parallel();
-    std::vector<T> scratch(parallel ? 0 : static_cast<std::size_t>(chunk * tile));
     if (!parallel) {
+      std::vector<T> scratch(static_cast<std::size_t>(chunk * tile));
       for (index_t a = 0; a < chunks; ++a)
         for (index_t b = a; b < (self ? chunks : a + 1); ++b) pair(scratch.data(), a, b);
       return;
@@ -883,6 +877,15 @@ class cpu_backend final : public backend<T> {
 
   static constexpr index_t merge_chunk = 64;  // queries per merge pass: their thresholds stay in L1
 
+  // Whether reference `ref` may enter query `query`'s list: not the query itself when
+  // exclude_self, and the labels as the filter asks.
+  static bool admits(const topk_block& at, index_t query, index_t ref) {
+    if (at.exclude_self && ref == query) return false;
+    if (at.filter == label_filter::any) return true;
+    const bool same = at.query_labels[query] == at.ref_labels[ref];
+    return same == (at.filter == label_filter::same);
+  }
+
   // Merges rows [a0, a1) of a distance block (nq_block × nr, column-major) into the top-k of
   // those queries; the block's row a is query where.first_query + a, column b is reference
   // where.first_ref + b. a1 − a0 <= merge_chunk.
@@ -900,12 +903,7 @@ class cpu_backend final : public backend<T> {
       for (index_t a = a0; a < a1; ++a) {
         const T d = col[a];
         if (!(d <= worst[a - a0])) continue;  // also rejects NaN
-        const index_t query = at.first_query + a;
-        if (at.exclude_self && ref == query) continue;
-        if (at.filter != label_filter::any) {
-          const bool same = at.query_labels[query] == at.ref_labels[ref];
-          if (same != (at.filter == label_filter::same)) continue;
-        }
+        if (!admits(at, at.first_query + a, ref)) continue;
         if (insert_sorted(best_idx + k * a, best_d + k * a, k, d, ref))
           worst[a - a0] = best_d[k * a + k - 1];
       }
@@ -929,11 +927,7 @@ class cpu_backend final : public backend<T> {
         const T d = col[a];
         if (!(d <= worst)) continue;  // also rejects NaN
         const label_t candidate = static_cast<label_t>(at.first_query + a);
-        if (at.exclude_self && candidate == point) continue;
-        if (at.filter != label_filter::any) {
-          const bool same = at.query_labels[point] == at.ref_labels[candidate];
-          if (same != (at.filter == label_filter::same)) continue;
-        }
+        if (!admits(at, point, candidate)) continue;
         if (insert_sorted(best_idx, best_d, k, d, candidate)) worst = best_d[k - 1];
       }
     }

@@ -77,13 +77,13 @@ MAHAL_VECTOR_CLONES void scan_impostors(const T* block, index_t rows, index_t b0
                                         index_t first_query, index_t first_ref, bool upper,
                                         const T* radius2, const label_t* labels,
                                         std::vector<label_t>& out) {
+  const T* r2 = radius2 + first_query;  // the radii of the block's rows
   for (index_t b = b0; b < b1; ++b) {
     const index_t l = first_ref + b;
     const label_t yl = labels[l];
     const T rl = radius2[l];
     const T* col = block + b * rows;
     const index_t a_end = upper ? std::clamp<index_t>(l - first_query, 0, rows) : rows;
-    const T* r2 = radius2 + first_query;  // the radii of the block's rows
     // Pairs inside a ball are rare (about one entry in a thousand on letters): a vector test
     // over a group of rows finds the groups that hold none, which are skipped.
     for (index_t a0 = 0; a0 < a_end; a0 += kScanGroup) {

@@ -635,24 +635,24 @@ class cuda_backend final : public backend<T> {
     const index_t d = x_rows.rows(), m = x_rows.cols() * x_cols.cols();
     device_scope scope(res_.device_id());
     const index_t splits = kernels::mmc_diagonal_splits(d, m, res_.multiprocessor_count());
-    // Scratch, in doubles: per-pair dist, c1, c2 | per-split parts | summed parts | reduction.
+    // Scratch, in doubles: per-pair dist, c1, c2 | per-split parts | reduction scratch | summed
+    // parts, then Σ dist right after them (one read-back for both).
     const std::size_t reduce_count = kernels::reduce_scratch_count();
     const auto pair_doubles = static_cast<std::size_t>(3 * m);
     const auto part_doubles = static_cast<std::size_t>(splits * (d * d + d));
     const auto out_doubles = static_cast<std::size_t>(d * d + d);
     auto* scratch = static_cast<double*>(res_.scratch(
-        (pair_doubles + part_doubles + out_doubles + reduce_count + 1) * sizeof(double)));
+        (pair_doubles + part_doubles + reduce_count + out_doubles + 1) * sizeof(double)));
     double* parts = scratch + pair_doubles;
-    double* out = parts + part_doubles;
-    double* reduce_scratch = out + out_doubles;
+    double* reduce_scratch = parts + part_doubles;
+    double* out = reduce_scratch + reduce_count;
     kernels::mmc_diagonal_terms(x_rows.data(), x_cols.data(), d, x_rows.cols(), x_cols.cols(),
                                 first_row, first_col, upper, w.data(), splits, scratch, parts, out,
                                 res_.stream());
     kernels::reduce(scratch, static_cast<const double*>(nullptr), m, reduce_scratch,
-                    reduce_scratch + reduce_count, res_.stream());
+                    out + out_doubles, res_.stream());
     std::vector<double> host(out_doubles + 1);
-    res_.read_back(out, host.data(), out_doubles * sizeof(double));
-    res_.read_back(reduce_scratch + reduce_count, host.data() + out_doubles, sizeof(double));
+    res_.read_back(out, host.data(), (out_doubles + 1) * sizeof(double));
     terms.sum += host[out_doubles];
     for (index_t i = 0; i < d; ++i) terms.grad[i] += host[d * d + i];
     for (index_t j = 0; j < d; ++j)

@@ -132,17 +132,22 @@ diagonal_terms mmc_problem<T>::implicit_diagonal_terms(const vector<double>& a) 
       be_.mmc_diagonal_terms(X_.col_range(q0, qb), X_.col_range(r0, std::min(block_, n_ - r0)), q0,
                              r0, r0 == q0, w, terms);
   }
-  // The sweep counted S's pairs too: take them out with the same formulas.
-  matrix<double> Q(d_, static_cast<index_t>(S_sorted_.size()));
-  for (std::size_t k = 0; k < S_sorted_.size(); ++k)
-    Q.col(static_cast<index_t>(k)) =
-        (X_host_.col(S_sorted_[k].first) - X_host_.col(S_sorted_[k].second))
-            .template cast<double>()
-            .array()
-            .square()
-            .matrix();
+  // The sweep counted S's pairs too: take them out with the same formulas, a chunk of pairs at
+  // a time (S may hold all same-class pairs, ~n²/C of them).
+  constexpr std::size_t chunk = 4096;
   diagonal_sums in_S(d_);
-  in_S.add_pairs(Q, a);
+  for (std::size_t k0 = 0; k0 < S_sorted_.size(); k0 += chunk) {
+    const std::size_t k1 = std::min(S_sorted_.size(), k0 + chunk);
+    matrix<double> Q(d_, static_cast<index_t>(k1 - k0));
+    for (std::size_t k = k0; k < k1; ++k)
+      Q.col(static_cast<index_t>(k - k0)) =
+          (X_host_.col(S_sorted_[k].first) - X_host_.col(S_sorted_[k].second))
+              .template cast<double>()
+              .array()
+              .square()
+              .matrix();
+    in_S.add_pairs(Q, a);
+  }
   terms.sum -= in_S.sum;
   Eigen::Map<vector<double>>(terms.grad.data(), d_) -= in_S.grad;
   Eigen::Map<matrix<double>>(terms.hess.data(), d_, d_) -= in_S.hess();

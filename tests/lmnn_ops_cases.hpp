@@ -131,7 +131,8 @@ void check_impostor_sweep(backend<T>& be) {
   const auto is_unclear = [&](const index_pair& p) {
     return std::find(unclear.begin(), unclear.end(), p) != unclear.end();
   };
-  for (const auto& [bq, br] : {std::pair<index_t, index_t>{16, 37}, {4096, 4096}}) {
+  for (const auto& block : {std::pair<index_t, index_t>{16, 37}, {4096, 4096}}) {
+    const index_t bq = block.first, br = block.second;
     CAPTURE(bq);
     CAPTURE(br);
     std::vector<index_pair> got = {{-1, -1}};  // appended to, not replaced

@@ -363,7 +363,8 @@ TEST_CASE_TEMPLATE("gpu: pair_scatter with repeated pairs, self pairs and negati
   const index_t n = 90;
   for (const index_t m : {1, 25, 700}) {
     const std::vector<std::pair<index_t, index_t>> shapes = {{7, 7}, {3, 7}, {40, 5}};
-    for (const auto& [rows_p, rows_q] : shapes) {
+    for (const auto& shape : shapes) {
+      const index_t rows_p = shape.first, rows_q = shape.second;
       CAPTURE(m);
       CAPTURE(rows_p);
       CAPTURE(rows_q);
@@ -466,7 +467,8 @@ TEST_CASE_TEMPLATE("gpu: topk_merge over blocks with self exclusion and label fi
   // (the references split among threads, then merged).
   const std::vector<std::pair<index_t, index_t>> block_shapes = {{128, 57}, {5, 333}, {37, 200}};
 
-  for (const auto& [query_block, ref_block] : block_shapes)
+  for (const auto& block_shape : block_shapes) {
+    const index_t query_block = block_shape.first, ref_block = block_shape.second;
     for (const index_t k : {1, 3, 8, 40, 64, 70}) {
       for (const label_filter filter :
            {label_filter::any, label_filter::same, label_filter::different}) {
@@ -536,6 +538,7 @@ TEST_CASE_TEMPLATE("gpu: topk_merge over blocks with self exclusion and label fi
         }
       }
     }
+  }
 }
 
 TEST_CASE_TEMPLATE("gpu: bad input throws invalid_argument", T, float, double) {
@@ -638,7 +641,8 @@ TEST_CASE_TEMPLATE("gpu: add_to_cols, add_row_sums and scale_cols", T, float, do
   devices<T> dev;
   const std::vector<std::pair<index_t, index_t>> shapes = {
       {1, 1}, {1, 257}, {5, 300}, {300, 3}, {64, 1000}};
-  for (const auto& [rows, cols] : shapes) {
+  for (const auto& shape : shapes) {
+    const index_t rows = shape.first, cols = shape.second;
     CAPTURE(rows);
     CAPTURE(cols);
     const auto hx = random_values<T>(rows * cols, seed(130 + rows));
@@ -809,8 +813,10 @@ TEST_CASE_TEMPLATE("gpu: block_scatter against the CPU and against an explicit p
   devices<T> dev;
   const std::vector<std::pair<index_t, index_t>> blocks = {{1, 1}, {13, 29}, {100, 60}};
   const std::vector<std::pair<index_t, index_t>> shapes = {{7, 7}, {3, 7}, {40, 5}};
-  for (const auto& [ni, nj] : blocks) {
-    for (const auto& [rows_p, rows_q] : shapes) {
+  for (const auto& block : blocks) {
+    const index_t ni = block.first, nj = block.second;
+    for (const auto& shape : shapes) {
+      const index_t rows_p = shape.first, rows_q = shape.second;
       CAPTURE(ni);
       CAPTURE(nj);
       CAPTURE(rows_p);

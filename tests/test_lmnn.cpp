@@ -42,7 +42,7 @@ void planted(index_t n, matrix<double>& X, label_vector& y, std::uint64_t seed) 
 TEST_CASE("lmnn objective and gradients match the numpy reference") {
   auto be = make_backend<double>(device::cpu);
   using namespace lmnn_golden;
-  const matrix<double> X = from_vec(lmnn_golden::X, d, n);
+  const matrix<double> points = from_vec(X, d, n);
   const label_vector labels = Eigen::Map<const label_vector>(y.data(), n);
   const matrix<double> Lm = from_vec(L, r, d);
   for (const bool squared : {false, true}) {
@@ -50,7 +50,7 @@ TEST_CASE("lmnn objective and gradients match the numpy reference") {
     lmnn_options opt;
     opt.k = k;
     opt.squared_hinge = squared;
-    const auto e = evaluate_lmnn<double>(*be, X, labels, Lm, opt);
+    const auto e = evaluate_lmnn<double>(*be, points, labels, Lm, opt);
     const double f = squared ? squared_objective : hinge_objective;
     CHECK(std::abs(e.objective - f) <= 1e-10 * std::abs(f));
     CHECK(std::abs(e.pull - (squared ? squared_pull : hinge_pull)) <= 1e-10 * std::abs(f));
@@ -272,13 +272,13 @@ TEST_CASE("lmnn float agrees with double") {
   auto bd = make_backend<double>(device::cpu);
   auto bf = make_backend<float>(device::cpu);
   using namespace lmnn_golden;
-  const matrix<double> X = from_vec(lmnn_golden::X, d, n);
+  const matrix<double> points = from_vec(X, d, n);
   const label_vector labels = Eigen::Map<const label_vector>(y.data(), n);
   lmnn_options opt;
   opt.k = k;
-  const auto ed = evaluate_lmnn<double>(*bd, X, labels, from_vec(L, r, d), opt);
+  const auto ed = evaluate_lmnn<double>(*bd, points, labels, from_vec(L, r, d), opt);
   const auto ef =
-      evaluate_lmnn<float>(*bf, X.cast<float>(), labels, from_vec(L, r, d).cast<float>(), opt);
+      evaluate_lmnn<float>(*bf, points.cast<float>(), labels, from_vec(L, r, d).cast<float>(), opt);
   CHECK(ef.objective == doctest::Approx(ed.objective).epsilon(1e-5));
   CHECK(test::relative_error(ef.gradient_L.cast<double>(), ed.gradient_L) <= 1e-4);
 }

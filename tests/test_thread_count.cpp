@@ -57,9 +57,10 @@ TEST_CASE("MMC fast solvers with the implicit D: the same bits for 1 and 2 threa
       {"diagonal", [&] { return fit_mmc_diagonal<double>(*be, data.X, S, nullptr, o); }},
       {"linear", [&] { return fit_mmc_linear<double>(*be, data.X, S, nullptr, o); }},
   };
-  for (const auto& [name, run] : solvers) {
+  for (const auto& solver : solvers) {
+    const char* name = solver.first;  // (CAPTURE cannot take a structured binding in Clang 14)
     CAPTURE(name);
-    const auto [one, two] = with_1_and_2_threads<mmc_result<double>>(run);
+    const auto [one, two] = with_1_and_2_threads<mmc_result<double>>(solver.second);
     CHECK(one.iterations == two.iterations);
     CHECK(one.objective == two.objective);
     CHECK(one.A == two.A);

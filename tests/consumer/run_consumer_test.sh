@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the built mahal into a temporary prefix, builds examples/quickstart.cpp (the README's
 # example) as an outside project with find_package(mahal), and runs it on iris when available.
-#   run_consumer_test.sh BUILD_DIR SOURCE_DIR DATA_DIR
+# It is built with mahal's own C++ compiler (a static libmahal carries that compiler's OpenMP
+# runtime).
+#   run_consumer_test.sh BUILD_DIR SOURCE_DIR DATA_DIR [CXX]
 set -euo pipefail
-build=$1 source=$2 data=$3
+build=$1 source=$2 data=$3 cxx=${4:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 cmake -S "$source/tests/consumer" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
-      -DQUICKSTART_SOURCE="$source/examples/quickstart.cpp" -DCMAKE_BUILD_TYPE=Release >/dev/null
+      -DQUICKSTART_SOURCE="$source/examples/quickstart.cpp" -DCMAKE_BUILD_TYPE=Release \
+      ${cxx:+-DCMAKE_CXX_COMPILER="$cxx"} >/dev/null
 cmake --build "$work/build" -j2 >/dev/null
 # The README shows this very file: check that they have not drifted apart.
 python3 - "$source/README.md" "$source/examples/quickstart.cpp" <<'PY'

@@ -37,6 +37,16 @@ index_t parse_size(const std::string& text, const std::string& path) {
   return static_cast<index_t>(v);
 }
 
+// The array `name` exists and is rows×cols; io_error otherwise. Arrays are named as
+// sequential::parameters() names them ("0.weight", "0.bias", ...: the file format).
+void check_shape(const model_file& file, const std::string& name, index_t rows, index_t cols,
+                 const std::string& path) {
+  const matrix<double>& a = file.array(name).data;
+  expects<io_error>(a.rows() == rows && a.cols() == cols, "mahal::nn::load_network", path, ": '",
+                    name, "' is ", a.rows(), "x", a.cols(), " but the layer needs ", rows, "x",
+                    cols);
+}
+
 template <class T>
 const char* scalar_name() {
   return sizeof(T) == sizeof(float) ? "float" : "double";
@@ -109,6 +119,11 @@ saved_network<T> load_network(backend<T>& be, const std::string& path) {
         expects<io_error>(out.net.size() == 0 || out.net.output_dim() == in, where, path,
                           ": layer '", spec, "' takes ", in, " inputs but the previous gives ",
                           out.net.output_dim());
+        // Adding the layer allocates its parameters: their arrays are checked first, so that a
+        // corrupt size cannot ask for more memory than the file holds.
+        const std::string prefix = std::to_string(out.net.size()) + ".";
+        check_shape(file, prefix + "weight", o, in, path);
+        if (f[3] == "bias") check_shape(file, prefix + "bias", o, 1, path);
         out.net.add_linear(in, o, f[3] == "bias");
       } else if (spec == "relu" && out.net.size() > 0) {
         out.net.add_relu();
@@ -128,12 +143,11 @@ saved_network<T> load_network(backend<T>& be, const std::string& path) {
 
   std::vector<matrix<T>> values;
   for (parameter<T>* p : out.net.parameters()) {
-    const matrix<double>& a = file.array(p->name).data;
-    expects<io_error>(a.rows() == p->value.rows() && a.cols() == p->value.cols(), where, path,
-                      ": '", p->name, "' is ", a.rows(), "x", a.cols(), " but the layer needs ",
-                      p->value.rows(), "x", p->value.cols());
-    expects<io_error>(a.allFinite(), where, path, ": '", p->name, "' has non-finite values");
-    values.push_back(a.template cast<T>());
+    check_shape(file, p->name, p->value.rows(), p->value.cols(), path);
+    values.push_back(file.array(p->name).data.template cast<T>());
+    // Checked after the conversion: a finite double can overflow a float.
+    expects<io_error>(values.back().allFinite(), where, path, ": '", p->name,
+                      "' has non-finite values (as ", scalar_name<T>(), ")");
   }
   out.net.set_parameters(values);
 

@@ -147,11 +147,27 @@ TEST_CASE("load_network rejects damaged and foreign files with io_error") {
   }
   SUBCASE("a missing weight") {
     file.arrays.erase(file.arrays.begin() + 2);  // 2.weight
-    CHECK(contains(thrown<mahal::io_error>(load(rewrite("m.mahal", file))), "2.weight"));
+    CHECK(contains(thrown<mahal::io_error>(load(rewrite("m.mahal", file))),
+                   "has no array '2.weight'"));
   }
   SUBCASE("a non-finite weight") {
     file.arrays[1].data(3, 0) = std::numeric_limits<double>::quiet_NaN();
     CHECK(contains(thrown<mahal::io_error>(load(rewrite("nan.mahal", file))), "non-finite"));
+  }
+  SUBCASE("a layer list larger than the file") {
+    // Parameters are allocated as layers are added: 2^62 of them would be a bad_alloc, not an
+    // io_error, if the arrays were not checked first.
+    file.meta["layers"] = "linear:5:7:bias,tanh,linear:7:2147483647:bias";
+    CHECK(contains(thrown<mahal::io_error>(load(rewrite("big.mahal", file))),
+                   "'2.weight' is 6x7 but the layer needs 2147483647x7"));
+  }
+  SUBCASE("a weight beyond float's range") {
+    auto bf = mahal::make_backend<float>(mahal::device::cpu);
+    file.arrays[1].data(3, 0) = 1e300;
+    const std::string p = rewrite("huge.mahal", file);
+    CHECK_NOTHROW(mahal::nn::load_network(*be, p));
+    CHECK(contains(thrown<mahal::io_error>([&] { mahal::nn::load_network(*bf, p); }),
+                   "'0.bias' has non-finite values (as float)"));
   }
   SUBCASE("centre without scale") {
     file.add_array("center", matrix<double>::Zero(5, 1));

@@ -55,8 +55,9 @@ void save_network(const std::string& path, sequential<T>& net,
 
 // Rebuilds the network on `be` from a file written by save_network. Throws io_error, naming the
 // file, for anything that is not a well-formed network file: another kind of model, an unknown
-// layer, sizes that do not chain, a missing or misshapen parameter array, non-finite weights,
-// inconsistent preprocessing (and every error of load_model_file).
+// layer, sizes that do not chain, a missing or misshapen parameter array (checked before the
+// layer is allocated), weights that are not finite in T, inconsistent preprocessing (and every
+// error of load_model_file).
 template <class T>
 saved_network<T> load_network(backend<T>& be, const std::string& path);
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -27,7 +28,27 @@ void sync_parent_dir(const std::string& path) {
   ::close(dir_fd);
 }
 
+// The CRC-32 table of the reflected polynomial 0xEDB88320.
+constexpr std::array<std::uint32_t, 256> make_crc_table() {
+  std::array<std::uint32_t, 256> table{};
+  for (std::uint32_t i = 0; i < 256; ++i) {
+    std::uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    table[i] = c;
+  }
+  return table;
+}
+constexpr std::array<std::uint32_t, 256> k_crc_table = make_crc_table();
+
 }  // namespace
+
+std::uint32_t crc32(const char* data, std::size_t n) {
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (std::size_t i = 0; i < n; ++i) {
+    c = k_crc_table[(c ^ static_cast<unsigned char>(data[i])) & 0xFF] ^ (c >> 8);
+  }
+  return c ^ 0xFFFFFFFFu;
+}
 
 input_file::input_file(const std::string& path, const char* where) : path_(path), where_(where) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -1,6 +1,6 @@
-// file_io.hpp (private) — whole-file reads, bounded sequential reads and atomic writes shared
-// by the CSV, .npy and model-file code. Every failure is a mahal::io_error whose message starts
-// with the calling function's name (`where`) and names the file.
+// file_io.hpp (private) — whole-file reads, bounded sequential reads, atomic writes and the
+// CRC-32, shared by the CSV, .npy and model-file code. Every failure is a mahal::io_error whose
+// message starts with the calling function's name (`where`) and names the file.
 #pragma once
 
 #include <cstddef>
@@ -60,6 +60,9 @@ class atomic_file_writer {
   int fd_ = -1;
   bool committed_ = false;
 };
+
+// CRC-32 as in zlib's crc32() and IEEE 802.3 (table-driven), as model files store it.
+std::uint32_t crc32(const char* data, std::size_t n);
 
 // Convenience: atomic_file_writer for one buffer.
 void write_file_atomically(const std::string& path, const std::string& bytes, const char* where);

@@ -1,6 +1,5 @@
 #include "mahal/model_file.hpp"
 
-#include <array>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -18,26 +17,6 @@ constexpr const char* k_load = "mahal::load_model_file";
 constexpr char k_magic[8] = {'M', 'A', 'H', 'A', 'L', 'M', 'D', 'L'};
 constexpr std::size_t k_header_size = 20;  // magic, version, payload size
 constexpr std::size_t k_crc_size = 4;
-
-// CRC-32 as in zlib / IEEE 802.3 (reflected polynomial 0xEDB88320), table-driven.
-constexpr std::array<std::uint32_t, 256> make_crc_table() {
-  std::array<std::uint32_t, 256> table{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-constexpr std::array<std::uint32_t, 256> k_crc_table = make_crc_table();
-
-std::uint32_t crc32(const char* data, std::size_t n) {
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < n; ++i) {
-    c = k_crc_table[(c ^ static_cast<unsigned char>(data[i])) & 0xFF] ^ (c >> 8);
-  }
-  return c ^ 0xFFFFFFFFu;
-}
 
 // ---- explicit little-endian encoding (independent of the host's byte order) --------------------
 
@@ -176,7 +155,7 @@ void save_model_file(const std::string& path, const model_file& model) {
   std::string payload_size;
   put_u64(payload_size, bytes.size() - k_header_size);
   bytes.replace(12, 8, payload_size);
-  put_u32(bytes, crc32(bytes.data(), bytes.size()));
+  put_u32(bytes, detail::crc32(bytes.data(), bytes.size()));
   detail::write_file_atomically(path, bytes, k_save);
 }
 
@@ -213,7 +192,7 @@ model_file load_model_file(const std::string& path) {
   if (payload < body) fail(body - payload, " unexpected bytes after the payload");
   const std::size_t crc_at = k_header_size + static_cast<std::size_t>(payload);
   const auto stored = static_cast<std::uint32_t>(get_le(bytes.data() + crc_at, 4));
-  const std::uint32_t computed = crc32(bytes.data(), crc_at);
+  const std::uint32_t computed = detail::crc32(bytes.data(), crc_at);
   if (stored != computed) {
     fail("checksum mismatch (stored ", hex32(stored), ", computed ", hex32(computed),
          "): the file is corrupt");
@@ -224,6 +203,7 @@ model_file load_model_file(const std::string& path) {
   payload_reader in(path, bytes.data() + k_header_size, bytes.data() + crc_at, k_header_size);
   model_file m;
   m.kind = in.string("the kind");
+  if (m.kind.empty()) in.fail("empty model kind");  // what save_model_file refuses to write
   const std::uint32_t n_meta = in.u32("the metadata count");
   if (n_meta > in.left() / 8) in.fail("implausible metadata count " + std::to_string(n_meta));
   for (std::uint32_t i = 0; i < n_meta; ++i) {
@@ -237,6 +217,7 @@ model_file load_model_file(const std::string& path) {
   for (std::uint32_t i = 0; i < n_arrays; ++i) {
     named_array a;
     a.name = in.string("an array name");
+    if (a.name.empty()) in.fail("array with an empty name");
     const std::uint64_t rows = in.u64("the rows of an array");
     const std::uint64_t cols = in.u64("the columns of an array");
     const std::uint64_t max_values = in.left() / 8;

@@ -220,6 +220,31 @@ TEST_CASE("corrupt lengths behind a valid checksum fail without a huge allocatio
   CHECK(contains(corrupt(43, 8, 1), "bytes left over after the arrays"));
 }
 
+TEST_CASE("what save_model_file refuses to write, load_model_file refuses to read") {
+  // Version-1 files written byte by byte: payload = kind, metadata count, arrays.
+  auto file_around = [](const std::string& payload) {
+    std::string bytes = std::string("MAHALMDL") + std::string(12, '\0') + payload;
+    write_le(bytes, 8, 4, 1);
+    write_le(bytes, 12, 8, payload.size());
+    bytes += std::string(4, '\0');
+    fix_crc(bytes);
+    return bytes;
+  };
+  const std::string u32_0(4, '\0'), u32_1 = std::string("\x01", 1) + std::string(3, '\0');
+  const std::string u64_1 = std::string("\x01", 1) + std::string(7, '\0');
+  const std::string one_by_one = u64_1 + u64_1 + std::string(8, '\0');  // a 1x1 array of 0.0
+  temp_dir dir;
+  // The same file with kind "k" and the array named "a" loads, and with either empty it fails.
+  const std::string kind_k = u32_1 + "k";
+  CHECK_NOTHROW(mahal::load_model_file(
+      dir.write("good.mahal", file_around(kind_k + u32_0 + u32_1 + u32_1 + "a" + one_by_one))));
+  CHECK(contains(load_error(dir.write("kind.mahal", file_around(u32_0 + u32_0 + u32_0))),
+                 "corrupt: empty model kind"));
+  CHECK(contains(
+      load_error(dir.write("name.mahal", file_around(kind_k + u32_0 + u32_1 + u32_0 + one_by_one))),
+      "corrupt: array with an empty name"));
+}
+
 TEST_CASE("save_model_file validates its input and never leaves a half-written file") {
   temp_dir dir;
   const auto path = dir.file("m.mahal");

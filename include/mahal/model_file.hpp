@@ -35,8 +35,9 @@
 // half-written and any existing file untouched (two threads of one process must not save to
 // the same path at the same time). load_model_file throws io_error, naming the file, when it
 // cannot be read, is not a model file (bad magic), has a newer or invalid format version, is
-// truncated or has extra bytes, fails the checksum (corruption), or holds a length that does
-// not fit in the file; every length is checked against the bytes left before anything is
+// truncated or has extra bytes, fails the checksum (corruption), holds a length that does not
+// fit in the file, or holds what save_model_file refuses to write (an empty kind, an empty or
+// repeated array name); every length is checked against the bytes left before anything is
 // allocated.
 #pragma once
 

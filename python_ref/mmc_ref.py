@@ -71,8 +71,9 @@ def _grad_projection(grad1, grad2):
        g2 = grad2/||grad2||_F;  g = grad1 - <grad1, g2>_F g2;  g/||g||_F."""
     grad2 = grad2 / np.linalg.norm(grad2)
     gtemp = grad1 - np.sum(grad1 * grad2) * grad2
-    gtemp /= np.linalg.norm(gtemp)
-    return gtemp
+    norm = np.linalg.norm(gtemp)
+    # grad1 parallel to grad2: the reference divides 0 by 0; 0 (no direction) instead.
+    return gtemp / norm if norm > 0 else np.zeros_like(gtemp)
 
 
 def _D_objective(neg_diff, w):

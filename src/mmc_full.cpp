@@ -20,11 +20,14 @@ double since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-// The reference code's _grad_projection: g1's component orthogonal to g2, unit norm.
+// The reference code's _grad_projection: g1's component orthogonal to g2, unit norm. Where g1 is
+// parallel to g2 that component is 0 and the reference divides 0 by 0 (a NaN iterate, then a
+// failed eigendecomposition); here it is 0: no direction along the constraint, A stays.
 matrix<double> grad_projection(const matrix<double>& g1, const matrix<double>& g2) {
   const matrix<double> u = g2 / g2.norm();
-  matrix<double> g = g1 - detail::frob_dot(g1, u) * u;
-  return g / g.norm();
+  const matrix<double> g = g1 - detail::frob_dot(g1, u) * u;
+  const double norm = g.norm();
+  return norm > 0 ? matrix<double>(g / norm) : matrix<double>::Zero(g.rows(), g.cols());
 }
 
 template <class T>
@@ -197,7 +200,12 @@ void fast_full(full_state<T>& st, const matrix<double>& A0, double t, const mmc_
     }
   }
   r.iterations = std::min(it + (r.status == solver_status::iteration_cap ? 0 : 1), o.max_iter);
-  r.A = symm(K * B * K).template cast<T>();
+  // A = K B K, formed as LᵀL with L = Λ^{1/2} Vᵀ K (B = V Λ Vᵀ): PSD up to rounding even when
+  // K is ill-conditioned (W nearly singular), where the product K B K had eigenvalues of
+  // −1e-6·λ_max.
+  st.eig(B, lambda, V);
+  const matrix<double> L = lambda.cwiseMax(0.0).cwiseSqrt().asDiagonal() * V.transpose() * K;
+  r.A = (L.transpose() * L).template cast<T>();
   (void)d;
 }
 

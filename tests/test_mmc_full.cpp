@@ -2,6 +2,8 @@
 // optimality and feasibility, implicit D against the explicit complement.
 #include <doctest/doctest.h>
 
+#include <Eigen/Eigenvalues>
+
 #include "mahal/constraints.hpp"
 #include "mahal/error.hpp"
 #include "mahal/mmc.hpp"
@@ -47,4 +49,41 @@ TEST_CASE("diagonal reference mode reproduces the reference code's sign slip on 
   expected << 0, 0, 1.210220, 1.228596;
   CHECK((r.a - expected).cwiseAbs().maxCoeff() < 5e-7);
   CHECK(r.iterations == 4);
+}
+
+// Found by fuzz/fuzz_solvers.cpp: points that differ along one axis only, or almost all equal.
+TEST_CASE("full A on degenerate data: PSD, finite, no exception") {
+  auto be = make_backend<double>(device::cpu);
+  SUBCASE("fast mode with W nearly singular returns a PSD A") {
+    // 13 points, 11 of them at the origin: W = Σ_S δδᵀ has rank 1, K = W^{-1/2} is ill-
+    // conditioned, and K·B·K had an eigenvalue of −1.6e-7 against a largest of 0.077.
+    matrix<double> X = matrix<double>::Zero(4, 13);
+    X.col(0) << 0.9375, -0.5, 1.125, 0.8125;
+    X(0, 1) = 1.3125;
+    label_vector y(13);
+    y << 2, 2, 1, 2, 1, 0, 1, 0, 0, 0, 1, 0, 1;
+    const pair_list S = all_pairs_by_label(y).similar;
+    mmc_options o;
+    o.max_iter = 15;
+    const auto r = fit_mmc_full<double>(*be, X, S, nullptr, o);
+    const vector<double> eig = Eigen::SelfAdjointEigenSolver<matrix<double>>(r.A).eigenvalues();
+    CHECK(eig.minCoeff() >= -1e-12 * eig.maxCoeff());
+    CHECK(r.similarity <= r.bound * (1 + 1e-9));
+  }
+  SUBCASE("reference mode where the gradients are parallel") {
+    // One point off the origin: every difference lies along e1, so ∇g ∥ W and the reference
+    // code's direction is 0/0; it used to end in a failed eigendecomposition (numerical_error).
+    matrix<double> X = matrix<double>::Zero(4, 10);
+    X(0, 0) = 5.125;
+    label_vector y(10);
+    y << 2, 2, 2, 2, 0, 0, 0, 0, 2, 2;
+    const pair_list S = all_pairs_by_label(y).similar;
+    mmc_options o;
+    o.mode = mmc_mode::reference;
+    o.max_iter = 15;
+    const auto r = fit_mmc_full<double>(*be, X, S, nullptr, o);
+    CHECK(r.A.allFinite());
+    CHECK(r.status == solver_status::converged);
+    CHECK(r.similarity <= r.bound * (1 + 0.01));  // the reference's projection tolerance
+  }
 }

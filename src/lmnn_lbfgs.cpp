@@ -33,6 +33,12 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
   problem.full_search(Z, options.band);
   ++result.full_searches;
   index_t since_search = 0;
+  // The objective is exact right after a search. Between searches it is taken over stale
+  // candidates and can hide a rise, so the searched point with the lowest exact objective is
+  // kept: what is returned is never worse than the start.
+  double exact = problem.evaluate(Z, false).objective;
+  double best = exact;
+  vector<double> x_best = x;
   // L_search⁻¹ for the relative staleness bound (square, well-conditioned L only).
   matrix<double> inverse;
   bool have_inverse = false;
@@ -87,6 +93,11 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
     set_inverse(x_search);
     since_search = 0;
     const double after = problem.evaluate(Z, false).objective;
+    exact = after;
+    if (after < best) {
+      best = after;
+      x_best = x;
+    }
     const bool changed = std::abs(after - before) > 1e-12 * std::max(1.0, std::abs(after));
     if (!seg.stopped && !changed) {
       result.status = seg.status;
@@ -98,6 +109,14 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
       result.message = seg.message;
       break;
     }
+  }
+  if (best < exact) {
+    x = x_best;
+    L = Eigen::Map<const matrix<double>>(x.data(), r, d);
+    transform_into(be, L, problem.X(), L_dev, Z);
+    problem.full_search(Z, options.band);  // fit_lmnn's final evaluation uses its candidates
+    ++result.full_searches;
+    result.message += " (the last iterate was worse: returned the best searched one)";
   }
   L = Eigen::Map<const matrix<double>>(x.data(), r, d);
 }

@@ -116,11 +116,22 @@ template <class T>
 void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
   const stopwatch clock;
   const std::vector<T> td = target_distances(Z);
+  device_array<T> zn = be_.alloc(n_, 1);
+  be_.col_dots(Z, Z, zn);
+  std::vector<T> norms(static_cast<std::size_t>(n_));
+  be_.download(zn, norms.data());
+  // The sweeps compute d² as |z_i|² + |z_l|² − 2·z_i·z_l, which errs by up to about
+  // (r + 2)·ε·(|z_i|² + |z_l|²), while the objective takes direct differences: the radii get
+  // that much slack (4× over), so that even with band = 0 no pair that the objective would
+  // find active is left out.
+  const double slack = 4.0 * static_cast<double>(Z.rows() + 2) * std::numeric_limits<T>::epsilon();
+  const double largest = static_cast<double>(*std::max_element(norms.begin(), norms.end()));
   std::vector<T> theta(static_cast<std::size_t>(n_));
   for (index_t i = 0; i < n_; ++i) {
     T m = 0;
     for (index_t a = 0; a < k_; ++a) m = std::max(m, td[i * k_ + a]);
-    theta[i] = static_cast<T>((static_cast<double>(m) + 1) * (1 + band));
+    theta[i] = static_cast<T>((static_cast<double>(m) + 1) * (1 + band) +
+                              slack * (static_cast<double>(norms[i]) + largest));
     threshold_[i] = std::sqrt(static_cast<double>(theta[i]));
   }
   if (options_.impostors_per_point > 0) {
@@ -130,8 +141,6 @@ void lmnn_problem<T>::full_search(const device_array<T>& Z, double band) {
     return;
   }
   const engine::block_sizes b = engine::resolve(options_.blocks, be_.where(), n_, n_);
-  device_array<T> zn = be_.alloc(n_, 1);
-  be_.col_dots(Z, Z, zn);
   device_array<T> radius2 = be_.alloc(n_, 1);
   be_.upload(theta.data(), radius2);
   std::vector<index_pair> pairs;

@@ -60,8 +60,9 @@ class lmnn_problem {
   double evaluation_seconds() const { return evaluation_seconds_; }  // in evaluate + gradients
 
   // Rebuilds the impostor candidates at Z = LX (r×n): every (i, l) with y_l ≠ y_i and
-  // d(i,l)² < (max_j d(i,j)² + 1)·(1 + band). band = 0 gives exactly the pairs that can be in
-  // an active triplet at this Z. Remembers the thresholds for is_stale.
+  // d(i,l)² < (max_j d(i,j)² + 1)·(1 + band), the radius widened by the sweep's rounding
+  // error. band = 0 gives the pairs that can be in an active triplet at this Z (and a few more
+  // within rounding). Remembers the thresholds for is_stale.
   // With impostors_per_point = K only the 8K nearest of those are kept per anchor (a k-NN
   // sweep with a different-label filter): memory O(n·K) instead of the margin ball's, which
   // grows like n² on overlapping classes. The K nearest impostors are among them, so the

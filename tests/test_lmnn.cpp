@@ -249,6 +249,31 @@ TEST_CASE("lmnn sgd comes within 5 % of L-BFGS whatever the mini-batch order") {
   }
 }
 
+TEST_CASE("lmnn lbfgs never returns a point worse than its start") {
+  // Found by fuzz/fuzz_solvers.cpp: on these 12 points, with a search every 2 iterations, the
+  // candidates go stale between searches and at the cap of 6 iterations the last iterate's
+  // exact objective (18.78) was above the start's (18.27). The best searched point is kept.
+  auto be = make_backend<double>(device::cpu);
+  matrix<double> X(2, 12);
+  X << -0.5, 0.8125, 0.125, 1.25, 0.75, 0.5, -0.1875, 1.125, 1.125, 0.4375, 0.9375, 0.8125,  //
+      -0.75, -0.5625, -0.375, -0.1875, 0, 0.1875, 0.375, 0.5625, -0.5, 1.75, 0.75, 1.3125;
+  label_vector y(12);
+  y << 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1;
+  lmnn_options opt;
+  opt.k = 1;
+  opt.full_search_every = 2;
+  const double start =
+      evaluate_lmnn<double>(*be, X, y, matrix<double>::Identity(2, 2), opt).objective;
+  for (const index_t cap : {6, 100}) {
+    CAPTURE(cap);
+    opt.max_iterations = cap;
+    const auto r = fit_lmnn<double>(*be, X, y, opt);
+    CHECK(r.objective <= start);
+    CHECK(r.objective ==
+          doctest::Approx(evaluate_lmnn<double>(*be, X, y, r.L, opt).objective).epsilon(1e-12));
+  }
+}
+
 TEST_CASE("lmnn low rank, PCA and warm start") {
   auto be = make_backend<double>(device::cpu);
   matrix<double> X;

@@ -14,6 +14,9 @@
 //
 // Solvers:
 //   * lbfgs   — L-space (L r×d, r <= d), L-BFGS with a strong-Wolfe line search (lbfgs.hpp);
+//               it returns, of the points where it searched impostors (the start and the end
+//               of each segment), the one with the lowest exact objective: never worse than
+//               the start, even when stale candidates hid a rise between two searches;
 //   * sgd     — L-space, mini-batches of anchor points with Adam steps, for large n; after
 //               five epochs in a row without progress it halves the step, and it stops when a
 //               search at that L finds no new impostor that changes the objective;

@@ -1,6 +1,6 @@
 // Writes the seed inputs of the fuzz targets, made by the library's own writers (so they stay
 // valid as the formats evolve): OUT/csv, OUT/npy and OUT/model_file, each input prefixed by the
-// mode byte its target reads first (see the targets).
+// mode byte its target reads first (see the targets); and OUT/solvers, small labelled problems.
 //   mahal_fuzz_seeds OUT
 #include <cstdio>
 #include <filesystem>
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path out = argv[1];
-  for (const char* dir : {"csv", "npy", "model_file"}) fs::create_directories(out / dir);
+  for (const char* dir : {"csv", "npy", "model_file", "solvers"}) fs::create_directories(out / dir);
   const fs::path scratch = out / "scratch";
 
   mahal::matrix<double> X(3, 4);
@@ -87,6 +87,19 @@ int main(int argc, char** argv) {
   mahal::nn::save_network(scratch.string(), net, &scaler);
   put_model(out / "model_file", "network_float", 2, scratch);
   put_model(out / "model_file", "network_double", 3, scratch);
+
+  // Two classes of 6 points in the plane, apart but overlapping, for every solver family and
+  // option bit pattern of the solvers target (mode byte, d − 1, n − 2, labels, values·16).
+  std::string problem = {1, 10};
+  for (int i = 0; i < 12; ++i) problem += static_cast<char>(i % 2);
+  for (int i = 0; i < 12; ++i) {
+    problem += static_cast<char>(16 * (i % 2) + 5 * (i % 5) - 8);
+    problem += static_cast<char>(3 * i - 12);
+  }
+  for (int mode = 0; mode < 256; mode += 7) {
+    put(out / "solvers" / ("mode_" + std::to_string(mode)), static_cast<unsigned char>(mode),
+        problem);
+  }
 
   fs::remove(scratch);
   return 0;

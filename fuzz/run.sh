@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Fuzzes the file readers with libFuzzer (Clang, AddressSanitizer, UndefinedBehaviorSanitizer):
+# Fuzzes the file readers and the solvers with libFuzzer (Clang, AddressSanitizer, UndefinedBehaviorSanitizer):
 # builds the fuzz_* targets in build-fuzz/ (installing clang, its fuzzer runtime and libomp from
 # Debian when missing), seeds them with files made by the library's writers, and runs each for
 # SECONDS. A finding stops its target and is left in build-fuzz/fuzz/findings/; once its cause
 # is fixed, copy the input into fuzz/regressions/<target>/ so that every build replays it.
-#   fuzz/run.sh [SECONDS] [TARGET...]      # default 300 s each; csv npy model_file
+#   fuzz/run.sh [SECONDS] [TARGET...]      # default 300 s each; csv npy model_file solvers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-300}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(csv npy model_file)
+[ ${#targets[@]} -gt 0 ] || targets=(csv npy model_file solvers)
 
 scripts/install_deps.sh
 missing=()

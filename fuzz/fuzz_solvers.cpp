@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "fuzz_problem.hpp"
 #include "mahal/constraints.hpp"
 #include "mahal/error.hpp"
 #include "mahal/kmeans.hpp"
@@ -22,34 +23,12 @@ namespace {
 
 using mahal::index_t;
 using mahal::matrix;
+using mahal::fuzz::decode;
+using mahal::fuzz::finite;
+using mahal::fuzz::problem;
+using mahal::fuzz::require;
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "fuzz_solvers: broken promise: %s\n", what);
-  std::abort();
-}
-
-bool finite(double v) { return std::isfinite(v); }
-
-struct problem {
-  matrix<double> X;  // d×n: coarse values, so that repeats and ties are common
-  mahal::label_vector y;
-};
-
-// byte 1: d = 1..4; byte 2: n = 2..25; then n labels (0..2), then d·n values in steps of 1/16.
-// Missing bytes read as 0.
-problem decode(const std::uint8_t* data, std::size_t size) {
-  std::size_t at = 1;
-  auto next = [&]() -> std::uint8_t { return at < size ? data[at++] : 0; };
-  const index_t d = 1 + next() % 4, n = 2 + next() % 24;
-  problem p{matrix<double>(d, n), mahal::label_vector(n)};
-  for (index_t i = 0; i < n; ++i) p.y[i] = next() % 3;
-  for (index_t j = 0; j < n; ++j)
-    for (index_t i = 0; i < d; ++i) p.X(i, j) = static_cast<std::int8_t>(next()) / 16.0;
-  return p;
-}
-
-void check_lmnn(mahal::backend<double>& be, const problem& p, std::uint8_t mode) {
+void check_lmnn(mahal::backend<double>& be, const problem<>& p, std::uint8_t mode) {
   mahal::lmnn_options o;
   o.k = 1 + (mode >> 5 & 1);
   o.solver = std::array{mahal::lmnn_solver::lbfgs, mahal::lmnn_solver::sgd,
@@ -72,7 +51,7 @@ void check_lmnn(mahal::backend<double>& be, const problem& p, std::uint8_t mode)
   }
 }
 
-void check_mmc(mahal::backend<double>& be, const problem& p, std::uint8_t mode) {
+void check_mmc(mahal::backend<double>& be, const problem<>& p, std::uint8_t mode) {
   const auto [S, D] = mahal::all_pairs_by_label(p.y);
   mahal::mmc_options o;
   o.max_iter = 15;
@@ -104,7 +83,7 @@ void check_mmc(mahal::backend<double>& be, const problem& p, std::uint8_t mode) 
   }
 }
 
-void check_constrained_kmeans(mahal::backend<double>& be, const problem& p, std::uint8_t mode) {
+void check_constrained_kmeans(mahal::backend<double>& be, const problem<>& p, std::uint8_t mode) {
   const mahal::pair_list S = mahal::all_pairs_by_label(p.y).similar;
   mahal::kmeans_options o;
   o.clusters = 1 + (mode >> 3) % 4;
@@ -124,7 +103,7 @@ void check_constrained_kmeans(mahal::backend<double>& be, const problem& p, std:
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   static const auto be = mahal::make_backend<double>(mahal::device::cpu);
-  const problem p = decode(data, size);
+  const problem<> p = decode(data, size);
   try {
     switch (data[0] % 3) {
       case 0:

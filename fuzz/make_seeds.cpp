@@ -1,6 +1,7 @@
 // Writes the seed inputs of the fuzz targets, made by the library's own writers (so they stay
 // valid as the formats evolve): OUT/csv, OUT/npy and OUT/model_file, each input prefixed by the
-// mode byte its target reads first (see the targets); and OUT/solvers, small labelled problems.
+// mode byte its target reads first (see the targets); and OUT/solvers and OUT/siamese, small
+// labelled problems.
 //   mahal_fuzz_seeds OUT
 #include <cstdio>
 #include <filesystem>
@@ -48,7 +49,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path out = argv[1];
-  for (const char* dir : {"csv", "npy", "model_file", "solvers"}) fs::create_directories(out / dir);
+  for (const char* dir : {"csv", "npy", "model_file", "solvers", "siamese"}) {
+    fs::create_directories(out / dir);
+  }
   const fs::path scratch = out / "scratch";
 
   mahal::matrix<double> X(3, 4);
@@ -88,8 +91,9 @@ int main(int argc, char** argv) {
   put_model(out / "model_file", "network_float", 2, scratch);
   put_model(out / "model_file", "network_double", 3, scratch);
 
-  // Two classes of 6 points in the plane, apart but overlapping, for every solver family and
-  // option bit pattern of the solvers target (mode byte, d − 1, n − 2, labels, values·16).
+  // Two classes of 6 points in the plane, apart but overlapping, under mode bytes that reach
+  // every solver and option of the solver targets (fuzz_problem.hpp: d − 1, n − 2, labels,
+  // values·16).
   std::string problem = {1, 10};
   for (int i = 0; i < 12; ++i) problem += static_cast<char>(i % 2);
   for (int i = 0; i < 12; ++i) {
@@ -97,8 +101,10 @@ int main(int argc, char** argv) {
     problem += static_cast<char>(3 * i - 12);
   }
   for (int mode = 0; mode < 256; mode += 7) {
-    put(out / "solvers" / ("mode_" + std::to_string(mode)), static_cast<unsigned char>(mode),
-        problem);
+    for (const char* target : {"solvers", "siamese"}) {
+      put(out / target / ("mode_" + std::to_string(mode)), static_cast<unsigned char>(mode),
+          problem);
+    }
   }
 
   fs::remove(scratch);

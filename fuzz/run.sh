@@ -4,13 +4,13 @@
 # Debian when missing), seeds them with files made by the library's writers, and runs each for
 # SECONDS. A finding stops its target and is left in build-fuzz/fuzz/findings/; once its cause
 # is fixed, copy the input into fuzz/regressions/<target>/ so that every build replays it.
-#   fuzz/run.sh [SECONDS] [TARGET...]      # default 300 s each; csv npy model_file solvers
+#   fuzz/run.sh [SECONDS] [TARGET...]   # 300 s each by default; csv npy model_file solvers siamese
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-300}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(csv npy model_file solvers)
+[ ${#targets[@]} -gt 0 ] || targets=(csv npy model_file solvers siamese)
 
 scripts/install_deps.sh
 missing=()

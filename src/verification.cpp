@@ -38,7 +38,7 @@ void check_trials(const std::vector<double>& scores, const std::vector<std::uint
           " genuine flags");
   index_t g = 0;
   for (std::size_t i = 0; i < scores.size(); ++i) {
-    expects(!std::isnan(scores[i]), where, "score ", i, " is NaN");
+    expects(std::isfinite(scores[i]), where, "score ", i, " is ", scores[i]);
     g += genuine[i] ? 1 : 0;
   }
   expects(g > 0 && g < static_cast<index_t>(scores.size()), where,
@@ -158,7 +158,7 @@ double select_threshold(const std::vector<double>& scores, const std::vector<std
       for (std::size_t i = 0; i < roc.far.size(); ++i)
         if (roc.far[i] <= target_far) tau = roc.thresholds[i];
       if (std::isinf(tau))  // even the smallest score is an impostor's: accept nothing
-        tau = std::nextafter(*std::min_element(scores.begin(), scores.end()), -tau);
+        tau = std::nextafter(*std::min_element(scores.begin(), scores.end()), tau);
       return tau;
     }
   }

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "mahal/error.hpp"
 #include "mahal/verification.hpp"
@@ -50,6 +51,23 @@ TEST_CASE("thresholds: best accuracy, target FAR, accuracy of a threshold") {
   CHECK(select_threshold(s, g, threshold_rule::target_far, 0.5) == doctest::Approx(4.0));
   CHECK(select_threshold(s, g, threshold_rule::eer) == doctest::Approx(8.0 / 3));
   CHECK_THROWS_AS(select_threshold({1, 2}, {1, 1}, threshold_rule::eer), invalid_argument);
+  const double inf = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_AS(make_roc({1, inf}, {1, 0}), invalid_argument);
+  CHECK_THROWS_AS(make_roc({-inf, 1}, {1, 0}), invalid_argument);
+  CHECK_THROWS_AS(make_roc({1, std::nan("")}, {1, 0}), invalid_argument);
+}
+
+TEST_CASE("target FAR when the smallest score is an impostor's: accept nothing") {
+  // Found by fuzz/fuzz_verification.cpp: the threshold was the next double above the smallest
+  // score, not below it, so it accepted that impostor (FAR 1/2 for a target of 0).
+  for (const double low : {0.0, 1.5}) {
+    CAPTURE(low);
+    const std::vector<double> s = {low, low, 3};
+    const std::vector<std::uint8_t> g = {0, 1, 1};
+    const double tau = select_threshold(s, g, threshold_rule::target_far, 0.0);
+    CHECK(tau < low);
+    CHECK(verification_accuracy(s, g, tau) == doctest::Approx(1.0 / 3));  // all rejected
+  }
 }
 
 TEST_CASE("10-fold accuracy (LFW protocol) on a fixture with one noisy fold") {

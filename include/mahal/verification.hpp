@@ -78,7 +78,8 @@ enum class threshold_rule {
 };
 
 // A global threshold from labelled trials: scores (distances) and genuine[i] = 1 when trial i
-// claims the sample's true class. Needs at least one genuine and one impostor trial.
+// claims the sample's true class. Every function taking trials throws invalid_argument unless
+// there is at least one genuine and one impostor trial and every score is finite.
 double select_threshold(const std::vector<double>& scores, const std::vector<std::uint8_t>& genuine,
                         threshold_rule rule, double target_far = 1e-3);
 

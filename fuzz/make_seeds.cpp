@@ -1,7 +1,7 @@
 // Writes the seed inputs of the fuzz targets, made by the library's own writers (so they stay
 // valid as the formats evolve): OUT/csv, OUT/npy and OUT/model_file, each input prefixed by the
-// mode byte its target reads first (see the targets); and OUT/solvers and OUT/siamese, small
-// labelled problems.
+// mode byte its target reads first (see the targets); OUT/solvers and OUT/siamese, small
+// labelled problems; OUT/verification, scored trials.
 //   mahal_fuzz_seeds OUT
 #include <cstdio>
 #include <filesystem>
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path out = argv[1];
-  for (const char* dir : {"csv", "npy", "model_file", "solvers", "siamese"}) {
+  for (const char* dir : {"csv", "npy", "model_file", "solvers", "siamese", "verification"}) {
     fs::create_directories(out / dir);
   }
   const fs::path scratch = out / "scratch";
@@ -105,6 +105,17 @@ int main(int argc, char** argv) {
       put(out / target / ("mode_" + std::to_string(mode)), static_cast<unsigned char>(mode),
           problem);
     }
+  }
+
+  // Trials: (score byte, genuine byte) pairs, genuine scores mostly lower, with ties.
+  std::string trials;
+  for (int i = 0; i < 40; ++i) {
+    trials += static_cast<char>((i * 7) % 32);
+    trials += static_cast<char>((i * 7) % 32 < 14 ? 1 : (i % 5 == 0));
+  }
+  for (int mode : {0, 3, 10, 17, 50}) {
+    put(out / "verification" / ("mode_" + std::to_string(mode)), static_cast<unsigned char>(mode),
+        trials);
   }
 
   fs::remove(scratch);

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Fuzzes the file readers and the solvers with libFuzzer (Clang, AddressSanitizer, UndefinedBehaviorSanitizer):
-# builds the fuzz_* targets in build-fuzz/ (installing clang, its fuzzer runtime and libomp from
-# Debian when missing), seeds them with files made by the library's writers, and runs each for
-# SECONDS. A finding stops its target and is left in build-fuzz/fuzz/findings/; once its cause
-# is fixed, copy the input into fuzz/regressions/<target>/ so that every build replays it.
-#   fuzz/run.sh [SECONDS] [TARGET...]   # 300 s each by default; csv npy model_file solvers siamese
+# Fuzzes the file readers, the solvers and the verification measures with libFuzzer (Clang,
+# AddressSanitizer, UndefinedBehaviorSanitizer): builds the fuzz_* targets in build-fuzz/
+# (installing clang, its fuzzer runtime and libomp from Debian when missing), seeds them with
+# inputs made by the library's own writers, and runs each for SECONDS. A finding stops its
+# target and is left in build-fuzz/fuzz/findings/; once its cause is fixed, copy the input into
+# fuzz/regressions/<target>/ so that every build replays it.
+#   fuzz/run.sh [SECONDS] [TARGET...]   # 300 s each by default; all targets:
+#                                         csv npy model_file solvers siamese verification
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-300}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(csv npy model_file solvers siamese)
+[ ${#targets[@]} -gt 0 ] || targets=(csv npy model_file solvers siamese verification)
 
 scripts/install_deps.sh
 missing=()

@@ -1,7 +1,7 @@
 // Writes the seed inputs of the fuzz targets, made by the library's own writers (so they stay
 // valid as the formats evolve): OUT/csv, OUT/npy and OUT/model_file, each input prefixed by the
 // mode byte its target reads first (see the targets); OUT/solvers and OUT/siamese, small
-// labelled problems; OUT/verification, scored trials.
+// labelled problems; OUT/verification, scored trials; OUT/knn, a point cloud.
 //   mahal_fuzz_seeds OUT
 #include <cstdio>
 #include <filesystem>
@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path out = argv[1];
-  for (const char* dir : {"csv", "npy", "model_file", "solvers", "siamese", "verification"}) {
+  for (const char* dir :
+       {"csv", "npy", "model_file", "solvers", "siamese", "verification", "knn"}) {
     fs::create_directories(out / dir);
   }
   const fs::path scratch = out / "scratch";
@@ -105,6 +106,15 @@ int main(int argc, char** argv) {
       put(out / target / ("mode_" + std::to_string(mode)), static_cast<unsigned char>(mode),
           problem);
     }
+  }
+
+  // 90 points in 3 dimensions on a coarse grid (ties), three labels, under modes that reach
+  // every k, filter, self exclusion, separate query set and small blocks.
+  std::string cloud = {2, 88};
+  for (int i = 0; i < 90; ++i) cloud += static_cast<char>(i % 3);
+  for (int i = 0; i < 270; ++i) cloud += static_cast<char>((i * 37) % 9 - 4);
+  for (int mode = 0; mode < 256; mode += 11) {
+    put(out / "knn" / ("mode_" + std::to_string(mode)), static_cast<unsigned char>(mode), cloud);
   }
 
   // Trials: (score byte, genuine byte) pairs, genuine scores mostly lower, with ties.

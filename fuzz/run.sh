@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Fuzzes the file readers, the solvers and the verification measures with libFuzzer (Clang,
-# AddressSanitizer, UndefinedBehaviorSanitizer): builds the fuzz_* targets in build-fuzz/
-# (installing clang, its fuzzer runtime and libomp from Debian when missing), seeds them with
-# inputs made by the library's own writers, and runs each for SECONDS. A finding stops its
-# target and is left in build-fuzz/fuzz/findings/; once its cause is fixed, copy the input into
-# fuzz/regressions/<target>/ so that every build replays it.
+# Fuzzes the file readers, the solvers, the k-NN search and the verification measures with
+# libFuzzer (Clang, AddressSanitizer, UndefinedBehaviorSanitizer): builds the fuzz_* targets in
+# build-fuzz/ (installing clang, its fuzzer runtime and libomp from Debian when missing), seeds
+# them with inputs made by the library's own writers, and runs each for SECONDS. A finding
+# stops its target and is left in build-fuzz/fuzz/findings/; once its cause is fixed, copy the
+# input into fuzz/regressions/<target>/ so that every build replays it.
 #   fuzz/run.sh [SECONDS] [TARGET...]   # 300 s each by default; all targets:
-#                                         csv npy model_file solvers siamese verification
+#                                         csv npy model_file solvers siamese verification knn
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-300}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(csv npy model_file solvers siamese verification)
+[ ${#targets[@]} -gt 0 ] || targets=(csv npy model_file solvers siamese verification knn)
 
 scripts/install_deps.sh
 missing=()

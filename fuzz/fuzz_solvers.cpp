@@ -1,9 +1,9 @@
 // Fuzz target: the solvers on tiny degenerate problems — repeated points, constant features,
 // ties, classes of one point — decoded from the input. The contract checked: the only exception
 // is invalid_argument (bad input the solver documents), never a crash, a NaN or an infinity in a
-// result, and each result keeps its promises (LMNN's objective is exact at the returned L and
-// no worse than at the start; MMC's A is PSD within its bound, a >= 0; constrained K-means keeps
-// every must-link pair together).
+// result, and each result keeps its promises (LMNN's objective is exact at the returned L and,
+// but for sgd, no worse than at the start; MMC's A is PSD within its bound, a >= 0; constrained
+// K-means keeps every must-link pair together).
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <array>
@@ -44,10 +44,10 @@ void check_lmnn(mahal::backend<double>& be, const problem<>& p, std::uint8_t mod
   require(std::abs(at_end.objective - r.objective) <= 1e-9 * std::max(1.0, r.objective),
           "lmnn: the reported objective is exact at the returned L");
   require(at_end.active_triplets == r.active_triplets, "lmnn: exact active triplets");
-  if (o.solver == mahal::lmnn_solver::lbfgs) {
+  if (o.solver != mahal::lmnn_solver::sgd) {  // sgd's epochs are noisy by design
     const matrix<double> I = matrix<double>::Identity(p.X.rows(), p.X.rows());
     const double start = mahal::evaluate_lmnn<double>(be, p.X, p.y, I, o).objective;
-    require(r.objective <= start * (1 + 1e-12), "lmnn lbfgs: no worse than the start");
+    require(r.objective <= start * (1 + 1e-12), "lmnn lbfgs, m-space: no worse than the start");
   }
 }
 

@@ -119,12 +119,12 @@ lmnn_result<T> fit_lmnn(backend<T>& be, matrix_ref<T> X, label_ref y, const lmnn
       break;
   }
   // Exact final evaluation: a full search with no band finds every pair that can be active.
-  // The lbfgs solver always ends with a search (band >= 0) at the final L: its candidates are
-  // a superset of those pairs, so the objective over them is already exact.
+  // The lbfgs and m-space solvers always end with a search (band >= 0) at the final L: its
+  // candidates are a superset of those pairs, so the objective over them is already exact.
   problem.set_batch({});
   device_array<T> L_dev, Z;
   detail::transform_into(be, L, problem.X(), L_dev, Z);
-  if (options.solver != lmnn_solver::lbfgs) {
+  if (options.solver == lmnn_solver::sgd) {
     problem.full_search(Z, 0.0);
     ++result.full_searches;
   }

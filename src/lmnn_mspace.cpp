@@ -44,11 +44,20 @@ void solve_lmnn_mspace(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_o
   ++result.full_searches;
   lmnn_terms t;
   double f = eval(M, &G, &t);
+  // The objective is exact right after a search; between searches stale candidates can hide a
+  // rise. As in the lbfgs solver, the searched M with the lowest exact objective is returned.
+  double best = f;
+  matrix<double> M_best = M;
   const double gnorm = G.norm();
   double alpha =
       options.initial_step > 0 ? options.initial_step : (gnorm > 0 ? 0.1 * M.norm() / gnorm : 1.0);
   const double alpha_floor = 1e-14 * alpha;
   index_t since_search = 0, small = 0;
+  auto search = [&] {  // at Z = factor(M)·X
+    problem.full_search(Z, options.band);
+    ++result.full_searches;
+    since_search = 0;
+  };
   result.status = solver_status::iteration_cap;
   result.message = "iteration cap reached";
   while (result.iterations < options.max_iterations) {
@@ -80,10 +89,12 @@ void solve_lmnn_mspace(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_o
     if (since_search >= options.full_search_every || small >= 3 || tiny) {
       transform_into(be, factor(M), problem.X(), L_dev, Z);
       const double before = problem.evaluate(Z, false).objective;
-      problem.full_search(Z, options.band);
-      ++result.full_searches;
-      since_search = 0;
+      search();
       f = eval(M, &G, &t);
+      if (f < best) {
+        best = f;
+        M_best = M;
+      }
       const bool changed = std::abs(f - before) > 1e-12 * std::max(1.0, std::abs(f));
       if (!changed && (small >= 3 || tiny)) {
         result.status = tiny ? solver_status::stalled : solver_status::converged;
@@ -93,6 +104,17 @@ void solve_lmnn_mspace(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_o
       if (tiny) alpha = 1e6 * alpha_floor;
       small = 0;
     }
+  }
+  if (since_search > 0) {  // end with a search at the final M, as the lbfgs solver does
+    transform_into(be, factor(M), problem.X(), L_dev, Z);
+    search();
+    f = eval(M, &G, &t);
+  }
+  if (best < f) {
+    M = M_best;
+    transform_into(be, factor(M), problem.X(), L_dev, Z);
+    search();
+    result.message += " (the last iterate was worse: returned the best searched one)";
   }
   L = factor(M);
 }

@@ -21,7 +21,8 @@
 //               five epochs in a row without progress it halves the step, and it stops when a
 //               search at that L finds no new impostor that changes the objective;
 //   * m_space — the original method: projected subgradient descent on M with step adaptation
-//               and projection onto the PSD cone.
+//               and projection onto the PSD cone; like lbfgs, it returns the searched point with
+//               the lowest exact objective.
 // Impostors are kept as an active set of (i, l) pairs with d(i,l)² < max_j d(i,j)² + 1 + band,
 // found by a blocked all-pairs sweep (never an n×n matrix); the set is rebuilt every
 // `full_search_every` iterations or when a bound on the change of L says it may be stale, and

@@ -201,8 +201,8 @@ void fast_full(full_state<T>& st, const matrix<double>& A0, double t, const mmc_
   }
   r.iterations = std::min(it + (r.status == solver_status::iteration_cap ? 0 : 1), o.max_iter);
   // A = K B K, formed as LᵀL with L = Λ^{1/2} Vᵀ K (B = V Λ Vᵀ): PSD up to rounding even when
-  // K is ill-conditioned (W nearly singular), where the product K B K had eigenvalues of
-  // −1e-6·λ_max.
+  // K is ill-conditioned (W nearly singular), where the product K B K had eigenvalues down to
+  // −2e-6·λ_max.
   st.eig(B, lambda, V);
   const matrix<double> L = lambda.cwiseMax(0.0).cwiseSqrt().asDiagonal() * V.transpose() * K;
   r.A = (L.transpose() * L).template cast<T>();

@@ -277,19 +277,38 @@ double verification_accuracy(const std::vector<double>& scores,
 
 kfold_result kfold_accuracy(const std::vector<double>& scores,
                             const std::vector<std::uint8_t>& genuine, index_t folds) {
+  const index_t n = static_cast<index_t>(scores.size());
+  expects(folds >= 2 && n >= folds, "mahal::kfold_accuracy", folds, " folds for ", n, " trials");
+  std::vector<index_t> fold_of(static_cast<std::size_t>(n));
+  for (index_t f = 0; f < folds; ++f)
+    for (index_t i = f * n / folds; i < (f + 1) * n / folds; ++i)
+      fold_of[static_cast<std::size_t>(i)] = f;
+  return kfold_accuracy(scores, genuine, fold_of, folds);
+}
+
+kfold_result kfold_accuracy(const std::vector<double>& scores,
+                            const std::vector<std::uint8_t>& genuine,
+                            const std::vector<index_t>& fold_of, index_t folds) {
   const char* where = "mahal::kfold_accuracy";
   check_trials(scores, genuine, where);
-  const index_t n = static_cast<index_t>(scores.size());
-  expects(folds >= 2 && n >= folds, where, folds, " folds for ", n, " trials");
+  expects(fold_of.size() == scores.size(), where, fold_of.size(), " fold numbers for ",
+          scores.size(), " trials");
+  expects(folds >= 2, where, folds, " folds: need at least 2");
+  std::vector<index_t> size(static_cast<std::size_t>(folds), 0);
+  for (index_t f : fold_of) {
+    expects(f >= 0 && f < folds, where, "fold number ", f, " outside 0..", folds - 1);
+    ++size[static_cast<std::size_t>(f)];
+  }
+  for (index_t f = 0; f < folds; ++f)
+    expects(size[static_cast<std::size_t>(f)] > 0, where, "fold ", f, " has no trial");
   kfold_result r;
   for (index_t f = 0; f < folds; ++f) {
-    const index_t lo = f * n / folds, hi = (f + 1) * n / folds;
     std::vector<double> tr_s, te_s;
     std::vector<std::uint8_t> tr_g, te_g;
-    for (index_t i = 0; i < n; ++i) {
-      const bool test = i >= lo && i < hi;
-      (test ? te_s : tr_s).push_back(scores[static_cast<std::size_t>(i)]);
-      (test ? te_g : tr_g).push_back(genuine[static_cast<std::size_t>(i)]);
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+      const bool test = fold_of[i] == f;
+      (test ? te_s : tr_s).push_back(scores[i]);
+      (test ? te_g : tr_g).push_back(genuine[i]);
     }
     index_t g = 0;
     for (auto v : tr_g) g += v ? 1 : 0;

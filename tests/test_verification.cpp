@@ -87,6 +87,32 @@ TEST_CASE("10-fold accuracy (LFW protocol) on a fixture with one noisy fold") {
   CHECK(r.std == doctest::Approx(std::sqrt((9 * 0.025 * 0.025 + 0.225 * 0.225) / 9)));
 }
 
+TEST_CASE("k-fold accuracy with the folds given: the trials' order does not matter") {
+  // The fixture above with the trials dealt round-robin (trial t of fold f at position
+  // 10·t + (9 − f)): the same folds, so the same per-fold accuracies.
+  std::vector<double> s(40);
+  std::vector<std::uint8_t> g(40);
+  std::vector<index_t> fold(40);
+  for (int f = 0; f < 10; ++f) {
+    const double trial[4] = {f == 7 ? 10.0 : 0.1 * f, 1 + 0.1 * f, 3 + 0.1 * f, 4};
+    for (int t = 0; t < 4; ++t) {
+      const int at = 10 * t + (9 - f);
+      s[at] = trial[t];
+      g[at] = t < 2 ? 1 : 0;
+      fold[at] = f;
+    }
+  }
+  const auto r = kfold_accuracy(s, g, fold, 10);
+  REQUIRE(r.accuracies.size() == 10);
+  for (int f = 0; f < 10; ++f) CHECK(r.accuracies[f] == (f == 7 ? 0.75 : 1.0));
+  CHECK(r.mean == doctest::Approx(0.975));
+  fold[5] = 10;
+  CHECK_THROWS_AS(kfold_accuracy(s, g, fold, 10), invalid_argument);  // outside 0..9
+  fold[5] = 0;
+  CHECK_THROWS_AS(kfold_accuracy(s, g, fold, 11), invalid_argument);  // fold 10 empty
+  fold.pop_back();
+  CHECK_THROWS_AS(kfold_accuracy(s, g, fold, 10), invalid_argument);  // one number short
+}
 TEST_CASE("gallery scores: min, mean and k-NN distances; per-class thresholds") {
   matrix<double> E(2, 5);
   E << 0, 2, 0, 10, 10,  //

@@ -152,5 +152,11 @@ struct kfold_result {
 // threshold of the others. Needs folds >= 2 and at least `folds` trials.
 kfold_result kfold_accuracy(const std::vector<double>& scores,
                             const std::vector<std::uint8_t>& genuine, index_t folds = 10);
+// The same with the folds given: trial i belongs to fold fold_of[i] in 0..folds−1, every fold
+// non-empty (for example all trials of one probe in one fold, so that no probe is on both
+// sides of a split).
+kfold_result kfold_accuracy(const std::vector<double>& scores,
+                            const std::vector<std::uint8_t>& genuine,
+                            const std::vector<index_t>& fold_of, index_t folds);
 
 }  // namespace mahal

@@ -26,3 +26,14 @@ for algo in mmc mmc-diag mmc-l lmnn siamese triplet; do
 done
 echo "== verify: wine test samples against the training classes, LMNN metric" >&2
 "$mahal" verify --model "$out/wine_lmnn.mahal" --gallery "$train" --probes "$test"
+# Claims to decide: every test sample once under its own class and once under the next one.
+python3 - "$test" "$out/wine_claims.csv" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+rows = [r.split(",", 1) for r in lines[1:]]
+forged = [[str((int(label) + 1) % 3), rest] for label, rest in rows]
+open(sys.argv[2], "w").write("\n".join([lines[0]] + [",".join(r) for r in rows + forged]) + "\n")
+PY
+echo "== verify: yes/no for $(($(wc -l < "$out/wine_claims.csv") - 1)) claims (half forged) at the EER threshold" >&2
+"$mahal" verify --model "$out/wine_lmnn.mahal" --gallery "$train" --probes "$test" \
+  --claims "$out/wine_claims.csv" --threshold eer --decisions-out "$out/wine_decisions.csv"

@@ -7,7 +7,10 @@ the keys, the numbers are cross-checked against independent computations:
   * `knn --model M` equals Euclidean k-NN on the data mapped by `transform --model M`;
   * `verify`'s AUC and identification accuracy equal the ones computed here, in numpy, from the
     transformed gallery and probes (min-distance score, Mann–Whitney AUC with ties as ½);
-  * the ROC written by --roc-out integrates to the reported AUC.
+  * the ROC written by --roc-out integrates to the reported AUC;
+  * `verify --folds P` (one fold per probe, so the shuffle does not matter) equals the
+    leave-one-probe-out accuracy computed here with the best-accuracy threshold rule;
+  * `verify --claims` accepts exactly the claims whose numpy score is at most the threshold.
 
     cli_contract.py MAHAL_EXECUTABLE DATA_DIR
 """
@@ -68,6 +71,58 @@ def mann_whitney_auc(genuine, impostor):
     return (below.sum() + 0.5 * ties.sum()) / (len(genuine) * len(impostor))
 
 
+def best_accuracy_threshold(scores, genuine):
+    """mahal's rule: the cut (below the smallest score, midpoints between distinct scores, or
+    the largest score) with the most correct trials, the smallest such cut on ties."""
+    s = np.sort(np.unique(scores))
+    cuts = np.concatenate([[np.nextafter(s[0], -np.inf)], (s[:-1] + s[1:]) / 2, [s[-1]]])
+    correct = [((scores <= c) == genuine).sum() for c in cuts]
+    return cuts[int(np.argmax(correct))]
+
+
+def leave_one_probe_out(scores, same):
+    accuracies = []
+    for p in range(scores.shape[0]):
+        rest = np.arange(scores.shape[0]) != p
+        tau = best_accuracy_threshold(scores[rest].ravel(), same[rest].ravel())
+        accuracies.append(((scores[p] <= tau) == same[p]).mean())
+    return float(np.mean(accuracies))
+
+
+def check_decisions(mahal, tmp, model, classes, scores, same):
+    """Claims of each probe's own class and of the next class: accepted iff score <= threshold."""
+    test = os.path.join(tmp, "test.csv")
+    lines = open(test).read().splitlines()
+    claims, decisions = os.path.join(tmp, "claims.csv"), os.path.join(tmp, "decisions.csv")
+    own = np.argmax(same, 1)
+    other = (own + 1) % len(classes)
+    with open(claims, "w") as f:
+        f.write(lines[0] + "\n")
+        for row, c in zip(lines[1:] * 2, np.concatenate([own, other])):
+            f.write(f"{classes[c]}," + row.split(",", 1)[1] + "\n")
+    d = run(mahal, "verify", "--model", model, "--gallery", os.path.join(tmp, "train.csv"),
+            "--probes", test, "--claims", claims, "--threshold", "accuracy", "--decisions-out",
+            decisions, "-q")
+    tau = d.get("threshold", np.nan)
+    check(d.get("threshold_rule") == "accuracy" and tau == d.get("accuracy_threshold"),
+          f"{model}: decision threshold {tau} vs accuracy_threshold {d.get('accuracy_threshold')}")
+    n = len(own)
+    ours = np.concatenate([scores[np.arange(n), own], scores[np.arange(n), other]])
+    table = np.loadtxt(decisions, delimiter=",", skiprows=1, ndmin=2)
+    check(table.shape == (2 * n, 5), f"{model}: decisions table {table.shape}")
+    if table.shape == (2 * n, 5):
+        check(np.allclose(table[:, 2], ours, rtol=1e-6, atol=1e-9),
+              f"{model}: decision scores differ from numpy's by {abs(table[:, 2] - ours).max()}")
+        check(np.array_equal(table[:, 4] == 1, table[:, 2] <= table[:, 3]),
+              f"{model}: a decision disagrees with score <= threshold")
+        # Away from the threshold (where the two distance orders may differ) numpy agrees.
+        clear = np.abs(ours - tau) > 1e-6 * max(1.0, abs(tau))
+        check(np.array_equal((ours <= tau)[clear], (table[:, 4] == 1)[clear]),
+              f"{model}: decisions differ from numpy's score <= {tau}")
+        check(d.get("accepted") == int(table[:, 4].sum()) and d.get("claims") == 2 * n,
+              f"{model}: accepted {d.get('accepted')} of {d.get('claims')}")
+
+
 def check_model(mahal, tmp, model, fit):
     train, test = os.path.join(tmp, "train.csv"), os.path.join(tmp, "test.csv")
     knn = run(mahal, "knn", "--model", model, "--train", train, "--test", test, "-q")
@@ -105,8 +160,15 @@ def check_model(mahal, tmp, model, fit):
     check(np.all(np.diff(far) >= 0) and np.all(np.diff(tar) >= 0), f"{model}: ROC not monotone")
     area = float(((far[1:] - far[:-1]) * (tar[1:] + tar[:-1]) / 2).sum())
     check(abs(area - v.get("auc", -1)) < 1e-9, f"{model}: ROC area {area}, auc {v.get('auc')}")
-    for key in ("eer", "tar_at_far", "accuracy"):
+    for key in ("eer", "tar_at_far", "accuracy", "kfold_accuracy"):
         check(0 <= v.get(key, -1) <= 1, f"{model}: verify {key} = {v.get(key)}")
+    loo = run(mahal, "verify", "--model", model, "--gallery", train, "--probes", test, "--folds",
+              str(len(yp)), "-q")
+    ours = leave_one_probe_out(scores, same)
+    # One flipped near-tie trial moves the mean by 1/267.
+    check(abs(loo.get("kfold_accuracy", -1) - ours) < 0.01,
+          f"{model}: leave-one-probe-out accuracy {loo.get('kfold_accuracy')} vs {ours}")
+    check_decisions(mahal, tmp, model, classes, scores, same)
 
 
 def main():

@@ -10,15 +10,28 @@
 // trials only: an open-set impostor). From these trials: the ROC (accept when score <=
 // threshold), its area (auc), the equal error rate (eer), the TAR at --far, and the accuracy at
 // the threshold that maximises it over these same trials (an optimistic, oracle threshold:
-// report it as such). identification_accuracy is the rank-1 closed-set figure: the fraction of
+// report it as such). kfold_accuracy is the honest counterpart, the LFW protocol: the probes are
+// shuffled (--seed) and dealt into --folds folds, all trials of a probe in one fold, and each
+// fold is tested with the best-accuracy threshold of the others (mean and standard deviation
+// over the folds). identification_accuracy is the rank-1 closed-set figure: the fraction of
 // probes with an enrolled class whose nearest class (smallest score) is their own. Gallery and
 // probes should be disjoint samples.
+//
+// Decisions. With --claims F, every row of F (the label column holds the claimed class) is
+// answered yes or no: accepted when its score against the claimed class is at most the
+// threshold. The threshold comes from the labelled probes' trials (--threshold accuracy, eer or
+// far, the last at --far) or is given as a number; --per-class scales it by each class's spread
+// (verification.hpp). --decisions-out writes one CSV line per claim.
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <numeric>
 
 #include "cli.hpp"
 #include "embedding_model.hpp"
+#include "mahal/detail/random.hpp"
 #include "mahal/error.hpp"
 #include "mahal/verification.hpp"
 
@@ -32,6 +45,11 @@ struct verify_command_options {
   std::string score = "min";
   index_t k = 3;
   double far = 1e-3;
+  index_t folds = 10;
+  std::uint64_t seed = 0;
+  std::string claims_path, decisions_out;
+  std::string threshold = "eer";  // accuracy | eer | far | a number
+  bool per_class = false;
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -57,6 +75,91 @@ void write_roc(const std::string& path, const roc_curve& roc) {
       out << roc.far[i] << "," << roc.tar[i] << "," << roc.thresholds[i] << "\n";
   }
   expects<io_error>(static_cast<bool>(out), "mahal verify", "failed writing ", path);
+}
+
+// The fold of every trial for kfold_accuracy: the probes in a seeded random order, dealt into
+// `folds` runs of (nearly) equal size; each of a probe's `per_probe` trials is in its fold.
+std::vector<index_t> probe_folds(index_t probes, index_t per_probe, index_t folds,
+                                 std::uint64_t seed) {
+  std::vector<index_t> order(static_cast<std::size_t>(probes));
+  std::iota(order.begin(), order.end(), index_t{0});
+  detail::rng gen(seed);
+  for (index_t i = probes - 1; i > 0; --i)
+    std::swap(order[static_cast<std::size_t>(i)],
+              order[static_cast<std::size_t>(gen.below(static_cast<std::uint64_t>(i + 1)))]);
+  std::vector<index_t> fold_of_probe(static_cast<std::size_t>(probes));
+  for (index_t p = 0; p < probes; ++p)
+    fold_of_probe[static_cast<std::size_t>(order[static_cast<std::size_t>(p)])] =
+        p * folds / probes;
+  std::vector<index_t> fold_of;
+  fold_of.reserve(static_cast<std::size_t>(probes * per_probe));
+  for (index_t f : fold_of_probe)
+    fold_of.insert(fold_of.end(), static_cast<std::size_t>(per_probe), f);
+  return fold_of;
+}
+
+// --threshold: a rule applied to the labelled trials, or a number.
+double decision_threshold(const std::string& rule, const std::vector<double>& scores,
+                          const std::vector<std::uint8_t>& genuine, double far) {
+  if (rule == "accuracy") return select_threshold(scores, genuine, threshold_rule::best_accuracy);
+  if (rule == "eer") return select_threshold(scores, genuine, threshold_rule::eer);
+  if (rule == "far") return select_threshold(scores, genuine, threshold_rule::target_far, far);
+  return std::strtod(rule.c_str(), nullptr);  // checked by threshold_option()
+}
+
+CLI::Validator threshold_option() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value == "accuracy" || value == "eer" || value == "far") return {};
+        char* end = nullptr;
+        const double v = std::strtod(value.c_str(), &end);
+        if (end != value.c_str() && *end == '\0' && std::isfinite(v)) return {};
+        return "must be accuracy, eer, far or a finite number, got " + value;
+      },
+      "accuracy|eer|far|NUMBER");
+}
+
+// Answers every claim of the claims file (label column = claimed class) and adds the counts to
+// the report; writes the decisions when asked.
+void decide_claims(const verify_command_options& o, const embedding_model& model,
+                   const gallery<double>& g, const score_options& so, double threshold,
+                   json& report) {
+  const labelled_data<double> claims = load_labelled(o.claims_path, o.data);
+  expects(claims.X.rows() == model.input_dim, "mahal verify", o.claims_path, " has ",
+          claims.X.rows(), " features but the model takes ", model.input_dim);
+  const matrix<double> Ec = model.embed(claims.X);
+  verifier<double> v(g, so, threshold);
+  if (o.per_class) v.use_per_class_thresholds();
+  std::ofstream out;
+  if (!o.decisions_out.empty()) {
+    out.open(o.decisions_out);
+    expects<io_error>(static_cast<bool>(out), "mahal verify", "cannot write ", o.decisions_out);
+    out << "index,claimed,score,threshold,accept\n";
+    out.precision(17);
+  }
+  index_t accepted = 0;
+  for (index_t j = 0; j < Ec.cols(); ++j) {
+    const label_t c = claims.y[j];
+    expects(g.count(c) > 0, "mahal verify", o.claims_path, " data row ", j + 1, " claims class ", c,
+            ", which the gallery does not enrol");
+    const verify_result r = v.verify(Ec.col(j), c);
+    accepted += r.accept ? 1 : 0;
+    if (out.is_open())
+      out << j << "," << c << "," << r.score << "," << r.threshold << "," << (r.accept ? 1 : 0)
+          << "\n";
+  }
+  report["threshold_rule"] =
+      o.threshold == "accuracy" || o.threshold == "eer" || o.threshold == "far" ? o.threshold
+                                                                                : "given";
+  report["threshold"] = threshold;
+  report["per_class"] = o.per_class;
+  report["claims"] = Ec.cols();
+  report["accepted"] = accepted;
+  if (out.is_open()) {
+    out.close();
+    expects<io_error>(static_cast<bool>(out), "mahal verify", "failed writing ", o.decisions_out);
+    report["decisions"] = o.decisions_out;
+  }
 }
 
 void run_verify(const verify_command_options& o) {
@@ -123,12 +226,27 @@ void run_verify(const verify_command_options& o) {
   report["tar_at_far"] = tar_at_far(roc, o.far);
   report["accuracy"] = verification_accuracy(scores, genuine, threshold);
   report["accuracy_threshold"] = threshold;
+  report["far_threshold"] = select_threshold(scores, genuine, threshold_rule::target_far, o.far);
+  if (Ep.cols() >= o.folds) {
+    const auto per_probe = static_cast<index_t>(enrolled.size());
+    const kfold_result kf = kfold_accuracy(
+        scores, genuine, probe_folds(Ep.cols(), per_probe, o.folds, o.seed), o.folds);
+    report["folds"] = o.folds;
+    report["kfold_accuracy"] = kf.mean;
+    report["kfold_accuracy_std"] = kf.std;
+  } else if (o.common.verbose > 0) {
+    std::fprintf(stderr,
+                 "mahal verify: %lld probes are too few for %lld folds: no kfold_accuracy\n",
+                 static_cast<long long>(Ep.cols()), static_cast<long long>(o.folds));
+  }
   report["identification_accuracy"] =
       closed_set > 0 ? static_cast<double>(identified) / static_cast<double>(closed_set) : 0.0;
   if (!o.roc_out.empty()) {
     write_roc(o.roc_out, roc);
     report["roc"] = o.roc_out;
   }
+  if (!o.claims_path.empty())
+    decide_claims(o, model, g, so, decision_threshold(o.threshold, scores, genuine, o.far), report);
   report["seconds"] = clock.seconds();
   emit(report, o.common);
 }
@@ -155,6 +273,26 @@ void add_verify_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--roc-out", o->roc_out, "Write the ROC points here (.csv or .json)");
+  sub->add_option("--folds", o->folds, "Folds of kfold_accuracy (the LFW protocol)")
+      ->capture_default_str()
+      ->check(CLI::Range(index_t{2}, std::numeric_limits<index_t>::max()));
+  sub->add_option("--seed", o->seed, "Seed of the probes' shuffle into folds")
+      ->capture_default_str();
+  CLI::Option* claims = sub->add_option(
+      "--claims", o->claims_path,
+      "CSV of claims to decide (label column = claimed class): accepted when score <= threshold");
+  sub->add_option("--threshold", o->threshold,
+                  "Decision threshold: accuracy, eer or far (chosen on the probes' trials) or a "
+                  "number")
+      ->capture_default_str()
+      ->check(threshold_option())
+      ->needs(claims);
+  sub->add_flag("--per-class", o->per_class,
+                "Scale the threshold by each class's spread (subject-specific thresholds)")
+      ->needs(claims);
+  sub->add_option("--decisions-out", o->decisions_out,
+                  "Write one CSV line per claim: index,claimed,score,threshold,accept")
+      ->needs(claims);
   sub->add_option("--label-column", o->data.label_column, "Name of the label column")
       ->capture_default_str();
   add_common_options(*sub, o->common);

@@ -200,6 +200,21 @@ def main():
                   f"fit {algo}: test accuracy {fit.get('test_accuracy')} < {floor:.3f}")
             check_model(mahal, tmp, model, fit)
 
+        # A warm start continues from the saved L: one more iteration from a converged model is
+        # no worse than it, while one iteration from the identity is far from it.
+        converged = run(mahal, "fit", "--algo", "lmnn", "--train", train, "-q", "--out",
+                        os.path.join(tmp, "lmnn_converged.model"))
+        warm = run(mahal, "fit", "--algo", "lmnn", "--train", train, "-q", "--max-iter", "1",
+                   "--init", os.path.join(tmp, "lmnn_converged.model"))
+        cold = run(mahal, "fit", "--algo", "lmnn", "--train", train, "-q", "--max-iter", "1")
+        f_converged = converged.get("objective", np.nan)
+        check(warm.get("objective", np.inf) <= f_converged * (1 + 1e-9)
+              and cold.get("objective", 0) > 1.5 * f_converged,
+              f"warm start: converged {f_converged}, one more iteration {warm.get('objective')}, "
+              f"one from the identity {cold.get('objective')}")
+        err = run(mahal, "fit", "--algo", "mmc", "--train", train, "--init", "pca", expect_rc=1)
+        check("--init" in err.get("error", ""), f"--init for mmc: {err}")
+
         # Errors: one JSON object, exit 1; usage errors exit 2.
         err = run(mahal, "knn", "--train", os.path.join(tmp, "missing.csv"), "--test", test,
                   expect_rc=1)

@@ -7,8 +7,8 @@ namespace mahal::cli {
 
 void add_common_options(CLI::App& sub, common_options& options, bool with_backend) {
   sub.add_flag("--json", options.json, "Print one JSON object on stdout");
-  sub.add_flag("-q,--quiet", [&options](std::int64_t) { options.verbose = 0; },
-               "No progress on stderr");
+  sub.add_flag(
+      "-q,--quiet", [&options](std::int64_t) { options.verbose = 0; }, "No progress on stderr");
   if (with_backend)
     sub.add_option("--backend", options.backend, "Where to compute: cpu or gpu")
         ->check(CLI::IsMember({"cpu", "gpu", "cuda"}))

@@ -26,14 +26,27 @@ std::vector<std::string> algorithm_names() {
   return names;
 }
 
+bool init_is_file(const std::string& init) { return init != "identity" && init != "pca"; }
+
 void run_fit(fit_command_options o) {
   const labelled_data<double> train = load_labelled(o.train, o.data);
+  expects(o.init == "identity" || o.algo == "lmnn", "mahal fit", "--init ", o.init,
+          " applies to --algo lmnn only");
   matrix<double> X = train.X;
   std::optional<standardizer<double>> scaler;
-  if (o.standardize) {
+  if (init_is_file(o.init)) {
+    // A warm start continues in the frame the earlier L was learned in: its standardisation
+    // (or none), not this data's statistics.
+    saved_metric earlier = load_metric(o.init);
+    expects(earlier.dim() == X.rows(), "mahal fit", "--init ", o.init, " acts on ", earlier.dim(),
+            " features but ", o.train, " has ", X.rows());
+    o.init_L = earlier.learned.L();
+    scaler = std::move(earlier.preprocessing);
+    o.standardize = scaler.has_value();
+  } else if (o.standardize) {
     scaler = standardizer<double>::fit(X);
-    X = scaler->apply(X);
   }
+  if (scaler) X = scaler->apply(X);
   if (o.common.verbose)
     std::fprintf(stderr, "mahal fit: %s on %s (%lld samples, %lld features)\n", o.algo.c_str(),
                  o.train.c_str(), static_cast<long long>(X.cols()),
@@ -105,8 +118,7 @@ void add_fit_command(CLI::App& app) {
   sub->add_option("--dissimilar", o->dissimilar, "mmc: sampled dissimilar pairs")
       ->check(non_negative());
   sub->add_option("--seed", o->seed, "Seed for sampling")->capture_default_str();
-  sub->add_option("--steps", o->steps, "siamese: training steps (0 = 2000)")
-      ->check(non_negative());
+  sub->add_option("--steps", o->steps, "siamese: training steps (0 = 2000)")->check(non_negative());
   sub->add_option("--batch", o->batch, "siamese: pairs or triplets per step (0 = 256)")
       ->check(non_negative());
   sub->add_option("--margin", o->margin,
@@ -114,6 +126,10 @@ void add_fit_command(CLI::App& app) {
       ->check(non_negative());
   sub->add_option("--lr", o->learning_rate, "siamese / sgd: learning rate (0 = the default)")
       ->check(non_negative());
+  sub->add_option("--init", o->init,
+                  "lmnn: initial L: identity, pca, or a metric file (mahal fit --out) to continue "
+                  "from, in that file's standardisation")
+      ->capture_default_str();
   sub->add_option("--label-column", o->data.label_column, "Name of the label column")
       ->capture_default_str();
   add_common_options(*sub, o->common);

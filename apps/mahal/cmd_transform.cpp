@@ -1,5 +1,6 @@
 // mahal transform: map data into the learned space, Z = L·x for a metric or G_W(x) for a network
-// (after the model's standardisation, if it has one). CSV in → CSV out (labels kept); .npy in → .npy out.
+// (after the model's standardisation, if it has one). CSV in → CSV out (labels kept); .npy in →
+// .npy out.
 #include "cli.hpp"
 #include "embedding_model.hpp"
 #include "mahal/error.hpp"
@@ -15,7 +16,8 @@ struct transform_command_options {
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 void run_transform(const transform_command_options& o) {
@@ -55,8 +57,10 @@ void run_transform(const transform_command_options& o) {
 
 void add_transform_command(CLI::App& app) {
   auto o = std::make_shared<transform_command_options>();
-  CLI::App* sub = app.add_subcommand("transform", "Map data into the learned space: z = L x or G_W(x)");
-  sub->add_option("--model", o->model, "A learned metric or network (from mahal fit --out)")->required();
+  CLI::App* sub =
+      app.add_subcommand("transform", "Map data into the learned space: z = L x or G_W(x)");
+  sub->add_option("--model", o->model, "A learned metric or network (from mahal fit --out)")
+      ->required();
   sub->add_option("--input", o->input, "CSV (with labels) or .npy (n×d) input")->required();
   sub->add_option("--output", o->output, "CSV or .npy output (by extension)")->required();
   sub->add_option("--label-column", o->data.label_column, "Name of the label column")

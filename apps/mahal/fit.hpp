@@ -28,10 +28,12 @@ struct fit_command_options {
   double C = 1;                         // mmc-diag: weight of the log term
   index_t similar = 0, dissimilar = 0;  // mmc: sampled pairs (0 = all same-class pairs, D implicit)
   std::uint64_t seed = 0;
-  index_t steps = 0;         // siamese: training steps (0 = default)
-  index_t batch = 0;         // siamese: pairs or triplets per step (0 = default)
-  double margin = 0;         // siamese: margin (0 = default)
-  double learning_rate = 0;  // siamese / sgd (0 = default)
+  index_t steps = 0;              // siamese: training steps (0 = default)
+  index_t batch = 0;              // siamese: pairs or triplets per step (0 = default)
+  double margin = 0;              // siamese: margin (0 = default)
+  double learning_rate = 0;       // siamese / sgd (0 = default)
+  std::string init = "identity";  // lmnn: identity | pca | a metric file to continue from
+  matrix<double> init_L;          // the L of that metric file (set by run_fit)
 };
 
 // What an algorithm hands back: its report keys, the map of (standardised) data into the

@@ -16,6 +16,12 @@ fit_outcome fit_lmnn_cli(const fit_command_options& o, const matrix<double>& X,
   if (o.max_iter > 0) options.max_iterations = o.max_iter;
   if (o.tol > 0) options.tolerance = o.tol;
   if (o.learning_rate > 0) options.learning_rate = o.learning_rate;
+  if (o.init == "pca") {
+    options.init = lmnn_init::pca;
+  } else if (o.init != "identity") {
+    options.init = lmnn_init::given;
+    options.L0 = o.init_L;
+  }
   options.seed = o.seed;
   options.progress = stderr_progress("mahal fit lmnn", o.common);
   const lmnn_result<double> r = fit_lmnn<double>(*be, X, y, options);
@@ -27,6 +33,7 @@ fit_outcome fit_lmnn_cli(const fit_command_options& o, const matrix<double>& X,
   report["full_searches"] = r.full_searches;
   report["impostors_per_point"] = options.impostors_per_point;
   report["solver"] = to_string(options.solver);
+  report["init"] = o.init;
   report["backend"] = be->name();
   return metric_outcome(metric<double>::from_linear_map(r.L), std::move(report), "lmnn");
 }

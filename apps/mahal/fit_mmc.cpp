@@ -47,17 +47,19 @@ fit_outcome fit_mmc(mmc_kind kind, const std::string& algo, const fit_command_op
   report["mode"] = o.mode;
   report["backend"] = be->name();
   const metric<double> learned =
-      kind == mmc_kind::diagonal ? metric<double>::from_diagonal(r.a)
-                                 : metric<double>::from_linear_map(
-                                       r.L, kind == mmc_kind::full ? metric_form::full
-                                                                   : metric_form::linear);
+      kind == mmc_kind::diagonal
+          ? metric<double>::from_diagonal(r.a)
+          : metric<double>::from_linear_map(
+                r.L, kind == mmc_kind::full ? metric_form::full : metric_form::linear);
   return metric_outcome(learned, std::move(report), algo);
 }
 
 }  // namespace
 
 void register_mmc_algorithms(fit_registry& registry) {
-  registry["mmc"] = [](auto& o, auto& X, auto& y) { return fit_mmc(mmc_kind::full, "mmc", o, X, y); };
+  registry["mmc"] = [](auto& o, auto& X, auto& y) {
+    return fit_mmc(mmc_kind::full, "mmc", o, X, y);
+  };
   registry["mmc-diag"] = [](auto& o, auto& X, auto& y) {
     return fit_mmc(mmc_kind::diagonal, "mmc-diag", o, X, y);
   };

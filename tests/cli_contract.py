@@ -181,6 +181,16 @@ def main():
 
         baseline = run(mahal, "knn", "--train", train, "--test", test, "--standardize", "-q")
         check(baseline.get("test_accuracy", 0) > 0.9, f"z-scored 3-NN on wine: {baseline}")
+        # Verification under the Euclidean metric, z-scored with the gallery's statistics.
+        v = run(mahal, "verify", "--gallery", train, "--probes", test, "--standardize", "-q")
+        Xg, yg = read_csv(train)
+        Xp, yp = read_csv(test)
+        mean, std = Xg.mean(0), Xg.std(0)
+        classes, scores = min_distance_scores((Xg - mean) / std, yg, (Xp - mean) / std)
+        same = yp[:, None] == classes[None, :]
+        auc = mann_whitney_auc(scores[same], scores[~same])
+        check(v.get("model_kind") == "euclidean" and abs(v.get("auc", -1) - auc) < 1e-3,
+              f"Euclidean verify: {v.get('model_kind')}, auc {v.get('auc')} vs {auc}")
         # Every learned metric must stay well above the majority-class rate (0.40). MMC's full A
         # is rank one here (it serves clustering, not k-NN): about 0.83.
         floor = 0.8

@@ -4,7 +4,6 @@
 #include "embedding_model.hpp"
 #include "mahal/error.hpp"
 #include "mahal/neighbors.hpp"
-#include "mahal/standardizer.hpp"
 
 namespace mahal::cli {
 namespace {
@@ -23,21 +22,13 @@ void run_knn(const knn_command_options& o) {
   const labelled_data<double> test = load_labelled(o.test, o.data);
   expects(train.X.rows() == test.X.rows(), "mahal knn", o.train, " has ", train.X.rows(),
           " features but ", o.test, " has ", test.X.rows());
-  matrix<double> Xtr = train.X, Xte = test.X;
-  std::string metric_name = "euclidean";
-  if (!o.model.empty()) {
-    // Any model kind: k-NN runs on the embedded points (L·x for a metric, G_W(x) for a network).
-    const embedding_model model = load_embedding_model(o.model, o.common.backend);
-    expects(model.input_dim == Xtr.rows(), "mahal knn", "the model is on R^", model.input_dim,
-            " but the data have ", Xtr.rows(), " features");
-    Xtr = model.embed(Xtr);
-    Xte = model.embed(Xte);
-    metric_name = o.model;
-  } else if (o.standardize) {
-    const auto s = standardizer<double>::fit(Xtr);
-    Xtr = s.apply(Xtr);
-    Xte = s.apply(Xte);
-  }
+  // Any model kind: k-NN runs on the embedded points (L·x for a metric, G_W(x) for a network).
+  const embedding_model model = o.model.empty() ? euclidean_model(train.X, o.standardize)
+                                                : load_embedding_model(o.model, o.common.backend);
+  expects(model.input_dim == train.X.rows(), "mahal knn", "the model is on R^", model.input_dim,
+          " but the data have ", train.X.rows(), " features");
+  const matrix<double> Xtr = model.embed(train.X), Xte = model.embed(test.X);
+  const std::string metric_name = o.model.empty() ? "euclidean" : o.model;
   const metric<double> m = metric<double>::identity(Xtr.rows());
   auto be = make_backend<double>(parse_device(o.common.backend));
   stopwatch search_clock;

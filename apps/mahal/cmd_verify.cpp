@@ -1,10 +1,11 @@
-// mahal verify: face-verification style evaluation of a learned embedding (a metric or a
-// network file) with a gallery of enrolled samples and a set of labelled probes.
+// mahal verify: face-verification style evaluation of an embedding (a metric or a network file;
+// without --model the Euclidean metric, z-scored with the gallery's statistics when
+// --standardize) with a gallery of enrolled samples and a set of labelled probes.
 //
 // Protocol. The gallery CSV's samples are enrolled under their labels (mahal::gallery). Every
 // probe is scored against every enrolled class: the score of (probe x, class c) is the distance
-// score of verification.hpp (--score min: the squared distance from G(x) to the nearest enrolled
-// sample of c; mean; knn with --k) between embeddings. A trial is genuine when c is the probe's
+// score of verification.hpp (--score min: the distance from G(x) to the nearest enrolled sample
+// of c; mean; knn with --k) between embeddings. A trial is genuine when c is the probe's
 // own label and an impostor trial otherwise, so P probes and C enrolled classes give up to P
 // genuine and P·(C−1) impostor trials (a probe whose class is not enrolled gives C impostor
 // trials only: an open-set impostor). From these trials: the ROC (accept when score <=
@@ -43,6 +44,7 @@ struct verify_command_options {
   data_options data;
   std::string model, gallery_path, probes_path, roc_out;
   std::string score = "min";
+  bool standardize = false;  // without a model: z-score with the gallery's statistics
   index_t k = 3;
   double far = 1e-3;
   index_t folds = 10;
@@ -164,9 +166,10 @@ void decide_claims(const verify_command_options& o, const embedding_model& model
 
 void run_verify(const verify_command_options& o) {
   stopwatch clock;
-  const embedding_model model = load_embedding_model(o.model, o.common.backend);
   const labelled_data<double> gal = load_labelled(o.gallery_path, o.data);
   const labelled_data<double> probes = load_labelled(o.probes_path, o.data);
+  const embedding_model model = o.model.empty() ? euclidean_model(gal.X, o.standardize)
+                                                : load_embedding_model(o.model, o.common.backend);
   for (const auto* d : {&gal, &probes})
     expects(d->X.rows() == model.input_dim, "mahal verify",
             d == &gal ? o.gallery_path : o.probes_path, " has ", d->X.rows(),
@@ -211,7 +214,7 @@ void run_verify(const verify_command_options& o) {
   for (auto v : genuine) n_genuine += v;
 
   json report;
-  report["model"] = o.model;
+  report["model"] = o.model.empty() ? "euclidean" : o.model;
   report["model_kind"] = model.kind;
   report["score"] = o.score;
   report["gallery_samples"] = Eg.cols();
@@ -257,8 +260,12 @@ void add_verify_command(CLI::App& app) {
   auto o = std::make_shared<verify_command_options>();
   CLI::App* sub = app.add_subcommand(
       "verify", "Verification figures (AUC, EER, TAR@FAR) of probes against an enrolled gallery");
-  sub->add_option("--model", o->model, "A metric or network file (from mahal fit --out)")
-      ->required();
+  CLI::Option* model =
+      sub->add_option("--model", o->model,
+                      "A metric or network file (from mahal fit --out); without it, Euclidean");
+  sub->add_flag("--standardize", o->standardize,
+                "Without --model: z-score features with the gallery's statistics")
+      ->excludes(model);
   sub->add_option("--gallery", o->gallery_path, "CSV of enrolled samples (label + features)")
       ->required();
   sub->add_option("--probes", o->probes_path, "CSV of probes; each is tried against every class")

@@ -6,6 +6,7 @@
 #include "mahal/metric_io.hpp"
 #include "mahal/model_file.hpp"
 #include "mahal/nn/serialization.hpp"
+#include "mahal/standardizer.hpp"
 
 namespace mahal::cli {
 namespace {
@@ -51,6 +52,19 @@ embedding_model load_embedding_model(const std::string& path, const std::string&
   }
   throw io_error("mahal: " + path + " holds a '" + file.kind +
                  "' model; expected a metric or a siamese network");
+}
+
+embedding_model euclidean_model(const matrix<double>& reference, bool standardize) {
+  embedding_model m;
+  m.kind = "euclidean";
+  m.input_dim = m.output_dim = reference.rows();
+  if (standardize) {
+    auto scaler = std::make_shared<standardizer<double>>(standardizer<double>::fit(reference));
+    m.embed = [scaler](const matrix<double>& X) { return scaler->apply(X); };
+  } else {
+    m.embed = [](const matrix<double>& X) { return X; };
+  }
+  return m;
 }
 
 }  // namespace mahal::cli

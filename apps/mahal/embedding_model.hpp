@@ -23,4 +23,8 @@ struct embedding_model {
 // they were trained in. Throws io_error for other kinds and for damaged files.
 embedding_model load_embedding_model(const std::string& path, const std::string& backend_name);
 
+// The Euclidean metric on the raw features (kind "euclidean"), or on features z-scored with the
+// statistics of `reference` (d×n) when `standardize`.
+embedding_model euclidean_model(const matrix<double>& reference, bool standardize);
+
 }  // namespace mahal::cli

@@ -2,8 +2,9 @@
 # One-shot verification on digits: learn the embedding on classes 0–4 only, enrol each of the
 # unseen classes 5–9 with ONE training sample, and verify every test sample of classes 5–9
 # against every enrolled class (mahal verify's protocol: genuine = own class, impostor = the 4
-# others; score = squared distance to the enrolled sample). Repeated for DRAWS different choices
-# of the enrolled samples; one JSON line per (algorithm, draw).
+# others; score = distance to the enrolled sample). The Euclidean metric on the z-scored features
+# is the baseline. Repeated for DRAWS different choices of the enrolled samples; one JSON line per
+# (algorithm, draw).
 #
 #   bench/oneshot_digits.sh [DRAWS] [STEPS]
 #
@@ -41,17 +42,21 @@ for s in range(draws):
     write(f"{tmp}/gallery_{s}.csv", np.array(rows))
 PY
 
-for ALGO in siamese triplet lmnn; do
-  "$MAHAL" fit --algo "$ALGO" --train "$TMP/base.csv" --steps "$STEPS" --out "$TMP/$ALGO.mahal" \
-    --json --quiet > /dev/null
+for ALGO in euclidean siamese triplet lmnn; do
+  MODEL=""
+  if [ "$ALGO" != euclidean ]; then
+    "$MAHAL" fit --algo "$ALGO" --train "$TMP/base.csv" --steps "$STEPS" \
+      --out "$TMP/$ALGO.mahal" --json --quiet > /dev/null
+    MODEL="--model $TMP/$ALGO.mahal"
+  fi
   s=0
   while [ "$s" -lt "$DRAWS" ]; do
     ROC=""
     if [ "$s" -eq 0 ] && [ -n "${ROC_DIR:-}" ]; then ROC="--roc-out $ROC_DIR/$ALGO.csv"; fi
     # shellcheck disable=SC2086
-    "$MAHAL" verify --model "$TMP/$ALGO.mahal" --gallery "$TMP/gallery_$s.csv" \
+    "$MAHAL" verify $MODEL --gallery "$TMP/gallery_$s.csv" \
       --probes "$TMP/probes.csv" --far 0.01 $ROC --json |
-      "$PY" -c "import json,sys; r=json.load(sys.stdin); print(json.dumps({'algo':'$ALGO','draw':$s,**{k:r[k] for k in ('auc','eer','tar_at_far','far','accuracy','identification_accuracy','genuine_trials','impostor_trials')}}))"
+      "$PY" -c "import json,sys; r=json.load(sys.stdin); print(json.dumps({'algo':'$ALGO','draw':$s,**{k:r[k] for k in ('auc','eer','tar_at_far','far','accuracy','kfold_accuracy','identification_accuracy','genuine_trials','impostor_trials')}}))"
     s=$((s + 1))
   done
 done

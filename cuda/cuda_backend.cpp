@@ -219,10 +219,8 @@ class cuda_backend final : public backend<T> {
     checks::on_device(fn, "x", x);
     checks::on_device(fn, "y", y);
     device_scope scope(res_.device_id());
-    if (x.data() == y.data()) {  // y += αy
-      scale_out(T(1) + alpha, y.data(), y.size());
-      return;
-    }
+    // y += αy reads a copy of y, so that it rounds (and propagates NaN/Inf) as the CPU's
+    // y + α·y does; (1 + α)·y would turn y − y of an infinity into 0, not NaN.
     const array x_in = unaliased(x, y);
     check_cublas(blas<T>::axpy(res_.cublas(), x.size(), &alpha, x_in.data(), y.data()),
                  blas<T>::axpy_name);

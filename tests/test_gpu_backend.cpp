@@ -266,6 +266,21 @@ TEST_CASE_TEMPLATE("gpu: axpy, scale, dot, sum, multiply and every map", T, floa
   CHECK(relative_error(scales[1], scales[0]) < tol<T>());
   CHECK(relative_error(products[1], products[0]) < tol<T>());
 
+  // y += α·y on one array with α = −1: y − y, exactly 0, and NaN where y is infinite.
+  std::vector<T> self[2];
+  auto hinf = hy;
+  hinf[7] = std::numeric_limits<T>::infinity();
+  side = 0;
+  for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+    auto y = devices<T>::put(*be, n, 1, hinf);
+    be->axpy(T(-1), y, y);
+    self[side++] = devices<T>::get(*be, y);
+  }
+  CHECK(std::isnan(self[0][7]));
+  CHECK(std::isnan(self[1][7]));
+  self[0][7] = self[1][7] = T(0);
+  CHECK(self[1] == self[0]);
+
   for (const unary_op op : {unary_op::sqrt, unary_op::inv_two_sqrt, unary_op::reciprocal,
                             unary_op::square, unary_op::relu, unary_op::step}) {
     CAPTURE(static_cast<int>(op));

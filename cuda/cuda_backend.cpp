@@ -879,6 +879,16 @@ int device_count() {
   return count;
 }
 
+std::string device_status() {
+  int count = 0;
+  const cudaError_t error = cudaGetDeviceCount(&count);
+  if (error != cudaSuccess) {
+    cudaGetLastError();
+    return cudaGetErrorString(error);
+  }
+  return count > 0 ? "ok" : "the driver reports no CUDA device";
+}
+
 template <class T>
 std::unique_ptr<backend<T>> make_backend(int device_id) {
   return std::make_unique<cuda_backend<T>>(device_id);

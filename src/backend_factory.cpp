@@ -21,6 +21,14 @@ int cuda_device_count() {
 #endif
 }
 
+std::string cuda_status() {
+#if MAHAL_WITH_CUDA
+  return cuda::device_status();
+#else
+  return "built without CUDA";
+#endif
+}
+
 template <class T>
 std::unique_ptr<backend<T>> make_backend(device where, int device_id) {
   if (where == device::cpu) return cpu::make_backend<T>();

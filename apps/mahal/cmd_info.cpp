@@ -16,6 +16,7 @@ void add_info_command(CLI::App& app) {
     report["version"] = MAHAL_VERSION_STRING;
     report["cuda_compiled"] = cuda_compiled();
     report["gpu_devices"] = gpus;
+    report["cuda_status"] = cuda_status();
     report["blas"] = blas_info();
     report["hardware_threads"] = std::thread::hardware_concurrency();
     if (gpus > 0) report["gpu"] = make_backend<double>(device::cuda)->name();

@@ -339,6 +339,9 @@ extern template class backend<double>;
 // Number of usable CUDA devices: 0 when mahal was built without CUDA or when the driver
 // answers with any error (e.g. no GPU on this machine).
 int cuda_device_count();
+// "ok" when a CUDA device is usable, else why not (the CUDA runtime's message, e.g. a driver too
+// old for this build, or "built without CUDA").
+std::string cuda_status();
 bool cuda_compiled();
 // The BLAS library the CPU backend runs on, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ...".
 std::string blas_info();

@@ -2,31 +2,38 @@
 # cuda/device_check.sh — the one check to run on a machine with an NVIDIA GPU (H100/H200).
 #
 # From the repository root:   bash cuda/device_check.sh
-# It builds a Release copy of mahal with the CUDA backend in build-gpu (only the GPU tests and
-# the benchmark programs), runs `ctest -L gpu`, runs every benchmark program's GPU cases, and
-# writes a report to ${OUT:-build-gpu}/device_report.md (logs beside it), then prints a compact
-# summary. The whole run keeps to a budget of BUDGET seconds (default 540: 9 minutes, which with
-# the machine's start fits a 15-minute device lease): every step's time limit is cut to what is
-# left, and each Google Benchmark program gets at most 100 s.
 #
-# Benchmark programs are the build's targets whose names contain "bench". Each is run as:
-#   - a Google Benchmark binary (it answers --benchmark_list_tests): the cases matching
-#     'cuda|gpu', and for bench_mmc and bench_siamese the CPU cases that the CPU-vs-GPU ratios
-#     need (JSON to bench_<name>.json);
-#   - mahal_lmnn_driver (bench/lmnn_driver.cpp), first: LMNN fits with --backend cuda and
-#     --backend cpu on a generated 10-class CSV, on letters.csv when a data folder has it, and
-#     10 iterations with the 3 nearest impostors at n = 1e4, 3e4, 1e5 (d = 32, 10 classes);
-#   - anything else: listed as not run.
-# Exit status: 0 when the GPU tests pass, 1 otherwise (the report is written either way).
+# The GPU machine may have the CUDA toolkit and nothing else of what mahal needs (no Eigen,
+# OpenBLAS, doctest or Google Benchmark, and no network to fetch them). So the programs are
+# built beforehand on the build machine by cuda/make_device_bundle.sh, which packs them with the
+# libraries they need into build-device/bundle.tar.xz; carry build-device to the GPU machine.
+# When the bundle is there this script unpacks it and runs its programs against that machine's
+# CUDA libraries (found by a search of the usual folders). Without a bundle it builds mahal
+# itself in build-gpu (only possible where the dependencies are installed).
+#
+# Order: a probe of the machine (seconds), the GPU tests (each test_gpu_* program), then the
+# benchmarks while the budget lasts: mahal_lmnn_driver first (LMNN fits on GPU and CPU: a
+# generated 10-class CSV, letters.csv when the bundle or a data folder has it, and 10 iterations
+# with the 3 nearest impostors at n = 1e4, 3e4, 1e5), then the Google Benchmark programs' cuda|gpu
+# cases and the CPU cases their ratios need.
+#
+# BUDGET (seconds, default 420) bounds the whole run: each step's limit is cut to what is left,
+# and each Google Benchmark program gets at most 100 s. Output in OUT (default build-gpu): three
+# files, device_report.md, tests.log and logs.tar.gz (everything else), because a device run
+# brings back only a few files.
+# Exit status: 0 when every GPU test passes, 1 otherwise (the report is written either way).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
-BUILD=build-gpu
-OUT="${OUT:-$BUILD}"
-mkdir -p "$OUT" "$BUILD"
+WORK="build-gpu"
+OUT="${OUT:-$WORK}"
+LOGS="$WORK/logs"
+SCRATCH="$WORK/scratch"
+rm -rf "$LOGS" "$SCRATCH"  # nothing of an earlier run may pass for this one's
+mkdir -p "$OUT" "$LOGS" "$SCRATCH"
 REPORT="$OUT/device_report.md"
 JOBS="${JOBS:-16}"
-BUDGET="${BUDGET:-540}"
+BUDGET="${BUDGET:-420}"
 started=$(date +%s)
 elapsed_s() { echo $(($(date +%s) - started)); }
 log() { echo "device_check [$(elapsed_s)s]: $*" >&2; }
@@ -37,80 +44,132 @@ limit() {
   [ "$left" -lt "$1" ] && echo $((left > 1 ? left : 1)) || echo "$1"
 }
 
-# ---- dependencies (best effort: the machine may have no network) ---------------------------
-if [ -f scripts/install_deps.sh ]; then
-  log "scripts/install_deps.sh"
-  timeout "$(limit 60)" bash scripts/install_deps.sh >"$OUT/install_deps.log" 2>&1 ||
-    log "install_deps.sh failed (continuing; see install_deps.log)"
-fi
-
+# ---- the machine ----------------------------------------------------------------------------
 gpu_line=$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap \
   --format=csv,noheader 2>/dev/null | head -n 1)
 [ -n "$gpu_line" ] || gpu_line="nvidia-smi unavailable"
 log "GPU: $gpu_line"
+{
+  echo "GPU: $gpu_line"
+  # shellcheck disable=SC1091
+  echo "os: $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+  echo "glibc: $(ldd --version 2>/dev/null | head -n 1)"
+  for tool in nvcc c++ g++ cmake ninja make python3; do
+    echo "$tool: $(command -v "$tool" >/dev/null && "$tool" --version 2>&1 | grep -m 1 . || echo absent)"
+  done
+  echo "eigen3 headers: $([ -d /usr/include/eigen3 ] && echo yes || echo no)"
+  echo "openblas: $(ldconfig -p 2>/dev/null | grep -c libopenblas) entries in ldconfig"
+} >"$LOGS/probe.txt" 2>&1
 
-# ---- configure and build ---------------------------------------------------------------------
-# CMake 3.25 does not know nvcc's C++20 flag; the two CUDA20 variables supply it (the top-level
-# CMakeLists.txt does the same when they are undefined; newer CMake versions define them).
+# Folders holding CUDA's libraries (toolkit first, then Python wheels), for the loader.
+cuda_dirs=$(timeout 30 find /usr/local /usr/lib /opt -xdev \( -name 'libcublas.so.*' -o \
+  -name 'libcusolver.so.*' -o -name 'libcudart.so.*' -o -name 'libcusparse.so.*' -o \
+  -name 'libnvJitLink.so.*' -o -name 'libcublasLt.so.*' \) -printf '%h\n' 2>/dev/null |
+  sort -u | awk '/^\/usr\/local\/cuda/{print; next} {rest = rest $0 "\n"} END {printf "%s", rest}' |
+  paste -sd: -)
+echo "CUDA library folders: ${cuda_dirs:-none found}" >>"$LOGS/probe.txt"
+
+# ---- the programs: the carried bundle, or a build here --------------------------------------
+mode=""
+BIN=""
 data_dir=""
-for candidate in "${MAHAL_DATA_DIR:-}" ../shared/datasets shared/datasets; do
-  if [ -n "$candidate" ] && [ -d "$candidate" ]; then
-    data_dir=$(cd "$candidate" && pwd)
-    break
+prepare_bundle() {
+  local root="$WORK/bundle"
+  rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xJf build-device/bundle.tar.xz || return 1
+  BIN="$root/bin"
+  export LD_LIBRARY_PATH="$root/lib${cuda_dirs:+:$cuda_dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # This machine's libstdc++ may be older than the build machine's: then use the carried one.
+  if ! "$BIN/test_gpu_backend" --list-test-cases >/dev/null 2>"$LOGS/start.txt" &&
+    grep -q 'GLIBCXX\|CXXABI\|libstdc++' "$LOGS/start.txt"; then
+    export LD_LIBRARY_PATH="$root/compat:$LD_LIBRARY_PATH"
+    echo "using the carried libstdc++ (compat/)" >>"$LOGS/probe.txt"
   fi
-done
-data_flag=()
-[ -n "$data_dir" ] && data_flag=(-DMAHAL_DATA_DIR="$data_dir")
+  cat "$root/manifest.txt" >>"$LOGS/probe.txt"
+  echo "unresolved libraries: $(ldd "$BIN"/* 2>/dev/null | grep 'not found' | sort -u | tr -s ' \t' ' ')" \
+    >>"$LOGS/probe.txt"
+  [ -f "$root/data/letters.csv" ] && data_dir="$root/data"
+  return 0
+}
 
-configure_status=0
-log "configure"
-timeout "$(limit 90)" cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMAHAL_CUDA=ON \
-  -DMAHAL_BUILD_TESTS=ON -DMAHAL_BUILD_BENCHMARKS=ON -DMAHAL_BUILD_APPS=OFF \
-  -DCMAKE_CUDA20_STANDARD_COMPILE_OPTION=-std=c++20 \
-  -DCMAKE_CUDA20_EXTENSION_COMPILE_OPTION=-std=c++20 "${data_flag[@]}" \
-  >"$OUT/configure.log" 2>&1 || configure_status=$?
+build_here() {
+  local build="$WORK/build" gen=() status=0
+  command -v ninja >/dev/null && gen=(-G Ninja)
+  # CMake 3.25 does not know nvcc's C++20 flag; the two CUDA20 variables supply it. Warnings
+  # are not errors here: this machine's compilers are not the ones CI checks.
+  log "configure (no bundle: building here)"
+  timeout "$(limit 90)" cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+    -DMAHAL_CUDA=ON -DMAHAL_BUILD_TESTS=ON -DMAHAL_BUILD_BENCHMARKS=ON -DMAHAL_BUILD_APPS=ON \
+    -DMAHAL_WARNINGS_AS_ERRORS=OFF -DCMAKE_CUDA20_STANDARD_COMPILE_OPTION=-std=c++20 \
+    -DCMAKE_CUDA20_EXTENSION_COMPILE_OPTION=-std=c++20 >"$LOGS/configure.log" 2>&1 || status=$?
+  [ "$status" -eq 0 ] || return "$status"
+  log "build"
+  timeout "$(limit 240)" cmake --build "$build" -j "$JOBS" --target test_gpu_backend \
+    test_gpu_kmeans test_gpu_lmnn test_gpu_mmc test_gpu_siamese mahal_lmnn_driver \
+    mahal_bench_engine mahal_bench_mmc mahal_bench_siamese mahal_cli \
+    >"$LOGS/build.log" 2>&1 || status=$?
+  mkdir -p "$WORK/bin"
+  find "$build" -type f -perm -u+x \( -name 'test_gpu_*' -o -name 'mahal_*' -o -name mahal \) \
+    -exec cp {} "$WORK/bin/" \;
+  BIN="$WORK/bin"
+  return "$status"
+}
 
-build_status=0
-bench_targets=""
-if [ "$configure_status" -eq 0 ]; then
-  help=$(cmake --build "$BUILD" --target help 2>/dev/null)
-  targets=$(echo "$help" | grep -o 'test_gpu_[A-Za-z0-9_]*' | sort -u | tr '\n' ' ')
-  bench_targets=$(echo "$help" | grep -oE 'mahal_(bench_[A-Za-z0-9_]*|lmnn_driver)' |
-    grep -v -e '^benchmark' -e '^mahal_doctest' | sort -u | tr '\n' ' ')
-  log "build: mahal ${targets:-(no GPU test targets)}"
-  # shellcheck disable=SC2086
-  timeout "$(limit 270)" cmake --build "$BUILD" -j "$JOBS" --target mahal $targets \
-    >"$OUT/build.log" 2>&1 || build_status=$?
-  for target in $bench_targets; do  # one by one: a broken benchmark must not hide the others
-    log "build: $target"
-    timeout "$(limit 120)" cmake --build "$BUILD" -j "$JOBS" --target "$target" \
-      >>"$OUT/build.log" 2>&1 || log "build of $target failed (see build.log)"
+setup_status=0
+if [ -f build-device/bundle.tar.xz ]; then
+  mode="bundle"
+  log "unpacking build-device/bundle.tar.xz"
+  prepare_bundle || setup_status=$?
+else
+  mode="build"
+  build_here || setup_status=$?
+fi
+if [ -z "$data_dir" ]; then
+  for candidate in "${MAHAL_DATA_DIR:-}" ../shared/datasets shared/datasets; do
+    [ -n "$candidate" ] && [ -f "$candidate/letters.csv" ] && data_dir=$(cd "$candidate" && pwd) && break
   done
 fi
 
-# ---- tests -----------------------------------------------------------------------------------
-test_status=1
-test_summary="not run"
-failed_tests=""
-if [ "$configure_status" -eq 0 ] && [ "$build_status" -eq 0 ]; then
-  log "ctest -L gpu"
-  (cd "$BUILD" && timeout "$(limit 150)" ctest -L gpu --output-on-failure --timeout 120) \
-    >"$OUT/ctest_gpu.log" 2>&1
-  test_status=$?
-  test_summary=$(grep -E 'tests passed|tests failed|No tests were found' "$OUT/ctest_gpu.log" |
-    tail -n 1)
-  [ -n "$test_summary" ] || test_summary="ctest exited with status $test_status (time limit?)"
-  failed_tests=$(sed -n '/The following tests FAILED/,$p' "$OUT/ctest_gpu.log" | grep -E '^\s+[0-9]+ -' |
-    sed 's/^ *//' | tr '\n' ';')
-elif [ "$configure_status" -ne 0 ]; then
-  test_summary="configure failed (status $configure_status): see configure.log"
-else
-  test_summary="build failed (status $build_status): see build.log"
+# What mahal itself sees (the CUDA runtime and driver as loaded by its programs).
+gpu_devices=$("$BIN/mahal" info --json 2>"$LOGS/mahal_info.err" | tee "$LOGS/mahal_info.json" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin).get("gpu_devices", 0))' 2>/dev/null)
+gpu_devices=${gpu_devices:-0}
+cuda_status=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("cuda_status", "?"))' \
+  "$LOGS/mahal_info.json" 2>/dev/null || tail -n 1 "$LOGS/mahal_info.err")
+echo "GPU devices seen by mahal: $gpu_devices (CUDA: $cuda_status)" >>"$LOGS/probe.txt"
+log "GPU devices seen by mahal: $gpu_devices (CUDA: $cuda_status)"
+
+# ---- GPU tests ---------------------------------------------------------------------------------
+tests_log="$OUT/tests.log"
+: >"$tests_log"
+test_status=0
+test_lines=()
+tests_found=0
+for bin in "$BIN"/test_gpu_*; do
+  [ -x "$bin" ] || continue
+  tests_found=$((tests_found + 1))
+  name=$(basename "$bin")
+  log "test: $name"
+  rc=0
+  timeout "$(limit 120)" "$bin" >"$LOGS/$name.log" 2>&1 || rc=$?
+  { echo "==== $name (exit $rc)"; cat "$LOGS/$name.log"; } >>"$tests_log"
+  summary=$(grep -E '\[doctest\] (test cases|assertions)' "$LOGS/$name.log" |
+    sed -e 's/\[doctest\] //' -e 's/ *| */, /g' -e 's/, *$//' | paste -sd ';' -)
+  [ "$rc" -eq 0 ] || test_status=1
+  # A test program that asserted nothing ran no GPU case: each returns early without a device.
+  if grep -Eq 'assertions: +0 \|' "$LOGS/$name.log"; then
+    rc="$rc (no assertion ran)"
+    test_status=1
+  fi
+  test_lines+=("| $name | $rc | ${summary:-no doctest summary (see tests.log)} |")
+done
+if [ "$tests_found" -eq 0 ]; then
+  test_status=1
+  test_lines+=("| (none) | — | no test program: $mode setup failed with status $setup_status (see logs) |")
 fi
-log "tests: $test_summary"
+log "tests: $tests_found programs, status $test_status"
 
 # ---- benchmarks ------------------------------------------------------------------------------
-bench_md="$OUT/bench_sections.md"
+bench_md="$LOGS/bench_sections.md"
 : >"$bench_md"
 bench_summary=()
 
@@ -180,11 +239,11 @@ run_bench_lmnn() {  # binary
   local bin=$1 rows=""
   local -a sets=()
   # name|csv|training rows|driver options (the n-sweep's CSVs are made when their turn comes)
-  make_blobs_csv "$OUT/blobs.csv" 5000 && sets+=("blobs|$OUT/blobs.csv|4000|")
+  make_blobs_csv "$SCRATCH/blobs.csv" 5000 && sets+=("blobs|$SCRATCH/blobs.csv|4000|")
   [ -n "$data_dir" ] && [ -f "$data_dir/letters.csv" ] &&
     sets+=("letters|$data_dir/letters.csv|16000|" "letters|$data_dir/letters.csv|16000|--impostors 3")
   for n in 10000 30000 100000; do
-    sets+=("blobs n=$n|$OUT/blobs_$n.csv|$n|--impostors 3 --max-iter 10")
+    sets+=("blobs n=$n|$SCRATCH/blobs_$n.csv|$n|--impostors 3 --max-iter 10")
   done
   for set in "${sets[@]}"; do
     IFS='|' read -r name file first options <<<"$set"
@@ -199,11 +258,12 @@ run_bench_lmnn() {  # binary
       local line
       # shellcheck disable=SC2086
       line=$(timeout "$(limit 60)" "$bin" --data "$file" --first "$first" $options \
-        --backend "$backend" 2>>"$OUT/bench_lmnn.log" | tail -n 1)
-      echo "$name $options $backend: $line" >>"$OUT/bench_lmnn.log"
-      rows+="| $name | $options | $backend | ${line:-(failed or timed out: see bench_lmnn.log)} |"$'\n'
+        --backend "$backend" 2>>"$LOGS/bench_lmnn.log" | tail -n 1)
+      echo "$name $options $backend: $line" >>"$LOGS/bench_lmnn.log"
+      [ -n "$line" ] || line="(failed or timed out: $(grep -v '^{' "$LOGS/bench_lmnn.log" | tail -n 1 | tr '|' '/'))"
+      rows+="| $name | $options | $backend | $line |"$'\n'
     done
-    rm -f "$OUT"/blobs_*.csv  # large, and of no use in the report
+    rm -f "$SCRATCH"/blobs_*.csv  # large, and of no use in the report
   done
   {
     echo "### bench_lmnn (LMNN fit + 3-NN accuracy; JSON line per run)"
@@ -216,17 +276,19 @@ run_bench_lmnn() {  # binary
   bench_summary+=("bench_lmnn: $(printf '%s' "$rows" | grep -c 'train_seconds') of $((2 * ${#sets[@]})) runs ok (see report)")
 }
 
-# The LMNN driver first: its CPU-vs-GPU comparison is short and matters most.
-bench_targets=$(echo "$bench_targets" | tr ' ' '\n' | grep -x mahal_lmnn_driver
-  echo "$bench_targets" | tr ' ' '\n' | grep -v -x mahal_lmnn_driver)
-for target in $bench_targets; do
-  bin=$(find "$BUILD" -type f -name "$target" -perm -u+x 2>/dev/null | head -n 1)
-  if [ -z "$bin" ]; then
+bench_programs="mahal_lmnn_driver mahal_bench_engine mahal_bench_mmc mahal_bench_siamese"
+for target in $bench_programs; do
+  bin="$BIN/$target"
+  if [ ! -x "$bin" ]; then
     bench_summary+=("$target: not built")
     continue
   fi
   if [ $((BUDGET - 15 - $(elapsed_s))) -lt 15 ]; then
     bench_summary+=("$target: skipped (budget spent)")
+    continue
+  fi
+  if [ "$target" = mahal_lmnn_driver ]; then
+    run_bench_lmnn "$bin"
     continue
   fi
   # The GPU cases, and the CPU cases that a CPU-vs-GPU ratio on this machine needs.
@@ -235,62 +297,64 @@ for target in $bench_targets; do
     mahal_bench_mmc) filter+='|cpu/(100|1000|10000)/' ;;
     mahal_bench_siamese) filter+='|_cpu/' ;;
   esac
-  if timeout 20 "$bin" --benchmark_list_tests=true --benchmark_filter="$filter" \
-    >"$OUT/bench_${target}_list.txt" 2>/dev/null; then
-    count=$(grep -c . "$OUT/bench_${target}_list.txt")
-    if [ "$count" -eq 0 ]; then
-      bench_summary+=("$target: no cuda|gpu benchmark")
-      continue
-    fi
-    log "benchmarks: $target ($count cases)"
-    timeout "$(limit 100)" "$bin" --benchmark_filter="$filter" --benchmark_format=json \
-      --benchmark_out="$OUT/bench_${target}.json" --benchmark_min_time=0.2 \
-      >"$OUT/bench_${target}.log" 2>&1
-    table=$(gbench_table "$OUT/bench_${target}.json")
-    printf '### %s\n\n%s\n\n' "$target" "$table" >>"$bench_md"
-    ran=$(($(echo "$table" | grep -c '^| ') - 1))
-    bench_summary+=("$target: $((ran > 0 ? ran : 0)) of $count cases reported ($filter)")
-  elif [ "$target" = mahal_lmnn_driver ]; then
-    run_bench_lmnn "$bin"
-  else
-    bench_summary+=("$target: unknown interface, not run")
-  fi
+  timeout 20 "$bin" --benchmark_list_tests=true --benchmark_filter="$filter" \
+    >"$LOGS/bench_${target}_list.txt" 2>&1
+  count=$(grep -c . "$LOGS/bench_${target}_list.txt")
+  log "benchmarks: $target ($count cases)"
+  timeout "$(limit 100)" "$bin" --benchmark_filter="$filter" --benchmark_format=json \
+    --benchmark_out="$LOGS/bench_${target}.json" --benchmark_min_time=0.2 \
+    >"$LOGS/bench_${target}.log" 2>&1
+  table=$(gbench_table "$LOGS/bench_${target}.json")
+  printf '### %s\n\n%s\n\n' "$target" "$table" >>"$bench_md"
+  ran=$(($(echo "$table" | grep -c '^| ') - 1))
+  bench_summary+=("$target: $((ran > 0 ? ran : 0)) of $count cases reported ($filter)")
 done
-[ -n "$bench_targets" ] || bench_summary+=("no benchmark targets")
 
 # ---- report ----------------------------------------------------------------------------------
 {
   echo "# mahal device check"
   echo
   echo "- GPU: $gpu_line"
-  echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "- nvcc: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' | head -n 1)"
+  echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown); programs: $mode"
   echo "- data folder: ${data_dir:-none}"
   echo "- wall time: $(elapsed_s)s of a ${BUDGET}s budget"
   echo
-  echo "## GPU tests (ctest -L gpu)"
+  echo "## The machine"
   echo
-  echo "$test_summary"
-  [ -n "$failed_tests" ] && echo && echo "Failed: $failed_tests"
-  if [ -f "$OUT/ctest_gpu.log" ]; then
-    echo
-    echo '```'
-    grep -E 'Test +#|\[doctest\] (test cases|assertions)|ERROR|FAILED|Failed|skipped' \
-      "$OUT/ctest_gpu.log" | head -n 80
-    echo '```'
+  echo '```'
+  cat "$LOGS/probe.txt"
+  echo '```'
+  echo
+  echo "## GPU tests"
+  echo
+  if [ "$gpu_devices" -eq 0 ]; then
+    echo "**Not run: mahal sees no GPU ($cuda_status); every GPU test returned early.**"
+  elif [ "$test_status" -eq 0 ]; then
+    echo "**All $tests_found GPU test programs passed.**"
+  else
+    echo "**GPU tests failed or did not run (below).**"
   fi
+  echo
+  echo "| program | exit | doctest summary |"
+  echo "|---|---|---|"
+  printf '%s\n' "${test_lines[@]}"
+  echo
+  echo '```'
+  grep -E 'ERROR|FAILED|error:|what\(\)|Segmentation|Aborted' "$tests_log" | head -n 60
+  echo '```'
   echo
   echo "## GPU benchmarks"
   echo
   cat "$bench_md"
 } >"$REPORT"
+cp "$REPORT" "$LOGS/"
+tar -C "$WORK" -czf "$OUT/logs.tar.gz" logs 2>/dev/null
 log "report: $REPORT"
 
 echo "==== device check summary ($(elapsed_s)s) ===="
 echo "GPU:        $gpu_line"
-echo "configure:  status $configure_status; build: status $build_status"
-echo "gpu tests:  $test_summary"
-[ -n "$failed_tests" ] && echo "failed:     $failed_tests"
+echo "programs:   $mode (setup status $setup_status)"
+printf 'test:       %s\n' "${test_lines[@]}"
 for line in "${bench_summary[@]}"; do echo "bench:      $line"; done
 echo "report:     $REPORT"
 

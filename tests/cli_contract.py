@@ -89,7 +89,18 @@ def leave_one_probe_out(scores, same):
     return float(np.mean(accuracies))
 
 
-def check_decisions(mahal, tmp, model, classes, scores, same):
+def class_spreads(Zg, yg, classes):
+    """Mean over a class's samples of the distance to the nearest other sample of the class."""
+    spreads = []
+    for c in classes:
+        Z = Zg[yg == c]
+        d = np.sqrt(((Z[:, None, :] - Z[None, :, :]) ** 2).sum(-1))
+        np.fill_diagonal(d, np.inf)
+        spreads.append(d.min(1).mean())
+    return np.array(spreads)
+
+
+def check_decisions(mahal, tmp, model, classes, scores, same, Zg, yg):
     """Claims of each probe's own class and of the next class: accepted iff score <= threshold."""
     test = os.path.join(tmp, "test.csv")
     lines = open(test).read().splitlines()
@@ -121,6 +132,16 @@ def check_decisions(mahal, tmp, model, classes, scores, same):
               f"{model}: decisions differ from numpy's score <= {tau}")
         check(d.get("accepted") == int(table[:, 4].sum()) and d.get("claims") == 2 * n,
               f"{model}: accepted {d.get('accepted')} of {d.get('claims')}")
+    # Subject-specific thresholds: τ · spread_c / the median spread (three classes: the middle).
+    d = run(mahal, "verify", "--model", model, "--gallery", os.path.join(tmp, "train.csv"),
+            "--probes", test, "--claims", claims, "--threshold", "accuracy", "--per-class",
+            "--decisions-out", decisions, "-q")
+    spreads = class_spreads(Zg, yg, classes)
+    expected = tau * spreads / np.sort(spreads)[len(spreads) // 2]
+    table = np.loadtxt(decisions, delimiter=",", skiprows=1, ndmin=2)
+    claimed = np.searchsorted(classes, table[:, 1].astype(int))
+    check(d.get("per_class") is True and np.allclose(table[:, 3], expected[claimed], rtol=1e-6),
+          f"{model}: per-class thresholds {np.unique(table[:, 3])} vs {expected}")
 
 
 def check_model(mahal, tmp, model, fit):
@@ -168,7 +189,7 @@ def check_model(mahal, tmp, model, fit):
     # One flipped near-tie trial moves the mean by 1/267.
     check(abs(loo.get("kfold_accuracy", -1) - ours) < 0.01,
           f"{model}: leave-one-probe-out accuracy {loo.get('kfold_accuracy')} vs {ours}")
-    check_decisions(mahal, tmp, model, classes, scores, same)
+    check_decisions(mahal, tmp, model, classes, scores, same, Zg, yg)
 
 
 def main():

@@ -243,6 +243,13 @@ def main():
               and cold.get("objective", 0) > 1.5 * f_converged,
               f"warm start: converged {f_converged}, one more iteration {warm.get('objective')}, "
               f"one from the identity {cold.get('objective')}")
+        unknown = os.path.join(tmp, "unknown_claim.csv")
+        lines = open(test).read().splitlines()
+        with open(unknown, "w") as f:
+            f.write("\n".join([lines[0], lines[1], "7," + lines[2].split(",", 1)[1]]) + "\n")
+        err = run(mahal, "verify", "--gallery", train, "--probes", test, "--claims", unknown,
+                  expect_rc=1)
+        check("data row 2 claims class 7" in err.get("error", ""), f"unknown claimed class: {err}")
         err = run(mahal, "fit", "--algo", "mmc", "--train", train, "--init", "pca", expect_rc=1)
         check("--init" in err.get("error", ""), f"--init for mmc: {err}")
 

@@ -3,7 +3,8 @@
 // measure is checked against a brute-force reference: the ROC against counts at every distinct
 // score, the AUC against the pairwise P(genuine < impostor) + ½·P(tie), the best-accuracy
 // threshold against the best accuracy over every cut, the target-FAR threshold against its
-// definition; the EER and the LFW k-fold accuracy must be rates. invalid_argument is the only
+// definition, the LFW k-fold accuracy (contiguous and interleaved folds) fold by fold against
+// the best cut of the other folds; the EER must be a rate. invalid_argument is the only
 // exception allowed (NaN scores, trials of one kind).
 #include <algorithm>
 #include <cmath>
@@ -59,6 +60,32 @@ double tar_at(const std::vector<double>& s, const std::vector<std::uint8_t>& g, 
   return accepted_at(s, g, tau, true);
 }
 
+// Each fold's threshold is a best-accuracy cut of the other folds' trials, and the fold's
+// accuracy is the count at that threshold.
+void check_folds(const std::vector<double>& s, const std::vector<std::uint8_t>& g,
+                 const std::vector<mahal::index_t>& fold_of, mahal::index_t folds,
+                 const mahal::kfold_result& k) {
+  require(static_cast<mahal::index_t>(k.accuracies.size()) == folds &&
+              static_cast<mahal::index_t>(k.thresholds.size()) == folds && k.mean >= 0 &&
+              k.mean <= 1 && !std::isnan(k.std),
+          "kfold: a rate and a threshold per fold");
+  for (mahal::index_t f = 0; f < folds; ++f) {
+    std::vector<double> train_s, test_s;
+    std::vector<std::uint8_t> train_g, test_g;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const bool test = fold_of[i] == f;
+      (test ? test_s : train_s).push_back(s[i]);
+      (test ? test_g : train_g).push_back(g[i]);
+    }
+    double best = accuracy_at(train_s, train_g, -std::numeric_limits<double>::infinity());
+    for (double cut : train_s) best = std::max(best, accuracy_at(train_s, train_g, cut));
+    const double tau = k.thresholds[static_cast<std::size_t>(f)];
+    require(accuracy_at(train_s, train_g, tau) == best, "kfold: the other folds' best cut");
+    require(k.accuracies[static_cast<std::size_t>(f)] == accuracy_at(test_s, test_g, tau),
+            "kfold: the fold's accuracy at that cut");
+  }
+}
+
 void check(const std::vector<double>& s, const std::vector<std::uint8_t>& g, std::uint8_t mode) {
   const mahal::roc_curve roc = mahal::make_roc(s, g);
   std::vector<double> cuts = s;  // every distinct score, ascending
@@ -101,11 +128,15 @@ void check(const std::vector<double>& s, const std::vector<std::uint8_t>& g, std
   require(mahal::tar_at_far(roc, target) == best_tar, "tar at far: the best TAR within the FAR");
 
   const mahal::index_t folds = 2 + mode % 9;
-  if (static_cast<mahal::index_t>(s.size()) >= folds) {
-    const auto k = mahal::kfold_accuracy(s, g, folds);
-    require(static_cast<mahal::index_t>(k.accuracies.size()) == folds && k.mean >= 0 &&
-                k.mean <= 1 && !std::isnan(k.std),
-            "kfold: a rate per fold");
+  const auto n = static_cast<mahal::index_t>(s.size());
+  if (n >= folds) {
+    std::vector<mahal::index_t> contiguous(s.size()), interleaved(s.size());
+    for (mahal::index_t f = 0; f < folds; ++f)  // the plain overload's folds
+      for (mahal::index_t i = f * n / folds; i < (f + 1) * n / folds; ++i)
+        contiguous[static_cast<std::size_t>(i)] = f;
+    for (mahal::index_t i = 0; i < n; ++i) interleaved[static_cast<std::size_t>(i)] = i % folds;
+    check_folds(s, g, contiguous, folds, mahal::kfold_accuracy(s, g, folds));
+    check_folds(s, g, interleaved, folds, mahal::kfold_accuracy(s, g, interleaved, folds));
   }
 }
 

@@ -6,7 +6,7 @@
 # The GPU machine may have the CUDA toolkit and nothing else of what mahal needs (no Eigen,
 # OpenBLAS, doctest or Google Benchmark, and no network to fetch them). So the programs are
 # built beforehand on the build machine by cuda/make_device_bundle.sh, which packs them with the
-# libraries they need into build-device/bundle.tar.xz; carry build-device to the GPU machine.
+# libraries they need into build-device/bundle.tar.gz; carry build-device to the GPU machine.
 # When the bundle is there this script unpacks it and runs its programs against that machine's
 # CUDA libraries (found by a search of the usual folders). Without a bundle it builds mahal
 # itself in build-gpu (only possible where the dependencies are installed).
@@ -61,12 +61,14 @@ log "GPU: $gpu_line"
   echo "openblas: $(ldconfig -p 2>/dev/null | grep -c libopenblas) entries in ldconfig"
 } >"$LOGS/probe.txt" 2>&1
 
-# Folders holding CUDA's libraries (toolkit first, then Python wheels), for the loader.
-cuda_dirs=$(timeout 30 find /usr/local /usr/lib /opt -xdev \( -name 'libcublas.so.*' -o \
-  -name 'libcusolver.so.*' -o -name 'libcudart.so.*' -o -name 'libcusparse.so.*' -o \
-  -name 'libnvJitLink.so.*' -o -name 'libcublasLt.so.*' \) -printf '%h\n' 2>/dev/null |
-  sort -u | awk '/^\/usr\/local\/cuda/{print; next} {rest = rest $0 "\n"} END {printf "%s", rest}' |
-  paste -sd: -)
+# Folders holding CUDA's libraries, for the loader: the toolkit's first (a quick look), then
+# anywhere else, Python wheels included (a wider search, cut off after 30 s).
+cuda_libraries=(-name 'libcublas.so.*' -o -name 'libcublasLt.so.*' -o -name 'libcusolver.so.*' -o
+  -name 'libcusparse.so.*' -o -name 'libcudart.so.*' -o -name 'libnvJitLink.so.*')
+cuda_dirs=$({
+  find /usr/local/cuda* -maxdepth 4 \( "${cuda_libraries[@]}" \) -printf '%h\n' 2>/dev/null
+  timeout 30 find /usr/local /usr/lib /opt -xdev \( "${cuda_libraries[@]}" \) -printf '%h\n' 2>/dev/null
+} | awk '!seen[$0]++' | paste -sd: -)
 echo "CUDA library folders: ${cuda_dirs:-none found}" >>"$LOGS/probe.txt"
 
 # ---- the programs: the carried bundle, or a build here --------------------------------------
@@ -75,7 +77,7 @@ BIN=""
 data_dir=""
 prepare_bundle() {
   local root="$WORK/bundle"
-  rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xJf build-device/bundle.tar.xz || return 1
+  rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xzf build-device/bundle.tar.gz || return 1
   BIN="$root/bin"
   export LD_LIBRARY_PATH="$root/lib${cuda_dirs:+:$cuda_dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   # This machine's libstdc++ may be older than the build machine's: then use the carried one.
@@ -115,9 +117,9 @@ build_here() {
 }
 
 setup_status=0
-if [ -f build-device/bundle.tar.xz ]; then
+if [ -f build-device/bundle.tar.gz ]; then
   mode="bundle"
-  log "unpacking build-device/bundle.tar.xz"
+  log "unpacking build-device/bundle.tar.gz"
   prepare_bundle || setup_status=$?
 else
   mode="build"

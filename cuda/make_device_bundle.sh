@@ -4,7 +4,7 @@
 # dependencies (Eigen, OpenBLAS, doctest, Google Benchmark, ...) and no network.
 #
 # From the repository root:   bash cuda/make_device_bundle.sh [DATA_DIR]
-# Writes build-device/bundle.tar.xz (git ignores build*/), which cuda/device_check.sh unpacks
+# Writes build-device/bundle.tar.gz (git ignores build*/), which cuda/device_check.sh unpacks
 # and runs when it finds it. The archive holds:
 #   bin/   the GPU test programs, the benchmark programs and the mahal program (Release, CUDA
 #          for sm_90, stripped);
@@ -62,6 +62,6 @@ done
 } >"$stage/manifest.txt"
 
 mkdir -p "$DEST"
-tar -C "$stage" -cJf "$DEST/bundle.tar.xz" .
+tar -C "$stage" -czf "$DEST/bundle.tar.gz" .
 cat "$stage/manifest.txt"
-du -h "$DEST/bundle.tar.xz"
+du -h "$DEST/bundle.tar.gz"

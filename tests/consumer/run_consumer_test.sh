@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the built mahal into a temporary prefix, builds examples/quickstart.cpp (the README's
-# example) as an outside project with find_package(mahal), and runs it on iris when available.
+# example) and examples/verify_identity.cpp as an outside project with find_package(mahal), and
+# runs them on iris and wine when available.
 # It is built with mahal's own C++ compiler (a static libmahal carries that compiler's OpenMP
 # runtime).
 #   run_consumer_test.sh BUILD_DIR SOURCE_DIR DATA_DIR [CXX]
@@ -10,7 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 cmake -S "$source/tests/consumer" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
-      -DQUICKSTART_SOURCE="$source/examples/quickstart.cpp" -DCMAKE_BUILD_TYPE=Release \
+      -DEXAMPLES="$source/examples" -DCMAKE_BUILD_TYPE=Release \
       ${cxx:+-DCMAKE_CXX_COMPILER="$cxx"} >/dev/null
 cmake --build "$work/build" -j2 >/dev/null
 # The README shows this very file: check that they have not drifted apart.
@@ -25,6 +26,18 @@ if [ -f "$data/iris.csv" ]; then
   echo "$out"
   echo "$out" | grep -q "full metric: leave-one-out 3-NN accuracy 0.9"
 else
-  echo "no iris.csv in $data: built but not run"
+  echo "no iris.csv in $data: quickstart built but not run"
+fi
+if [ -f "$data/wine.csv" ]; then
+  out=$("$work/build/verify_identity" "$data/wine.csv")
+  echo "$out"
+  # A metric that separates wine's classes: AUC above 0.9, and the first probe's own class is
+  # the one claim accepted among the three.
+  echo "$out" | grep -q "AUC 0\.9"
+  [ "$(echo "$out" | grep -c ': yes')" -eq 1 ]
+  own=$(echo "$out" | sed -n 's/^probe 0 (class \([0-9]*\)).*/\1/p' | head -n 1)
+  echo "$out" | grep -q "claims class $own: yes"
+else
+  echo "no wine.csv in $data: verify_identity built but not run"
 fi
 echo "1 passed, 0 failed"

@@ -260,9 +260,9 @@ run_bench_lmnn() {  # binary
       local line
       # shellcheck disable=SC2086
       line=$(timeout "$(limit 60)" "$bin" --data "$file" --first "$first" $options \
-        --backend "$backend" 2>>"$LOGS/bench_lmnn.log" | tail -n 1)
-      echo "$name $options $backend: $line" >>"$LOGS/bench_lmnn.log"
-      [ -n "$line" ] || line="(failed or timed out: $(grep -v '^{' "$LOGS/bench_lmnn.log" | tail -n 1 | tr '|' '/'))"
+        --backend "$backend" 2>"$SCRATCH/run.err" | tail -n 1)
+      { echo "== $name $options $backend"; cat "$SCRATCH/run.err"; echo "$line"; } >>"$LOGS/bench_lmnn.log"
+      [ -n "$line" ] || line="(failed or timed out: $(tail -n 1 "$SCRATCH/run.err" | tr '|' '/'))"
       rows+="| $name | $options | $backend | $line |"$'\n'
     done
     rm -f "$SCRATCH"/blobs_*.csv  # large, and of no use in the report

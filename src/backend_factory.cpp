@@ -34,8 +34,9 @@ std::unique_ptr<backend<T>> make_backend(device where, int device_id) {
   if (where == device::cpu) return cpu::make_backend<T>();
 #if MAHAL_WITH_CUDA
   const int count = cuda::device_count();
-  expects<device_error>(count > 0, "mahal::make_backend",
-                        "no usable CUDA device (the driver reports none)");
+  if (count == 0)  // only then ask why: the status calls the runtime again
+    throw device_error(detail::concat("mahal::make_backend: no usable CUDA device (",
+                                      cuda::device_status(), ")"));
   expects<device_error>(device_id >= 0 && device_id < count, "mahal::make_backend",
                         "CUDA device ", device_id, " requested but ", count, " present");
   return cuda::make_backend<T>(device_id);

@@ -113,6 +113,7 @@ TEST_CASE("k-fold accuracy with the folds given: the trials' order does not matt
   fold.pop_back();
   CHECK_THROWS_AS(kfold_accuracy(s, g, fold, 10), invalid_argument);  // one number short
 }
+
 TEST_CASE("gallery scores: min, mean and k-NN distances; per-class thresholds") {
   matrix<double> E(2, 5);
   E << 0, 2, 0, 10, 10,  //

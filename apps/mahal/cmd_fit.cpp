@@ -29,9 +29,9 @@ std::vector<std::string> algorithm_names() {
 bool init_is_file(const std::string& init) { return init != "identity" && init != "pca"; }
 
 void run_fit(fit_command_options o) {
-  const labelled_data<double> train = load_labelled(o.train, o.data);
   expects(o.init == "identity" || o.algo == "lmnn", "mahal fit", "--init ", o.init,
           " applies to --algo lmnn only");
+  const labelled_data<double> train = load_labelled(o.train, o.data);
   matrix<double> X = train.X;
   std::optional<standardizer<double>> scaler;
   if (init_is_file(o.init)) {

@@ -100,19 +100,27 @@ std::vector<index_t> probe_folds(index_t probes, index_t per_probe, index_t fold
   return fold_of;
 }
 
-// --threshold: a rule applied to the labelled trials, or a number.
-double decision_threshold(const std::string& rule, const std::vector<double>& scores,
-                          const std::vector<std::uint8_t>& genuine, double far) {
-  if (rule == "accuracy") return select_threshold(scores, genuine, threshold_rule::best_accuracy);
-  if (rule == "eer") return select_threshold(scores, genuine, threshold_rule::eer);
-  if (rule == "far") return select_threshold(scores, genuine, threshold_rule::target_far, far);
+// The thresholds the labelled trials give, by the rule --threshold names.
+struct trial_thresholds {
+  double accuracy, eer, far;
+};
+
+bool names_rule(const std::string& value) {
+  return value == "accuracy" || value == "eer" || value == "far";
+}
+
+// --threshold: one of the trials' thresholds, or a number.
+double decision_threshold(const std::string& rule, const trial_thresholds& t) {
+  if (rule == "accuracy") return t.accuracy;
+  if (rule == "eer") return t.eer;
+  if (rule == "far") return t.far;
   return std::strtod(rule.c_str(), nullptr);  // checked by threshold_option()
 }
 
 CLI::Validator threshold_option() {
   return CLI::Validator(
       [](std::string& value) -> std::string {
-        if (value == "accuracy" || value == "eer" || value == "far") return {};
+        if (names_rule(value)) return {};
         char* end = nullptr;
         const double v = std::strtod(value.c_str(), &end);
         if (end != value.c_str() && *end == '\0' && std::isfinite(v)) return {};
@@ -150,9 +158,7 @@ void decide_claims(const verify_command_options& o, const embedding_model& model
       out << j << "," << c << "," << r.score << "," << r.threshold << "," << (r.accept ? 1 : 0)
           << "\n";
   }
-  report["threshold_rule"] =
-      o.threshold == "accuracy" || o.threshold == "eer" || o.threshold == "far" ? o.threshold
-                                                                                : "given";
+  report["threshold_rule"] = names_rule(o.threshold) ? o.threshold : "given";
   report["threshold"] = threshold;
   report["per_class"] = o.per_class;
   report["claims"] = Ec.cols();
@@ -209,7 +215,9 @@ void run_verify(const verify_command_options& o) {
   }
   const roc_curve roc = make_roc(scores, genuine);
   const eer_result eer = equal_error_rate(scores, genuine);
-  const double threshold = select_threshold(scores, genuine, threshold_rule::best_accuracy);
+  const trial_thresholds thresholds{
+      select_threshold(scores, genuine, threshold_rule::best_accuracy), eer.threshold,
+      select_threshold(scores, genuine, threshold_rule::target_far, o.far)};
   index_t n_genuine = 0;
   for (auto v : genuine) n_genuine += v;
 
@@ -227,9 +235,9 @@ void run_verify(const verify_command_options& o) {
   report["eer_threshold"] = eer.threshold;
   report["far"] = o.far;
   report["tar_at_far"] = tar_at_far(roc, o.far);
-  report["accuracy"] = verification_accuracy(scores, genuine, threshold);
-  report["accuracy_threshold"] = threshold;
-  report["far_threshold"] = select_threshold(scores, genuine, threshold_rule::target_far, o.far);
+  report["accuracy"] = verification_accuracy(scores, genuine, thresholds.accuracy);
+  report["accuracy_threshold"] = thresholds.accuracy;
+  report["far_threshold"] = thresholds.far;
   if (Ep.cols() >= o.folds) {
     const auto per_probe = static_cast<index_t>(enrolled.size());
     const kfold_result kf = kfold_accuracy(
@@ -249,7 +257,7 @@ void run_verify(const verify_command_options& o) {
     report["roc"] = o.roc_out;
   }
   if (!o.claims_path.empty())
-    decide_claims(o, model, g, so, decision_threshold(o.threshold, scores, genuine, o.far), report);
+    decide_claims(o, model, g, so, decision_threshold(o.threshold, thresholds), report);
   report["seconds"] = clock.seconds();
   emit(report, o.common);
 }

@@ -250,6 +250,13 @@ def main():
         err = run(mahal, "verify", "--gallery", train, "--probes", test, "--claims", unknown,
                   expect_rc=1)
         check("data row 2 claims class 7" in err.get("error", ""), f"unknown claimed class: {err}")
+        # Without a model the gallery sets the feature count, and the error says so.
+        narrow = os.path.join(tmp, "narrow.csv")
+        with open(narrow, "w") as f:
+            f.write("\n".join(",".join(l.split(",")[:-1]) for l in lines) + "\n")
+        err = run(mahal, "verify", "--gallery", train, "--probes", narrow, expect_rc=1)
+        check(f"has 12 features but the gallery {train} has 13" in err.get("error", ""),
+              f"probes narrower than the gallery: {err}")
         err = run(mahal, "fit", "--algo", "mmc", "--train", train, "--init", "pca", expect_rc=1)
         check("--init" in err.get("error", ""), f"--init for mmc: {err}")
 

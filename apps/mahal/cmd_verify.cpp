@@ -129,14 +129,22 @@ CLI::Validator threshold_option() {
       "accuracy|eer|far|NUMBER");
 }
 
+// Every data file must have the features the embedding takes: the model's, or without a model
+// the gallery's.
+void expect_features(const verify_command_options& o, const embedding_model& model,
+                     const std::string& path, index_t features) {
+  expects(features == model.input_dim, "mahal verify", path, " has ", features, " features but ",
+          o.model.empty() ? "the gallery " + o.gallery_path + " has " : "the model takes ",
+          model.input_dim);
+}
+
 // Answers every claim of the claims file (label column = claimed class) and adds the counts to
 // the report; writes the decisions when asked.
 void decide_claims(const verify_command_options& o, const embedding_model& model,
                    const gallery<double>& g, const score_options& so, double threshold,
                    json& report) {
   const labelled_data<double> claims = load_labelled(o.claims_path, o.data);
-  expects(claims.X.rows() == model.input_dim, "mahal verify", o.claims_path, " has ",
-          claims.X.rows(), " features but the model takes ", model.input_dim);
+  expect_features(o, model, o.claims_path, claims.X.rows());
   const matrix<double> Ec = model.embed(claims.X);
   verifier<double> v(g, so, threshold);
   if (o.per_class) v.use_per_class_thresholds();
@@ -176,10 +184,8 @@ void run_verify(const verify_command_options& o) {
   const labelled_data<double> probes = load_labelled(o.probes_path, o.data);
   const embedding_model model = o.model.empty() ? euclidean_model(gal.X, o.standardize)
                                                 : load_embedding_model(o.model, o.common.backend);
-  for (const auto* d : {&gal, &probes})
-    expects(d->X.rows() == model.input_dim, "mahal verify",
-            d == &gal ? o.gallery_path : o.probes_path, " has ", d->X.rows(),
-            " features but the model takes ", model.input_dim);
+  expect_features(o, model, o.gallery_path, gal.X.rows());
+  expect_features(o, model, o.probes_path, probes.X.rows());
   const matrix<double> Eg = model.embed(gal.X), Ep = model.embed(probes.X);
   const gallery<double> g(Eg, gal.y);
   score_options so;

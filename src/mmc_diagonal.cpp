@@ -205,8 +205,11 @@ void fast_diagonal(detail::mmc_problem<T>& p, const vector<double>& s, vector<do
         gf(a) = grad(free[a]);
         for (index_t b = 0; b < m; ++b) Hf(a, b) = H(free[a], free[b]);
       }
-      // A relative ridge: H is singular along directions in which F is linear.
-      Hf.diagonal().array() += 1e-12 * Hf.diagonal().maxCoeff() + 1e-300;
+      // A ridge relative to each coordinate's own curvature (H is singular along directions in
+      // which F is linear): one relative to the largest would swamp the coordinates whose a is
+      // orders of magnitude larger (curvature ∝ 1/a², as on unconstrained coordinates).
+      const double tiny = 1e-24 * Hf.diagonal().maxCoeff() + 1e-300;
+      Hf.diagonal() = (Hf.diagonal() * (1 + 1e-12)).cwiseMax(tiny);
       const vector<double> sf = Hf.ldlt().solve(gf);
       for (index_t a = 0; a < m; ++a) step(free[a]) = sf(a);
     }
@@ -264,10 +267,14 @@ mmc_result<T> fit_mmc_diagonal(backend<T>& be, matrix_ref<T> X, const pair_list&
   const vector<double> s = p.W().diagonal();  // Σ_S δ∘δ
   vector<double> w = A0.diagonal();
   mmc_result<T> r;
-  if (o.mode == mmc_mode::reference)
+  r.unconstrained = detail::unconstrained_coordinates(p);
+  if (o.mode == mmc_mode::reference) {
     reference_diagonal(p, s, w, o, r, t0);
-  else
-    fast_diagonal(p, s, w, o, r, t0);
+  } else {
+    // The floor of mmc.hpp's "Unconstrained directions": without it F is unbounded below.
+    const vector<double> s_floored = s.cwiseMax(detail::kScatterFloor * s.maxCoeff());
+    fast_diagonal(p, s_floored, w, o, r, t0);
+  }
   r.a = w.cast<T>();
   r.A = r.a.asDiagonal();
   r.L = r.a.cwiseMax(T(0)).cwiseSqrt().asDiagonal();

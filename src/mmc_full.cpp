@@ -141,7 +141,7 @@ void fast_full(full_state<T>& st, const matrix<double>& A0, double t, const mmc_
   vector<double> lw;
   matrix<double> Vw;
   st.eig(W, lw, Vw);
-  const double floor = std::max(lw.maxCoeff(), 1e-300) * 1e-12;
+  const double floor = std::max(lw.maxCoeff(), 1e-300) * detail::kScatterFloor;
   const vector<double> root = lw.cwiseMax(floor).cwiseSqrt();
   const matrix<double> K = Vw * root.cwiseInverse().asDiagonal() * Vw.transpose();
   const matrix<double> Kinv = Vw * root.asDiagonal() * Vw.transpose();
@@ -230,6 +230,7 @@ mmc_result<T> fit_mmc_full(backend<T>& be, matrix_ref<T> X, const pair_list& S, 
           "the bound t = Σ_S ||δ||²_{A0} / 100 is 0: every similar pair has "
           "zero distance under A0");
   r.bound = t;
+  r.unconstrained = detail::find_unconstrained(problem).directions;
   if (options.mode == mmc_mode::reference)
     reference_full(st, A0, t, options, r, t0);
   else

@@ -1,8 +1,10 @@
 // Xing et al.'s objective over A = LᵀL (L k×d): maximise the scale-invariant ratio
 //   r(L) = g(L) / sqrt(f(L) / t),  g = Σ_D ||Lδ||,  f = Σ_S ||Lδ||²,
-// by gradient ascent with step adaptation, L rescaled onto f(L) = t after every step, so the
-// constraint f <= t holds exactly and no eigendecomposition is needed. ∇_L g = 2·L·G with
-// G = Σ_D δδᵀ / (2||Lδ||) (the pair scatter with P = LX, Q = X), ∇_L f = 2·L·W.
+// by ascent along ∇r·W⁻¹ with step adaptation, L rescaled onto f(L) = t after every step, so
+// the constraint f <= t holds exactly and the iterations need no eigendecomposition.
+// ∇_L g = 2·L·G with G = Σ_D δδᵀ / (2||Lδ||) (the pair scatter with P = LX, Q = X),
+// ∇_L f = 2·L·W.
+#include <Eigen/Cholesky>
 #include <chrono>
 #include <cmath>
 
@@ -19,24 +21,24 @@ namespace mahal {
 namespace detail {
 
 template <class T>
-double mmc_linear_ratio(mmc_problem<T>& p, const matrix<double>& L, double t,
-                        matrix<double>* grad) {
+double mmc_linear_ratio(mmc_problem<T>& p, const matrix<double>& W, const matrix<double>& L,
+                        double t, matrix<double>* grad) {
   backend<T>& be = p.be();
   const device_array<T> Ld = to_device<T>(be, matrix<T>(L.template cast<T>()));
   const device_array<T> Z = engine::transform(be, Ld, p.X());
   matrix<double> LG;  // L·G, k×d
   const double g = p.dissimilar(Z, Z, Z, p.X(), mmc_weight::paper, grad ? &LG : nullptr);
-  const matrix<double> LW = L * p.W();
+  const matrix<double> LW = L * W;
   const double f = frob_dot(L, LW);  // ⟨W, LᵀL⟩
   const double scale = std::sqrt(t / f);
   if (grad) *grad = scale * (2 * LG - (g / f) * LW);
   return g * scale;
 }
 
-template double mmc_linear_ratio<float>(mmc_problem<float>&, const matrix<double>&, double,
-                                        matrix<double>*);
-template double mmc_linear_ratio<double>(mmc_problem<double>&, const matrix<double>&, double,
-                                         matrix<double>*);
+template double mmc_linear_ratio<float>(mmc_problem<float>&, const matrix<double>&,
+                                        const matrix<double>&, double, matrix<double>*);
+template double mmc_linear_ratio<double>(mmc_problem<double>&, const matrix<double>&,
+                                         const matrix<double>&, double, matrix<double>*);
 
 }  // namespace detail
 
@@ -58,36 +60,49 @@ mmc_result<T> fit_mmc_linear(backend<T>& be, matrix_ref<T> X, const pair_list& S
   const matrix<double>& W = p.W();
   const double t = o.bound > 0 ? o.bound : detail::frob_dot(W, A0) / 100;
   expects(t > 0, where, "the bound t is 0: every similar pair has zero distance under A0");
+  // The constraint uses W floored along the directions S does not constrain (mmc.hpp).
+  const detail::unconstrained_subspace u = detail::find_unconstrained(p);
+  const matrix<double>& W_floored = u.W_floored;
   // L0: the k leading rows of A0's factor.
   matrix<double> L = psd_to_linear_map<double>(A0).topRows(std::min<index_t>(k, d));
   if (L.rows() < k) L.conservativeResizeLike(matrix<double>::Zero(k, d));
   auto rescale = [&](matrix<double>& M) {
-    const double f = detail::frob_dot(W, M.transpose() * M);
+    const double f = detail::frob_dot(W_floored, M.transpose() * M);
     if (f > 0) M *= std::sqrt(t / f);
   };
   // r and ∇_L r at L (f = t after rescaling, so r = g there).
   auto evaluate = [&](const matrix<double>& M, matrix<double>* grad) {
-    return detail::mmc_linear_ratio(p, M, t, grad);
+    return detail::mmc_linear_ratio(p, W_floored, M, t, grad);
+  };
+  // Ascent along ∇r·W⁻¹ (W floored): the gradient in M = L·W^{1/2}, where the constraint is the
+  // sphere ||M||_F² = t. Without it the steps crawl along directions that W scales down (W's
+  // condition number reaches 10¹² where S does not constrain the problem).
+  const Eigen::LLT<matrix<double>> W_factor(W_floored);
+  auto direction = [&](const matrix<double>& grad) {
+    if (W_factor.info() != Eigen::Success) return grad;  // not positive definite in rounding
+    return matrix<double>(W_factor.solve(grad.transpose()).transpose());
   };
   rescale(L);
   mmc_result<T> r;
   r.bound = t;
+  r.unconstrained = u.directions;
   matrix<double> grad;
   double g = evaluate(L, &grad);
-  double step = 0.1 * L.norm() / std::max(grad.norm(), 1e-300);
+  matrix<double> dir = direction(grad);
+  double step = 0.1 * L.norm() / std::max(dir.norm(), 1e-300);
   r.status = solver_status::iteration_cap;
   index_t it = 0;
   for (; it < o.max_iter; ++it) {
     bool moved = false;
     double g_new = g;
     for (int tries = 0; tries < 60; ++tries) {
-      matrix<double> L_new = L + step * grad;
+      matrix<double> L_new = L + step * dir;
       rescale(L_new);
       matrix<double> grad_new;
       g_new = evaluate(L_new, &grad_new);
       if (std::isfinite(g_new) && g_new > g) {
         L = L_new;
-        grad = grad_new;
+        dir = direction(grad_new);
         step *= 1.5;
         moved = true;
         break;

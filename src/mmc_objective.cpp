@@ -51,6 +51,17 @@ mmc_problem<T>::mmc_problem(backend<T>& be, matrix_ref<T> X, const pair_list& S,
         (X_host_.col(S[k].i) - X_host_.col(S[k].j)).template cast<double>();
   W_ = Delta * Delta.transpose();
   if (!implicit_) {
+    // Σ_D δδᵀ in chunks of pairs (a d×|D| copy of the differences could be large).
+    constexpr std::size_t chunk = 4096;
+    WD_ = matrix<double>::Zero(d_, d_);
+    for (std::size_t k0 = 0; k0 < D->size(); k0 += chunk) {
+      const std::size_t m = std::min(chunk, D->size() - k0);
+      matrix<double> Dk(d_, static_cast<index_t>(m));
+      for (std::size_t k = 0; k < m; ++k)
+        Dk.col(static_cast<index_t>(k)) =
+            (X_host_.col((*D)[k0 + k].i) - X_host_.col((*D)[k0 + k].j)).template cast<double>();
+      WD_.noalias() += Dk * Dk.transpose();
+    }
     D_host_ = *D;
     D_ = pairs_to_device(be, *D);
     n_dissimilar_ = static_cast<double>(D->size());
@@ -63,6 +74,14 @@ mmc_problem<T>::mmc_problem(backend<T>& be, matrix_ref<T> X, const pair_list& S,
   S_sorted_.erase(std::unique(S_sorted_.begin(), S_sorted_.end()), S_sorted_.end());
   pair_list unique;
   for (const auto& p : S_sorted_) unique.push_back({p.first, p.second});
+  // Σ over all pairs i < j of δδᵀ is n·X_c X_cᵀ (X is centred); D's is that less S's distinct
+  // pairs.
+  const matrix<double> Xc = X_host_.template cast<double>();
+  WD_ = static_cast<double>(n_) * (Xc * Xc.transpose());
+  for (const auto& p : unique) {
+    const vector<double> delta = Xc.col(p.i) - Xc.col(p.j);
+    WD_.noalias() -= delta * delta.transpose();
+  }
   S_unique_ = pairs_to_device(be, unique);
   n_dissimilar_ = 0.5 * static_cast<double>(n_) * static_cast<double>(n_ - 1) -
                   static_cast<double>(unique.size());
@@ -341,6 +360,42 @@ void host_eig(backend<T>&, const matrix<double>& a, vector<double>& w, matrix<do
 }
 
 template <class T>
+unconstrained_subspace find_unconstrained(const mmc_problem<T>& p) {
+  const matrix<double>& W = p.W();
+  vector<double> lw;
+  matrix<double> V;
+  host_syevd solver;
+  solver.run(W, lw, V);
+  const double floor = kScatterFloor * std::max(lw.maxCoeff(), 1e-300);
+  index_t below = 0;  // eigenvalues ascend: the first `below` are under the floor
+  while (below < lw.size() && lw(below) <= floor) ++below;
+  unconstrained_subspace u;
+  u.W_floored = W;
+  if (below == 0) return u;
+  const matrix<double> Vn = V.leftCols(below);
+  u.W_floored.noalias() +=
+      Vn * (floor - lw.head(below).array()).matrix().asDiagonal() * Vn.transpose();
+  // The rank of D's scatter within that subspace.
+  const matrix<double> P = Vn.transpose() * p.dissimilar_scatter() * Vn;
+  vector<double> lp;
+  matrix<double> unused;
+  solver.run(P, lp, unused);
+  const double d_floor = 1e-9 * std::max(p.dissimilar_scatter().diagonal().maxCoeff(), 1e-300);
+  for (index_t i = 0; i < lp.size(); ++i) u.directions += lp(i) > d_floor ? 1 : 0;
+  return u;
+}
+
+template <class T>
+index_t unconstrained_coordinates(const mmc_problem<T>& p) {
+  const vector<double> s = p.W().diagonal(), wd = p.dissimilar_scatter().diagonal();
+  const double floor = kScatterFloor * std::max(s.maxCoeff(), 1e-300);
+  const double d_floor = 1e-9 * std::max(wd.maxCoeff(), 1e-300);
+  index_t count = 0;
+  for (index_t i = 0; i < s.size(); ++i) count += s(i) <= floor && wd(i) > d_floor ? 1 : 0;
+  return count;
+}
+
+template <class T>
 device_array<T> times_X(backend<T>& be, const matrix<double>& A, const device_array<T>& X) {
   const matrix<T> At = A.template cast<T>();
   device_array<T> Ad = to_device<T>(be, At), out = be.alloc(X.rows(), X.cols());
@@ -352,6 +407,8 @@ device_array<T> times_X(backend<T>& be, const matrix<double>& A, const device_ar
   template void check_mmc_inputs<T>(matrix_ref<T>, const pair_list&, const pair_list*,             \
                                     const char*);                                                  \
   template void host_eig<T>(backend<T>&, const matrix<double>&, vector<double>&, matrix<double>&); \
+  template unconstrained_subspace find_unconstrained<T>(const mmc_problem<T>&);                    \
+  template index_t unconstrained_coordinates<T>(const mmc_problem<T>&);                            \
   template device_array<T> times_X<T>(backend<T>&, const matrix<double>&, const device_array<T>&);
 MAHAL_INSTANTIATE(float)
 MAHAL_INSTANTIATE(double)

@@ -34,6 +34,8 @@ class mmc_problem {
   index_t n() const { return n_; }
   const array& X() const { return X_; }
   const matrix<double>& W() const { return W_; }  // Σ_S δδᵀ, d×d
+  // Σ_D δδᵀ, d×d (the implicit D's as n·X_c X_cᵀ less S's distinct pairs).
+  const matrix<double>& dissimilar_scatter() const { return WD_; }
   bool implicit() const { return implicit_; }
   double dissimilar_count() const { return n_dissimilar_; }
 
@@ -70,7 +72,7 @@ class mmc_problem {
   index_t d_ = 0, n_ = 0;
   array X_;
   matrix<T> X_host_;
-  matrix<double> W_;
+  matrix<double> W_, WD_;
   bool implicit_ = false;
   double n_dissimilar_ = 0;
   pair_list D_host_;                // explicit D
@@ -85,6 +87,24 @@ class mmc_problem {
   mutable std::vector<std::vector<matrix<double>>> chunk_cache_;  // per slot
   mutable bool cached_ = false;
 };
+
+// Where S leaves the paper's objectives unbounded: directions in which the similar pairs do not
+// vary (W's eigenvalues at or under kScatterFloor·λ_max(W)) but the dissimilar pairs do. Along
+// them Σ_D ||δ||_A grows without limit at no cost in Σ_S, so no maximiser exists. The fast
+// solvers solve the problem with those eigenvalues of W raised to the floor: a ridge that fixes
+// the scale along them, not the shape (A ends up concentrated on them), and report how many there
+// are (mmc_result::unconstrained).
+inline constexpr double kScatterFloor = 1e-12;
+struct unconstrained_subspace {
+  index_t directions = 0;    // dimension of the subspace in which only D varies
+  matrix<double> W_floored;  // W with its eigenvalues under the floor raised to it (W if none)
+};
+template <class T>
+unconstrained_subspace find_unconstrained(const mmc_problem<T>& p);
+// The diagonal counterpart: coordinates i with s_i = Σ_S δ_i² at or under kScatterFloor·max(s)
+// and Σ_D δ_i² > 0.
+template <class T>
+index_t unconstrained_coordinates(const mmc_problem<T>& p);
 
 // Diagonal A (fit_mmc_diagonal): h(a) = log Σ_D sqrt(q_kᵀa) with q_k = δ_k∘δ_k (d), its
 // gradient (d) and Hessian (d×d); in the derivatives the distances are clamped at 1e-6 (the
@@ -103,10 +123,12 @@ mmc_log_term mmc_diagonal_log_term(const mmc_problem<T>& p, const vector<double>
                                    log_term_path path = log_term_path::automatic);
 
 // L-space (fit_mmc_linear): the scale-invariant ratio r(L) = g(L)·sqrt(t / f(L)) with
-// g = Σ_D ||Lδ||, f = Σ_S ||Lδ||² = ⟨W, LᵀL⟩, L k×d; when grad is given also ∇_L r (k×d):
+// g = Σ_D ||Lδ||, f = Σ_S ||Lδ||² = ⟨W, LᵀL⟩ for the given W (the solver passes the floored
+// one, see find_unconstrained), L k×d; when grad is given also ∇_L r (k×d):
 //   ∇r = sqrt(t/f)·(∇g − (g / 2f)·∇f),  ∇g = 2·L·G (G = Σ_D δδᵀ / (2||Lδ||)),  ∇f = 2·L·W.
 template <class T>
-double mmc_linear_ratio(mmc_problem<T>& p, const matrix<double>& L, double t, matrix<double>* grad);
+double mmc_linear_ratio(mmc_problem<T>& p, const matrix<double>& W, const matrix<double>& L,
+                        double t, matrix<double>* grad);
 
 // Validates X (finite), S (non-empty, in range) and D (non-empty and in range when given).
 template <class T>

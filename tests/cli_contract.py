@@ -231,6 +231,22 @@ def main():
                   f"fit {algo}: test accuracy {fit.get('test_accuracy')} < {floor:.3f}")
             check_model(mahal, tmp, model, fit)
 
+        # A feature equal to the label: the similar pairs do not vary along it, the dissimilar
+        # ones do, so the MMC objectives are unbounded there; the fits say so and still converge.
+        planted = os.path.join(tmp, "planted.csv")
+        with open(planted, "w") as f:
+            rows = open(train).read().splitlines()
+            f.write("\n".join([rows[0] + ",copy"] + [r + "," + r.split(",")[0] for r in rows[1:]])
+                    + "\n")
+        for algo in ("mmc", "mmc-diag", "mmc-l"):
+            regular = run(mahal, "fit", "--algo", algo, "--train", train, "-q")
+            fit = run(mahal, "fit", "--algo", algo, "--train", planted, "-q")
+            check(regular.get("unconstrained_directions") == 0
+                  and fit.get("unconstrained_directions") == 1
+                  and fit.get("status") == "converged",
+                  f"unconstrained {algo}: {regular.get('unconstrained_directions')} on wine, "
+                  f"{fit.get('unconstrained_directions')} ({fit.get('status')}) with the label")
+
         # A warm start continues from the saved L: one more iteration from a converged model is
         # no worse than it, while one iteration from the identity is far from it.
         converged = run(mahal, "fit", "--algo", "lmnn", "--train", train, "-q", "--out",

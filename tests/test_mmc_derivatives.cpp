@@ -128,7 +128,7 @@ TEST_CASE("L-space ratio: gradient matches central differences, scale invariance
     const matrix<double> L = test::random_matrix<double>(3, 5, 17);
     const double t = 2.5;
     matrix<double> grad;
-    const double r = detail::mmc_linear_ratio(p, L, t, &grad);
+    const double r = detail::mmc_linear_ratio(p, p.W(), L, t, &grad);
     // Independent value.
     double g = 0, f = 0;
     for (const auto& q : data.D) g += (L * (data.X.col(q.i) - data.X.col(q.j))).norm();
@@ -141,13 +141,14 @@ TEST_CASE("L-space ratio: gradient matches central differences, scale invariance
         matrix<double> up = L, down = L;
         up(i, j) += h;
         down(i, j) -= h;
-        grad_fd(i, j) = (detail::mmc_linear_ratio(p, up, t, nullptr) -
-                         detail::mmc_linear_ratio(p, down, t, nullptr)) /
+        grad_fd(i, j) = (detail::mmc_linear_ratio(p, p.W(), up, t, nullptr) -
+                         detail::mmc_linear_ratio(p, p.W(), down, t, nullptr)) /
                         (2 * h);
       }
     CHECK(test::relative_error(grad, grad_fd) < 1e-7);
     // r(cL) = r(L), so the gradient is orthogonal to L.
-    CHECK(detail::mmc_linear_ratio(p, 3.0 * L, t, nullptr) == doctest::Approx(r).epsilon(1e-12));
+    CHECK(detail::mmc_linear_ratio(p, p.W(), 3.0 * L, t, nullptr) ==
+          doctest::Approx(r).epsilon(1e-12));
     CHECK(std::abs(detail::frob_dot(grad, L)) < 1e-10 * grad.norm() * L.norm());
   }
 }

@@ -20,11 +20,22 @@
 //       diagonal: projected Newton (Bertsekas 1982) on the paper's objective, which is convex
 //             on a >= 0: coordinates held at the bound where the gradient points outward,
 //             a Newton step on the others, Armijo backtracking along the projection arc.
-//       linear: gradient ascent on the scale-invariant ratio g(L)/sqrt(f(L)/t), L rescaled
-//             onto f(L) = t after every step (no eigendecomposition).
+//       linear: ascent on the scale-invariant ratio g(L)/sqrt(f(L)/t) along ∇r·W⁻¹ (the
+//             gradient in M = L·W^{1/2}, one Cholesky factor of W for the whole fit), L
+//             rescaled onto f(L) = t after every step; no eigendecomposition in the iterations
+//             (one of W, before them, finds the unconstrained directions below).
 //   * mmc_mode::reference — the published reference code (metric-learn 0.7.0 `_BaseMMC`, a
 //     port of the authors' MATLAB), operation for operation, quirks included; see
 //     python_ref/MMC_REFERENCE.md. For regression tests and comparisons.
+//
+// Unconstrained directions. Where the similar pairs do not vary along a direction (their
+// scatter W = Σ_S δδᵀ is singular there: few pairs in many dimensions, or a feature constant
+// within classes) but dissimilar pairs do, Σ_D grows without limit at no cost in Σ_S and the
+// objectives have no optimum. The fast solvers then raise W's eigenvalues (diagonal A: the
+// entries of diag W) under 1e-12 of the largest to that floor, a ridge that bounds the scale
+// along those directions but not the shape: the learned A concentrates on them, which collapses
+// the similar pairs there. mmc_result::unconstrained counts them; the reference mode keeps the
+// reference code's behaviour (it climbs along them until its iteration cap).
 //
 // D may be given as a list or left implicit (nullptr): then D is every unordered pair {i, j},
 // i ≠ j, that is not in S, swept in blocks through the all-pairs engine (never a list of
@@ -91,6 +102,10 @@ struct mmc_result {
   index_t iterations = 0;               // outer iterations executed
   index_t eigendecompositions = 0;      // d×d symmetric eigendecompositions done
   index_t projection_passes = 0;        // reference full: C1/C2 passes (fast full: projections)
+  // Directions (coordinates, for diagonal A) along which the dissimilar pairs vary but the
+  // similar pairs do not. When > 0 the paper's objective is unbounded: see "Unconstrained
+  // directions" above.
+  index_t unconstrained = 0;
   solver_status status = solver_status::stalled;
   double seconds = 0;
 };

@@ -1,6 +1,6 @@
 // Xing et al.'s MMC with a full matrix A: the reference code's gradient ascent with iterated
-// projections (mmc_mode::reference) and projected gradient ascent on the spectraplex
-// (mmc_mode::fast). See include/mahal/mmc.hpp and python_ref/MMC_REFERENCE.md.
+// projections (mmc_mode::reference), and the L-space ascent followed by projected gradient
+// ascent on the spectraplex (mmc_mode::fast). See include/mahal/mmc.hpp and python_ref/MMC_REFERENCE.md.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -160,16 +160,23 @@ void fast_full(full_state<T>& st, const matrix<double>& A0, double t, const mmc_
     if (grad_B) *grad_B = symm(K * G * K);
     return g;
   };
-  // Start from A0 scaled onto the boundary ⟨W, A⟩ = t (where the optimum lies: g grows as
-  // sqrt of A's scale).
-  const double f0 = detail::frob_dot(W, A0);
-  matrix<double> B = project(symm(Kinv * A0 * Kinv) * (f0 > 0 ? t / f0 : 1.0));
+  // Phase 1: the L-space ascent over A = LᵀL (L d×d) from A0's factor, on the boundary
+  // ⟨W, A⟩ = t where the optimum lies (g grows as the square root of A's scale). Its iterates are
+  // smooth where A's are not: ∂||δ||_A/∂A grows without bound as δᵀAδ → 0, and near a low-rank
+  // optimum projected steps on A shrink to nothing (iris with 15 similar pairs: 100 iterations
+  // and still 0.4–2 % short of the optimum in 5 of 8 draws).
+  const matrix<double> W_floored = Kinv * Kinv;
+  detail::linear_ascent_result a = detail::linear_ascent(
+      st.problem, W_floored, psd_to_linear_map<double>(A0), t, o, 0, r.trace, t0);
+  // Phase 2: projected gradient on the spectraplex from there, stopped by the Frank–Wolfe gap
+  // (which the first phase's result usually meets at once).
+  matrix<double> B = project(symm(Kinv * (a.L.transpose() * a.L) * Kinv));
   matrix<double> grad;
   double g = evaluate(B, &grad);
   double step = B.norm() / std::max(grad.norm(), 1e-300);
   r.status = solver_status::iteration_cap;
-  index_t it = 0;
-  for (; it < o.max_iter; ++it) {
+  index_t it = a.iterations;
+  for (;; ++it) {
     // Frank–Wolfe gap: max over the feasible set of ⟨∇, B' − B⟩ >= g* − g (g concave).
     st.eig(grad, lambda, V);
     const double gap = t * std::max(lambda.maxCoeff(), 0.0) - detail::frob_dot(grad, B);
@@ -177,6 +184,7 @@ void fast_full(full_state<T>& st, const matrix<double>& A0, double t, const mmc_
       r.status = solver_status::converged;
       break;
     }
+    if (it >= o.max_iter) break;
     bool moved = false;
     for (int tries = 0; tries < 60; ++tries) {
       const matrix<double> B_new = project(B + step * grad);
@@ -199,7 +207,8 @@ void fast_full(full_state<T>& st, const matrix<double>& A0, double t, const mmc_
       break;
     }
   }
-  r.iterations = std::min(it + (r.status == solver_status::iteration_cap ? 0 : 1), o.max_iter);
+  // Steps attempted: a stalled iteration counts, the last gap check does not.
+  r.iterations = std::min(it + (r.status == solver_status::stalled ? 1 : 0), o.max_iter);
   // A = K B K, formed as LᵀL with L = Λ^{1/2} Vᵀ K (B = V Λ Vᵀ): PSD up to rounding even when
   // K is ill-conditioned (W nearly singular), where the product K B K had eigenvalues down to
   // −2e-6·λ_max.

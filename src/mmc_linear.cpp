@@ -35,10 +35,87 @@ double mmc_linear_ratio(mmc_problem<T>& p, const matrix<double>& W, const matrix
   return g * scale;
 }
 
+template <class T>
+linear_ascent_result linear_ascent(mmc_problem<T>& p, const matrix<double>& W, matrix<double> L,
+                                   double t, const mmc_options& o, index_t first_iteration,
+                                   std::vector<iteration_record>& trace,
+                                   std::chrono::steady_clock::time_point t0) {
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  auto rescale = [&](matrix<double>& M) {
+    const double f = frob_dot(W, M.transpose() * M);
+    if (f > 0) M *= std::sqrt(t / f);
+  };
+  // r and ∇_L r at L (f = t after rescaling, so r = g there).
+  auto evaluate = [&](const matrix<double>& M, matrix<double>* grad) {
+    return mmc_linear_ratio(p, W, M, t, grad);
+  };
+  // Ascent along ∇r·W⁻¹: the gradient in M = L·W^{1/2}, where the constraint is the sphere
+  // ||M||_F² = t. Without it the steps crawl along directions that W scales down (W's condition
+  // number reaches 10¹² where S does not constrain the problem).
+  const Eigen::LLT<matrix<double>> W_factor(W);
+  auto direction = [&](const matrix<double>& grad) {
+    if (W_factor.info() != Eigen::Success) return grad;  // not positive definite in rounding
+    return matrix<double>(W_factor.solve(grad.transpose()).transpose());
+  };
+  rescale(L);
+  matrix<double> grad;
+  double g = evaluate(L, &grad);
+  matrix<double> dir = direction(grad);
+  double step = 0.1 * L.norm() / std::max(dir.norm(), 1e-300);
+  linear_ascent_result a{{}, 0, 0, solver_status::iteration_cap};
+  index_t it = 0;
+  for (; it < o.max_iter; ++it) {
+    bool moved = false;
+    double g_new = g;
+    for (int tries = 0; tries < 60; ++tries) {
+      matrix<double> L_new = L + step * dir;
+      rescale(L_new);
+      matrix<double> grad_new;
+      g_new = evaluate(L_new, &grad_new);
+      if (std::isfinite(g_new) && g_new > g) {
+        L = L_new;
+        dir = direction(grad_new);
+        step *= 1.5;
+        moved = true;
+        break;
+      }
+      step /= 2;
+    }
+    trace.push_back({first_iteration + it, moved ? g_new : g, step, seconds(), 0});
+    if (o.progress) o.progress(trace.back());
+    if (!moved) {
+      a.status = solver_status::stalled;
+      ++it;
+      break;
+    }
+    const double gain = (g_new - g) / g;
+    g = g_new;
+    if (gain < o.tol * 1e-3) {
+      a.status = solver_status::converged;
+      ++it;
+      break;
+    }
+  }
+  a.L = std::move(L);
+  a.g = g;
+  a.iterations = it;
+  return a;
+}
+
 template double mmc_linear_ratio<float>(mmc_problem<float>&, const matrix<double>&,
                                         const matrix<double>&, double, matrix<double>*);
 template double mmc_linear_ratio<double>(mmc_problem<double>&, const matrix<double>&,
                                          const matrix<double>&, double, matrix<double>*);
+template linear_ascent_result linear_ascent<float>(mmc_problem<float>&, const matrix<double>&,
+                                                   matrix<double>, double, const mmc_options&,
+                                                   index_t, std::vector<iteration_record>&,
+                                                   std::chrono::steady_clock::time_point);
+template linear_ascent_result linear_ascent<double>(mmc_problem<double>&, const matrix<double>&,
+                                                    matrix<double>, double, const mmc_options&,
+                                                    index_t, std::vector<iteration_record>&,
+                                                    std::chrono::steady_clock::time_point);
 
 }  // namespace detail
 
@@ -66,66 +143,15 @@ mmc_result<T> fit_mmc_linear(backend<T>& be, matrix_ref<T> X, const pair_list& S
   // L0: the k leading rows of A0's factor.
   matrix<double> L = psd_to_linear_map<double>(A0).topRows(std::min<index_t>(k, d));
   if (L.rows() < k) L.conservativeResizeLike(matrix<double>::Zero(k, d));
-  auto rescale = [&](matrix<double>& M) {
-    const double f = detail::frob_dot(W_floored, M.transpose() * M);
-    if (f > 0) M *= std::sqrt(t / f);
-  };
-  // r and ∇_L r at L (f = t after rescaling, so r = g there).
-  auto evaluate = [&](const matrix<double>& M, matrix<double>* grad) {
-    return detail::mmc_linear_ratio(p, W_floored, M, t, grad);
-  };
-  // Ascent along ∇r·W⁻¹ (W floored): the gradient in M = L·W^{1/2}, where the constraint is the
-  // sphere ||M||_F² = t. Without it the steps crawl along directions that W scales down (W's
-  // condition number reaches 10¹² where S does not constrain the problem).
-  const Eigen::LLT<matrix<double>> W_factor(W_floored);
-  auto direction = [&](const matrix<double>& grad) {
-    if (W_factor.info() != Eigen::Success) return grad;  // not positive definite in rounding
-    return matrix<double>(W_factor.solve(grad.transpose()).transpose());
-  };
-  rescale(L);
   mmc_result<T> r;
   r.bound = t;
   r.unconstrained = u.directions;
-  matrix<double> grad;
-  double g = evaluate(L, &grad);
-  matrix<double> dir = direction(grad);
-  double step = 0.1 * L.norm() / std::max(dir.norm(), 1e-300);
-  r.status = solver_status::iteration_cap;
-  index_t it = 0;
-  for (; it < o.max_iter; ++it) {
-    bool moved = false;
-    double g_new = g;
-    for (int tries = 0; tries < 60; ++tries) {
-      matrix<double> L_new = L + step * dir;
-      rescale(L_new);
-      matrix<double> grad_new;
-      g_new = evaluate(L_new, &grad_new);
-      if (std::isfinite(g_new) && g_new > g) {
-        L = L_new;
-        dir = direction(grad_new);
-        step *= 1.5;
-        moved = true;
-        break;
-      }
-      step /= 2;
-    }
-    r.trace.push_back({it, moved ? g_new : g, step,
-                       std::chrono::duration<double>(clock_type::now() - t0).count(), 0});
-    if (o.progress) o.progress(r.trace.back());
-    if (!moved) {
-      r.status = solver_status::stalled;
-      ++it;
-      break;
-    }
-    const double gain = (g_new - g) / g;
-    g = g_new;
-    if (gain < o.tol * 1e-3) {
-      r.status = solver_status::converged;
-      ++it;
-      break;
-    }
-  }
-  r.iterations = it;
+  detail::linear_ascent_result a =
+      detail::linear_ascent(p, W_floored, std::move(L), t, o, 0, r.trace, t0);
+  r.status = a.status;
+  r.iterations = a.iterations;
+  L = std::move(a.L);
+  const double g = a.g;
   r.L = L.cast<T>();
   r.A = (L.transpose() * L).cast<T>();
   r.a = r.A.diagonal();

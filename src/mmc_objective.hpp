@@ -3,6 +3,7 @@
 // implicit D (all pairs not in S, swept in blocks), and the similar-pair scatter W = Σ_S δδᵀ.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -129,6 +130,23 @@ mmc_log_term mmc_diagonal_log_term(const mmc_problem<T>& p, const vector<double>
 template <class T>
 double mmc_linear_ratio(mmc_problem<T>& p, const matrix<double>& W, const matrix<double>& L,
                         double t, matrix<double>* grad);
+
+// The L-space ascent (fit_mmc_linear; fit_mmc_full's first phase): r(L) raised along ∇r·W⁻¹
+// from L (rescaled onto f(L) = t first, and after every step) with step adaptation, until a
+// step gains less than a relative o.tol·1e-3 (converged), no step gains (stalled) or o.max_iter
+// steps. W must be positive definite (the floored scatter). Appends one record per step to
+// trace, numbered from first_iteration, and calls o.progress.
+struct linear_ascent_result {
+  matrix<double> L;
+  double g = 0;  // r(L) = g(L) at f(L) = t
+  index_t iterations = 0;
+  solver_status status = solver_status::iteration_cap;
+};
+template <class T>
+linear_ascent_result linear_ascent(mmc_problem<T>& p, const matrix<double>& W, matrix<double> L,
+                                   double t, const mmc_options& o, index_t first_iteration,
+                                   std::vector<iteration_record>& trace,
+                                   std::chrono::steady_clock::time_point t0);
 
 // Validates X (finite), S (non-empty, in range) and D (non-empty and in range when given).
 template <class T>

@@ -11,12 +11,15 @@
 //
 // Every solver has two modes:
 //   * mmc_mode::fast (default) — this library's algorithms:
-//       full: projected gradient ascent on the exact feasible set. With K = W^{-1/2}
-//             (W = Σ_S δδᵀ) and A = K B K the constraint set is the spectraplex
+//       full: first the L-space ascent below with L d×d (A = LᵀL covers every PSD A), then
+//             projected gradient ascent on the exact feasible set from its result. With
+//             K = W^{-1/2} (W = Σ_S δδᵀ) and A = K B K the constraint set is the spectraplex
 //             {B ⪰ 0, tr B <= t}, onto which the Frobenius projection is exact (one d×d
 //             eigendecomposition, then the eigenvalues projected onto a capped simplex).
 //             g is concave, so the Frank–Wolfe gap t·λ_max(∇_B g) − ⟨∇_B g, B⟩ bounds the
-//             distance to the optimum and is the stopping test (gap <= tol·g).
+//             distance to the optimum and is the stopping test (gap <= tol·g); the first
+//             phase's result usually meets it at once. (Projected steps on A alone crawl near
+//             a low-rank optimum, where ∂||δ||_A/∂A grows without bound as δᵀAδ → 0.)
 //       diagonal: projected Newton (Bertsekas 1982) on the paper's objective, which is convex
 //             on a >= 0: coordinates held at the bound where the gradient points outward,
 //             a Newton step on the others, Armijo backtracking along the projection arc.

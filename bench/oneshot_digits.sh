@@ -45,7 +45,10 @@ PY
 for ALGO in euclidean siamese triplet lmnn; do
   MODEL=""
   if [ "$ALGO" != euclidean ]; then
-    "$MAHAL" fit --algo "$ALGO" --train "$TMP/base.csv" --steps "$STEPS" \
+    STEPS_OPTION=""
+    if [ "$ALGO" != lmnn ]; then STEPS_OPTION="--steps $STEPS"; fi
+    # shellcheck disable=SC2086
+    "$MAHAL" fit --algo "$ALGO" --train "$TMP/base.csv" $STEPS_OPTION \
       --out "$TMP/$ALGO.mahal" --json --quiet > /dev/null
     MODEL="--model $TMP/$ALGO.mahal"
   fi

@@ -275,6 +275,13 @@ def main():
               f"probes narrower than the gallery: {err}")
         err = run(mahal, "fit", "--algo", "mmc", "--train", train, "--init", "pca", expect_rc=1)
         check("--init" in err.get("error", ""), f"--init for mmc: {err}")
+        # An option the algorithm does not read is an error, not silently ignored.
+        err = run(mahal, "fit", "--algo", "mmc", "--train", train, "--rank", "2", expect_rc=1)
+        check("--rank applies to --algo lmnn, mmc-l only" in err.get("error", ""),
+              f"--rank for mmc: {err}")
+        err = run(mahal, "fit", "--algo", "siamese", "--train", train, "--max-iter", "5",
+                  expect_rc=1)
+        check("--max-iter" in err.get("error", ""), f"--max-iter for siamese: {err}")
 
         # Errors: one JSON object, exit 1; usage errors exit 2.
         err = run(mahal, "knn", "--train", os.path.join(tmp, "missing.csv"), "--test", test,

@@ -1,5 +1,9 @@
 // mahal fit: learn a metric (or a network) from a labelled CSV, report, optionally test with
 // k-NN in the learned space and save the model.
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
 #include "fit.hpp"
 #include "mahal/error.hpp"
 #include "mahal/metric_io.hpp"
@@ -28,9 +32,39 @@ std::vector<std::string> algorithm_names() {
 
 bool init_is_file(const std::string& init) { return init != "identity" && init != "pca"; }
 
+// Options that only some algorithms read: given to another one they would be ignored, and the
+// user would believe, say, that --rank 2 had reduced the dimension.
+void check_options_apply(const fit_command_options& o) {
+  using names = std::vector<std::string>;
+  const names mmc = {"mmc", "mmc-diag", "mmc-l"}, lmnn = {"lmnn"}, ranked = {"lmnn", "mmc-l"},
+              diagonal = {"mmc-diag"}, solvers = {"mmc", "mmc-diag", "mmc-l", "lmnn"},
+              siamese = {"siamese", "triplet", "triplet-hard"},
+              learning_rate = {"lmnn", "siamese", "triplet", "triplet-hard"};
+  const std::tuple<const char*, bool, const names&> rules[] = {
+      {"--init", o.init != "identity", lmnn},
+      {"--rank", o.rank != 0, ranked},
+      {"--mode", o.mode != "fast", mmc},
+      {"--solver", !o.solver.empty(), lmnn},
+      {"--impostors", o.impostors != 0, lmnn},
+      {"--C", o.C != 1, diagonal},
+      {"--similar / --dissimilar", o.similar != 0 || o.dissimilar != 0, mmc},
+      {"--max-iter", o.max_iter != 0, solvers},
+      {"--tol", o.tol != 0, solvers},
+      {"--steps", o.steps != 0, siamese},
+      {"--batch", o.batch != 0, siamese},
+      {"--margin", o.margin != 0, siamese},
+      {"--lr", o.learning_rate != 0, learning_rate}};
+  for (const auto& [option, given, algos] : rules) {
+    if (!given) continue;
+    std::string list;
+    for (const auto& a : algos) list += (list.empty() ? "" : ", ") + a;
+    expects(std::find(algos.begin(), algos.end(), o.algo) != algos.end(), "mahal fit", option,
+            " applies to --algo ", list, " only, not ", o.algo);
+  }
+}
+
 void run_fit(fit_command_options o) {
-  expects(o.init == "identity" || o.algo == "lmnn", "mahal fit", "--init ", o.init,
-          " applies to --algo lmnn only");
+  check_options_apply(o);
   const labelled_data<double> train = load_labelled(o.train, o.data);
   matrix<double> X = train.X;
   std::optional<standardizer<double>> scaler;

@@ -275,6 +275,19 @@ def main():
               f"probes narrower than the gallery: {err}")
         err = run(mahal, "fit", "--algo", "mmc", "--train", train, "--init", "pca", expect_rc=1)
         check("--init" in err.get("error", ""), f"--init for mmc: {err}")
+        # The network's shape and precision: the model file keeps them (transform's width).
+        net = os.path.join(tmp, "shaped.model")
+        fit = run(mahal, "fit", "--algo", "triplet", "--train", train, "--steps", "20", "-q",
+                  "--hidden", "16,8", "--embedding-dim", "4", "--activation", "tanh",
+                  "--precision", "double", "--out", net)
+        out = run(mahal, "transform", "--model", net, "--input", test, "--output",
+                  os.path.join(tmp, "shaped.csv"))
+        check(fit.get("layers") == "linear:13:16:bias,tanh,linear:16:8:bias,tanh,linear:8:4:bias,"
+              "l2_normalize" and fit.get("precision") == "double" and out.get("output_dim") == 4,
+              f"network shape: {fit.get('layers')}, {fit.get('precision')}, {out}")
+        err = run(mahal, "fit", "--algo", "siamese", "--train", train, "--hidden", "16,", expect_rc=2)
+        check(err.get("kind") == "usage" and "--hidden" in err.get("error", ""), f"--hidden 16,: {err}")
+
         # An option the algorithm does not read is an error, not silently ignored.
         err = run(mahal, "fit", "--algo", "mmc", "--train", train, "--rank", "2", expect_rc=1)
         check("--rank applies to --algo lmnn, mmc-l only" in err.get("error", ""),

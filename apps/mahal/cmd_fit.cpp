@@ -53,7 +53,11 @@ void check_options_apply(const fit_command_options& o) {
       {"--steps", o.steps != 0, siamese},
       {"--batch", o.batch != 0, siamese},
       {"--margin", o.margin != 0, siamese},
-      {"--lr", o.learning_rate != 0, learning_rate}};
+      {"--lr", o.learning_rate != 0, learning_rate},
+      {"--hidden", o.hidden != "128,128", siamese},
+      {"--embedding-dim", o.embedding_dim != 32, siamese},
+      {"--activation", o.activation != "relu", siamese},
+      {"--precision", o.precision != "float", siamese}};
   for (const auto& [option, given, algos] : rules) {
     if (!given) continue;
     std::string list;
@@ -61,6 +65,15 @@ void check_options_apply(const fit_command_options& o) {
     expects(std::find(algos.begin(), algos.end(), o.algo) != algos.end(), "mahal fit", option,
             " applies to --algo ", list, " only, not ", o.algo);
   }
+}
+
+CLI::Validator hidden_widths() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (parse_hidden_widths(value)) return {};
+        return "must be none or positive widths separated by commas, got " + value;
+      },
+      "W1,W2,...|none");
 }
 
 void run_fit(fit_command_options o) {
@@ -160,6 +173,19 @@ void add_fit_command(CLI::App& app) {
       ->check(non_negative());
   sub->add_option("--lr", o->learning_rate, "siamese / sgd: learning rate (0 = the default)")
       ->check(non_negative());
+  sub->add_option("--hidden", o->hidden,
+                  "siamese: hidden layer widths, comma-separated (none: a linear map)")
+      ->capture_default_str()
+      ->check(hidden_widths());
+  sub->add_option("--embedding-dim", o->embedding_dim, "siamese: dimension of the embedding")
+      ->capture_default_str()
+      ->check(positive());
+  sub->add_option("--activation", o->activation, "siamese: activation of the hidden layers")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"relu", "tanh"}));
+  sub->add_option("--precision", o->precision, "siamese: scalar type of the network")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"float", "double"}));
   sub->add_option("--init", o->init,
                   "lmnn: initial L: identity, pca, or a metric file (mahal fit --out) to continue "
                   "from, in that file's standardisation")

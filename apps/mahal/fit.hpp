@@ -4,7 +4,9 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cli.hpp"
 #include "mahal/matrix.hpp"
@@ -28,12 +30,16 @@ struct fit_command_options {
   double C = 1;                         // mmc-diag: weight of the log term
   index_t similar = 0, dissimilar = 0;  // mmc: sampled pairs (0 = all same-class pairs, D implicit)
   std::uint64_t seed = 0;
-  index_t steps = 0;              // siamese: training steps (0 = default)
-  index_t batch = 0;              // siamese: pairs or triplets per step (0 = default)
-  double margin = 0;              // siamese: margin (0 = default)
-  double learning_rate = 0;       // siamese / sgd (0 = default)
-  std::string init = "identity";  // lmnn: identity | pca | a metric file to continue from
-  matrix<double> init_L;          // the L of that metric file (set by run_fit)
+  index_t steps = 0;                // siamese: training steps (0 = default)
+  index_t batch = 0;                // siamese: pairs or triplets per step (0 = default)
+  double margin = 0;                // siamese: margin (0 = default)
+  double learning_rate = 0;         // siamese / sgd (0 = default)
+  std::string hidden = "128,128";   // networks: hidden layer widths ("none": a linear map)
+  index_t embedding_dim = 32;       // networks: dimension of the embedding
+  std::string activation = "relu";  // networks: relu | tanh
+  std::string precision = "float";  // networks: float | double
+  std::string init = "identity";    // lmnn: identity | pca | a metric file to continue from
+  matrix<double> init_L;            // the L of that metric file (set by run_fit)
 };
 
 // What an algorithm hands back: its report keys, the map of (standardised) data into the
@@ -55,6 +61,9 @@ void register_siamese_algorithms(fit_registry& registry);  // siamese, triplet, 
 
 // The outcome of an algorithm that learns a linear metric: embed = L·x, save = metric file.
 fit_outcome metric_outcome(const metric<double>& learned, json report, const std::string& algo);
+
+// --hidden: "none" (no hidden layer) or positive widths separated by commas; nullopt otherwise.
+std::optional<std::vector<index_t>> parse_hidden_widths(const std::string& text);
 
 void add_fit_command(CLI::App& app);
 

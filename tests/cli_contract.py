@@ -285,8 +285,10 @@ def main():
         check(fit.get("layers") == "linear:13:16:bias,tanh,linear:16:8:bias,tanh,linear:8:4:bias,"
               "l2_normalize" and fit.get("precision") == "double" and out.get("output_dim") == 4,
               f"network shape: {fit.get('layers')}, {fit.get('precision')}, {out}")
-        err = run(mahal, "fit", "--algo", "siamese", "--train", train, "--hidden", "16,", expect_rc=2)
-        check(err.get("kind") == "usage" and "--hidden" in err.get("error", ""), f"--hidden 16,: {err}")
+        err = run(mahal, "fit", "--algo", "siamese", "--train", train, "--hidden", "16,",
+                  expect_rc=2)
+        check(err.get("kind") == "usage" and "--hidden" in err.get("error", ""),
+              f"--hidden 16,: {err}")
 
         # An option the algorithm does not read is an error, not silently ignored.
         err = run(mahal, "fit", "--algo", "mmc", "--train", train, "--rank", "2", expect_rc=1)

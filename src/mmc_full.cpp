@@ -1,6 +1,7 @@
 // Xing et al.'s MMC with a full matrix A: the reference code's gradient ascent with iterated
 // projections (mmc_mode::reference), and the L-space ascent followed by projected gradient
-// ascent on the spectraplex (mmc_mode::fast). See include/mahal/mmc.hpp and python_ref/MMC_REFERENCE.md.
+// ascent on the spectraplex (mmc_mode::fast). See include/mahal/mmc.hpp and
+// python_ref/MMC_REFERENCE.md.
 #include <algorithm>
 #include <chrono>
 #include <cmath>

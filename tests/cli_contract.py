@@ -290,6 +290,15 @@ def main():
         check(err.get("kind") == "usage" and "--hidden" in err.get("error", ""),
               f"--hidden 16,: {err}")
 
+        # The impostor search schedule: more frequent searches, as asked, and reported.
+        default = run(mahal, "fit", "--algo", "lmnn", "--train", train, "-q")
+        often = run(mahal, "fit", "--algo", "lmnn", "--train", train, "-q", "--search-every",
+                    "5", "--stale-check")
+        check(often.get("search_every") == 5 and often.get("stale_check") is True
+              and often.get("full_searches", 0) > default.get("full_searches", 0),
+              f"search schedule: {often.get('full_searches')} searches against "
+              f"{default.get('full_searches')} by default")
+
         # An option the algorithm does not read is an error, not silently ignored.
         err = run(mahal, "fit", "--algo", "mmc", "--train", train, "--rank", "2", expect_rc=1)
         check("--rank applies to --algo lmnn, mmc-l only" in err.get("error", ""),

@@ -46,6 +46,8 @@ void check_options_apply(const fit_command_options& o) {
       {"--mode", o.mode != "fast", mmc},
       {"--solver", !o.solver.empty(), lmnn},
       {"--impostors", o.impostors != 0, lmnn},
+      {"--search-every", o.search_every != 0, lmnn},
+      {"--stale-check", o.stale_check, lmnn},
       {"--C", o.C != 1, diagonal},
       {"--similar / --dissimilar", o.similar != 0 || o.dissimilar != 0, mmc},
       {"--max-iter", o.max_iter != 0, solvers},
@@ -155,6 +157,12 @@ void add_fit_command(CLI::App& app) {
                   "lmnn: only the K nearest impostors of each point (0 = all; mlpack uses k)")
       ->capture_default_str()
       ->check(non_negative());
+  sub->add_option("--search-every", o->search_every,
+                  "lmnn: iterations between full impostor searches (0 = 20)")
+      ->check(non_negative());
+  sub->add_flag("--stale-check", o->stale_check,
+                "lmnn: also search when a bound on the change of L says the impostors may be "
+                "stale (more searches; steadier on large, overlapping data)");
   sub->add_option("--max-iter", o->max_iter, "Iteration cap (0 = the solver's default)")
       ->check(non_negative());
   sub->add_option("--tol", o->tol, "Stopping tolerance (0 = the solver's default)")

@@ -25,6 +25,8 @@ struct fit_command_options {
   index_t k = 3;                        // lmnn target neighbours; k of the test k-NN
   index_t rank = 0;                     // rows of L (0 = d)
   index_t impostors = 0;                // lmnn: K nearest impostors per point (0 = all, the paper)
+  index_t search_every = 0;             // lmnn: iterations between impostor searches (0 = 20)
+  bool stale_check = false;             // lmnn: also search when the staleness bound fires
   index_t max_iter = 0;                 // 0 = the solver's default
   double tol = 0;                       // 0 = the solver's default
   double C = 1;                         // mmc-diag: weight of the log term

@@ -12,6 +12,8 @@ fit_outcome fit_lmnn_cli(const fit_command_options& o, const matrix<double>& X,
   options.k = o.k;
   options.rank = o.rank;
   options.impostors_per_point = o.impostors;
+  if (o.search_every > 0) options.full_search_every = o.search_every;
+  options.stale_check = o.stale_check;
   if (!o.solver.empty()) options.solver = parse_lmnn_solver(o.solver);
   if (o.max_iter > 0) options.max_iterations = o.max_iter;
   if (o.tol > 0) options.tolerance = o.tol;
@@ -32,6 +34,8 @@ fit_outcome fit_lmnn_cli(const fit_command_options& o, const matrix<double>& X,
   report["active_triplets"] = r.active_triplets;
   report["full_searches"] = r.full_searches;
   report["impostors_per_point"] = options.impostors_per_point;
+  report["search_every"] = options.full_search_every;
+  report["stale_check"] = options.stale_check;
   report["solver"] = to_string(options.solver);
   report["init"] = o.init;
   report["backend"] = be->name();

@@ -38,28 +38,30 @@ void check_options_apply(const fit_command_options& o) {
   using names = std::vector<std::string>;
   const names mmc = {"mmc", "mmc-diag", "mmc-l"}, lmnn = {"lmnn"}, ranked = {"lmnn", "mmc-l"},
               diagonal = {"mmc-diag"}, solvers = {"mmc", "mmc-diag", "mmc-l", "lmnn"},
-              siamese = {"siamese", "triplet", "triplet-hard"},
+              networks = {"siamese", "triplet", "triplet-hard"},
               learning_rate = {"lmnn", "siamese", "triplet", "triplet-hard"};
+  const fit_command_options unset;  // every option at its default
   const std::tuple<const char*, bool, const names&> rules[] = {
-      {"--init", o.init != "identity", lmnn},
-      {"--rank", o.rank != 0, ranked},
-      {"--mode", o.mode != "fast", mmc},
-      {"--solver", !o.solver.empty(), lmnn},
-      {"--impostors", o.impostors != 0, lmnn},
-      {"--search-every", o.search_every != 0, lmnn},
-      {"--stale-check", o.stale_check, lmnn},
-      {"--C", o.C != 1, diagonal},
-      {"--similar / --dissimilar", o.similar != 0 || o.dissimilar != 0, mmc},
-      {"--max-iter", o.max_iter != 0, solvers},
-      {"--tol", o.tol != 0, solvers},
-      {"--steps", o.steps != 0, siamese},
-      {"--batch", o.batch != 0, siamese},
-      {"--margin", o.margin != 0, siamese},
-      {"--lr", o.learning_rate != 0, learning_rate},
-      {"--hidden", o.hidden != "128,128", siamese},
-      {"--embedding-dim", o.embedding_dim != 32, siamese},
-      {"--activation", o.activation != "relu", siamese},
-      {"--precision", o.precision != "float", siamese}};
+      {"--init", o.init != unset.init, lmnn},
+      {"--rank", o.rank != unset.rank, ranked},
+      {"--mode", o.mode != unset.mode, mmc},
+      {"--solver", o.solver != unset.solver, lmnn},
+      {"--impostors", o.impostors != unset.impostors, lmnn},
+      {"--search-every", o.search_every != unset.search_every, lmnn},
+      {"--stale-check", o.stale_check != unset.stale_check, lmnn},
+      {"--C", o.C != unset.C, diagonal},
+      {"--similar / --dissimilar", o.similar != unset.similar || o.dissimilar != unset.dissimilar,
+       mmc},
+      {"--max-iter", o.max_iter != unset.max_iter, solvers},
+      {"--tol", o.tol != unset.tol, solvers},
+      {"--steps", o.steps != unset.steps, networks},
+      {"--batch", o.batch != unset.batch, networks},
+      {"--margin", o.margin != unset.margin, networks},
+      {"--lr", o.learning_rate != unset.learning_rate, learning_rate},
+      {"--hidden", o.hidden != unset.hidden, networks},
+      {"--embedding-dim", o.embedding_dim != unset.embedding_dim, networks},
+      {"--activation", o.activation != unset.activation, networks},
+      {"--precision", o.precision != unset.precision, networks}};
   for (const auto& [option, given, algos] : rules) {
     if (!given) continue;
     std::string list;

@@ -133,17 +133,15 @@ vector<double> capped_simplex(const vector<double>& lambda, double t) {
 }
 
 template <class T>
-void fast_full(full_state<T>& st, const matrix<double>& A0, double t, const mmc_options& o,
-               mmc_result<T>& r, clock_type::time_point t0) {
-  const matrix<double>& W = st.problem.W();
-  const index_t d = W.rows();
+void fast_full(full_state<T>& st, const detail::unconstrained_subspace& u, const matrix<double>& A0,
+               double t, const mmc_options& o, mmc_result<T>& r, clock_type::time_point t0) {
   // K = W^{-1/2} (W's tiny eigenvalues floored at 1e-12·λ_max: directions S does not
-  // constrain), so that A = K B K turns ⟨W, A⟩ <= t into tr B <= t.
-  vector<double> lw;
-  matrix<double> Vw;
-  st.eig(W, lw, Vw);
-  const double floor = std::max(lw.maxCoeff(), 1e-300) * detail::kScatterFloor;
-  const vector<double> root = lw.cwiseMax(floor).cwiseSqrt();
+  // constrain), so that A = K B K turns ⟨W, A⟩ <= t into tr B <= t. W's eigendecomposition is
+  // find_unconstrained's, counted here as this solver's.
+  const vector<double>& lw = u.values;
+  const matrix<double>& Vw = u.vectors;
+  ++st.eigs;
+  const vector<double> root = lw.cwiseMax(u.floor).cwiseSqrt();
   const matrix<double> K = Vw * root.cwiseInverse().asDiagonal() * Vw.transpose();
   const matrix<double> Kinv = Vw * root.asDiagonal() * Vw.transpose();
   auto symm = [](const matrix<double>& a) { return matrix<double>((a + a.transpose()) / 2); };
@@ -166,9 +164,8 @@ void fast_full(full_state<T>& st, const matrix<double>& A0, double t, const mmc_
   // smooth where A's are not: ∂||δ||_A/∂A grows without bound as δᵀAδ → 0, and near a low-rank
   // optimum projected steps on A shrink to nothing (iris with 15 similar pairs: 100 iterations
   // and still 0.4–2 % short of the optimum in 5 of 8 draws).
-  const matrix<double> W_floored = Kinv * Kinv;
   detail::linear_ascent_result a = detail::linear_ascent(
-      st.problem, W_floored, psd_to_linear_map<double>(A0), t, o, 0, r.trace, t0);
+      st.problem, u.W_floored, psd_to_linear_map<double>(A0), t, o, 0, r.trace, t0);
   // Phase 2: projected gradient on the spectraplex from there, stopped by the Frank–Wolfe gap
   // (which the first phase's result usually meets at once).
   matrix<double> B = project(symm(Kinv * (a.L.transpose() * a.L) * Kinv));
@@ -216,7 +213,6 @@ void fast_full(full_state<T>& st, const matrix<double>& A0, double t, const mmc_
   st.eig(B, lambda, V);
   const matrix<double> L = lambda.cwiseMax(0.0).cwiseSqrt().asDiagonal() * V.transpose() * K;
   r.A = (L.transpose() * L).template cast<T>();
-  (void)d;
 }
 
 }  // namespace
@@ -240,11 +236,12 @@ mmc_result<T> fit_mmc_full(backend<T>& be, matrix_ref<T> X, const pair_list& S, 
           "the bound t = Σ_S ||δ||²_{A0} / 100 is 0: every similar pair has "
           "zero distance under A0");
   r.bound = t;
-  r.unconstrained = detail::find_unconstrained(problem).directions;
+  const detail::unconstrained_subspace u = detail::find_unconstrained(problem);
+  r.unconstrained = u.directions;
   if (options.mode == mmc_mode::reference)
     reference_full(st, A0, t, options, r, t0);
   else
-    fast_full(st, A0, t, options, r, t0);
+    fast_full(st, u, A0, t, options, r, t0);
   const matrix<double> A = r.A.template cast<double>();
   r.objective = st.dissimilar(A, detail::mmc_weight::paper, nullptr);
   r.similarity = detail::frob_dot(problem.W(), A);

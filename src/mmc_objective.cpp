@@ -29,6 +29,25 @@ device_array<T> upper_mask(backend<T>& be, index_t size) {
   return to_device<T>(be, m);
 }
 
+// Σ δδᵀ over the pairs (δ = x_i − x_j, columns of X), d×d in double: the differences gathered
+// in chunks, one GEMM each (one chunk, the same bits as a single GEMM, up to 65536 pairs).
+template <class T>
+matrix<double> host_pair_scatter(const matrix<T>& X, const pair_list& pairs) {
+  constexpr std::size_t chunk = 65536;
+  const index_t d = X.rows();
+  matrix<double> out = matrix<double>::Zero(d, d);
+  matrix<double> Delta;
+  for (std::size_t k0 = 0; k0 < pairs.size(); k0 += chunk) {
+    const std::size_t m = std::min(chunk, pairs.size() - k0);
+    Delta.resize(d, static_cast<index_t>(m));
+    for (std::size_t k = 0; k < m; ++k)
+      Delta.col(static_cast<index_t>(k)) =
+          (X.col(pairs[k0 + k].i) - X.col(pairs[k0 + k].j)).template cast<double>();
+    out.noalias() += Delta * Delta.transpose();
+  }
+  return out;
+}
+
 }  // namespace
 
 template <class T>
@@ -44,24 +63,9 @@ mmc_problem<T>::mmc_problem(backend<T>& be, matrix_ref<T> X, const pair_list& S,
   X_host_ = X;
   if (implicit_) X_host_.colwise() -= X_host_.rowwise().mean();
   X_ = to_device<T>(be, X_host_);
-  // W = Σ_S δδᵀ on the host in double (d×d, once).
-  matrix<double> Delta(d_, static_cast<index_t>(S.size()));
-  for (std::size_t k = 0; k < S.size(); ++k)
-    Delta.col(static_cast<index_t>(k)) =
-        (X_host_.col(S[k].i) - X_host_.col(S[k].j)).template cast<double>();
-  W_ = Delta * Delta.transpose();
+  W_ = host_pair_scatter(X_host_, S);  // W = Σ_S δδᵀ on the host in double (d×d, once)
   if (!implicit_) {
-    // Σ_D δδᵀ in chunks of pairs (a d×|D| copy of the differences could be large).
-    constexpr std::size_t chunk = 4096;
-    WD_ = matrix<double>::Zero(d_, d_);
-    for (std::size_t k0 = 0; k0 < D->size(); k0 += chunk) {
-      const std::size_t m = std::min(chunk, D->size() - k0);
-      matrix<double> Dk(d_, static_cast<index_t>(m));
-      for (std::size_t k = 0; k < m; ++k)
-        Dk.col(static_cast<index_t>(k)) =
-            (X_host_.col((*D)[k0 + k].i) - X_host_.col((*D)[k0 + k].j)).template cast<double>();
-      WD_.noalias() += Dk * Dk.transpose();
-    }
+    WD_ = host_pair_scatter(X_host_, *D);
     D_host_ = *D;
     D_ = pairs_to_device(be, *D);
     n_dissimilar_ = static_cast<double>(D->size());
@@ -77,11 +81,7 @@ mmc_problem<T>::mmc_problem(backend<T>& be, matrix_ref<T> X, const pair_list& S,
   // Σ over all pairs i < j of δδᵀ is n·X_c X_cᵀ (X is centred); D's is that less S's distinct
   // pairs.
   const matrix<double> Xc = X_host_.template cast<double>();
-  WD_ = static_cast<double>(n_) * (Xc * Xc.transpose());
-  for (const auto& p : unique) {
-    const vector<double> delta = Xc.col(p.i) - Xc.col(p.j);
-    WD_.noalias() -= delta * delta.transpose();
-  }
+  WD_ = static_cast<double>(n_) * (Xc * Xc.transpose()) - host_pair_scatter(X_host_, unique);
   S_unique_ = pairs_to_device(be, unique);
   n_dissimilar_ = 0.5 * static_cast<double>(n_) * static_cast<double>(n_ - 1) -
                   static_cast<double>(unique.size());
@@ -362,19 +362,18 @@ void host_eig(backend<T>&, const matrix<double>& a, vector<double>& w, matrix<do
 template <class T>
 unconstrained_subspace find_unconstrained(const mmc_problem<T>& p) {
   const matrix<double>& W = p.W();
-  vector<double> lw;
-  matrix<double> V;
-  host_syevd solver;
-  solver.run(W, lw, V);
-  const double floor = kScatterFloor * std::max(lw.maxCoeff(), 1e-300);
-  index_t below = 0;  // eigenvalues ascend: the first `below` are under the floor
-  while (below < lw.size() && lw(below) <= floor) ++below;
   unconstrained_subspace u;
+  host_syevd solver;
+  solver.run(W, u.values, u.vectors);
+  const vector<double>& lw = u.values;
+  u.floor = kScatterFloor * std::max(lw.maxCoeff(), 1e-300);
+  index_t below = 0;  // eigenvalues ascend: the first `below` are under the floor
+  while (below < lw.size() && lw(below) <= u.floor) ++below;
   u.W_floored = W;
   if (below == 0) return u;
-  const matrix<double> Vn = V.leftCols(below);
+  const matrix<double> Vn = u.vectors.leftCols(below);
   u.W_floored.noalias() +=
-      Vn * (floor - lw.head(below).array()).matrix().asDiagonal() * Vn.transpose();
+      Vn * (u.floor - lw.head(below).array()).matrix().asDiagonal() * Vn.transpose();
   // The rank of D's scatter within that subspace.
   const matrix<double> P = Vn.transpose() * p.dissimilar_scatter() * Vn;
   vector<double> lp;

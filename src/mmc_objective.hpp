@@ -98,6 +98,9 @@ class mmc_problem {
 inline constexpr double kScatterFloor = 1e-12;
 struct unconstrained_subspace {
   index_t directions = 0;    // dimension of the subspace in which only D varies
+  vector<double> values;     // W's eigenvalues, ascending,
+  matrix<double> vectors;    // and eigenvectors
+  double floor = 0;          // kScatterFloor·λ_max(W)
   matrix<double> W_floored;  // W with its eigenvalues under the floor raised to it (W if none)
 };
 template <class T>

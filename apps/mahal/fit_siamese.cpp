@@ -1,6 +1,6 @@
 // mahal fit --algo siamese | triplet | triplet-hard: a Siamese network G_W trained with the
 // contrastive loss (Hadsell, Chopra & LeCun, CVPR 2006) or a triplet network with FaceNet's
-// loss (Schroff et al., CVPR 2015), in single precision.
+// loss (Schroff et al., CVPR 2015).
 //
 // Defaults (the protocol of the benchmarks): MLP d → 128 → ReLU → 128 → ReLU → 32 in single
 // precision, Adam with learning rate 1e-3, 2000 steps of 256 pairs (or triplets); contrastive

@@ -95,7 +95,7 @@ class mmc_problem {
 // solvers solve the problem with those eigenvalues of W raised to the floor: a ridge that fixes
 // the scale along them, not the shape (A ends up concentrated on them), and report how many there
 // are (mmc_result::unconstrained).
-inline constexpr double kScatterFloor = 1e-12;
+inline constexpr double kScatterFloor = mmc_scatter_floor;
 struct unconstrained_subspace {
   index_t directions = 0;    // dimension of the subspace in which only D varies
   vector<double> values;     // W's eigenvalues, ascending,

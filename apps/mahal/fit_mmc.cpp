@@ -1,5 +1,6 @@
 // mahal fit --algo mmc | mmc-diag | mmc-l: Xing et al. (NIPS 2002).
 #include <cstdio>
+#include <string>
 
 #include "fit.hpp"
 #include "mahal/constraints.hpp"
@@ -47,16 +48,21 @@ fit_outcome fit_mmc(mmc_kind kind, const std::string& algo, const fit_command_op
   report["bound"] = r.bound;
   report["eigendecompositions"] = r.eigendecompositions;
   report["unconstrained_directions"] = r.unconstrained;
-  if (r.unconstrained > 0 && o.common.verbose > 0)
+  if (r.unconstrained > 0 && o.common.verbose > 0) {
+    char floor[32];
+    std::snprintf(floor, sizeof floor, "%g", mmc_scatter_floor);
+    const std::string consequence =
+        options.mode == mmc_mode::fast
+            ? std::string("the metric was learned with a ") + floor +
+                  " relative floor on the similar-pair scatter and concentrates on them (more "
+                  "similar pairs avoid this)"
+            : "the reference mode follows them until its iteration cap";
     std::fprintf(stderr,
                  "mahal fit %s: warning: the similar pairs do not vary along %lld %s in which "
                  "dissimilar pairs do, so the objective is unbounded there; %s\n",
                  algo.c_str(), static_cast<long long>(r.unconstrained),
-                 kind == mmc_kind::diagonal ? "feature(s)" : "direction(s)",
-                 options.mode == mmc_mode::fast
-                     ? "the metric was learned with a 1e-12 floor on the similar-pair scatter "
-                       "and concentrates on them (more similar pairs avoid this)"
-                     : "the reference mode follows them until its iteration cap");
+                 kind == mmc_kind::diagonal ? "feature(s)" : "direction(s)", consequence.c_str());
+  }
   report["mode"] = o.mode;
   report["backend"] = be->name();
   const metric<double> learned =

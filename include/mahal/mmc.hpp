@@ -35,7 +35,7 @@
 // scatter W = Σ_S δδᵀ is singular there: few pairs in many dimensions, or a feature constant
 // within classes) but dissimilar pairs do, Σ_D grows without limit at no cost in Σ_S and the
 // objectives have no optimum. The fast solvers then raise W's eigenvalues (diagonal A: the
-// entries of diag W) under 1e-12 of the largest to that floor, a ridge that bounds the scale
+// entries of diag W) under mmc_scatter_floor (1e-12) of the largest to that floor, a ridge that bounds the scale
 // along those directions but not the shape: the learned A concentrates on them, which collapses
 // the similar pairs there. mmc_result::unconstrained counts them; the reference mode keeps the
 // reference code's behaviour (it climbs along them until its iteration cap).
@@ -61,6 +61,10 @@
 #include "mahal/solver.hpp"
 
 namespace mahal {
+
+// The fast solvers' floor on the similar-pair scatter, relative to its largest eigenvalue (or
+// diagonal entry); see "Unconstrained directions" above.
+inline constexpr double mmc_scatter_floor = 1e-12;
 
 enum class mmc_mode {
   fast,       // this library's algorithms (see above)

@@ -220,7 +220,15 @@ def main():
                 ("mmc-l", [], SOLVER_KEYS),
                 ("lmnn", [], SOLVER_KEYS),
                 ("siamese", ["--steps", "200"], FIT_KEYS | {"pairs_per_second"}),
-                ("triplet", ["--steps", "200"], FIT_KEYS | {"triplets_per_second"})]
+                ("triplet", ["--steps", "200"], FIT_KEYS | {"triplets_per_second"}),
+                ("triplet-hard", ["--steps", "200"], FIT_KEYS | {"triplets_per_second"}),
+                ("triplet-semi-hard", ["--steps", "200", "--per-class", "4"],
+                 FIT_KEYS | {"triplets_per_second", "per_class"}),
+                ("softmax-contrastive", ["--steps", "200", "--lambda", "0.5"],
+                 FIT_KEYS | {"pairs_per_second", "lambda"}),
+                ("softmax-center", ["--steps", "200", "--optimizer", "sgd", "--lr", "0.05",
+                                    "--momentum", "0.5"],
+                 FIT_KEYS | {"pairs_per_second", "lambda", "momentum"})]
         for algo, extra, keys in fits:
             model = os.path.join(tmp, algo + ".model")
             fit = run(mahal, "fit", "--algo", algo, "--train", train, "--test", test, "--out",
@@ -306,6 +314,32 @@ def main():
         err = run(mahal, "fit", "--algo", "siamese", "--train", train, "--max-iter", "5",
                   expect_rc=1)
         check("--max-iter" in err.get("error", ""), f"--max-iter for siamese: {err}")
+        for algo, option, value in [("siamese", "--lambda", "2"), ("triplet", "--per-class", "4"),
+                                    ("softmax-center", "--margin", "2"),
+                                    ("triplet", "--contrastive-form", "unsquared"),
+                                    ("lmnn", "--optimizer", "sgd")]:
+            err = run(mahal, "fit", "--algo", algo, "--train", train, option, value,
+                      expect_rc=1)
+            check(f"{option} applies to --algo" in err.get("error", ""),
+                  f"{option} for {algo}: {err}")
+        err = run(mahal, "fit", "--algo", "siamese", "--train", train, "--momentum", "0.5",
+                  expect_rc=1)
+        check("--momentum applies to --optimizer sgd only" in err.get("error", ""),
+              f"--momentum with Adam: {err}")
+        # The network options reach the trainer: the same seed and batches, another loss form
+        # or optimiser, another last-step loss.
+        losses = {}
+        for name, extra in [("squared", []), ("unsquared", ["--contrastive-form", "unsquared"]),
+                            ("sgd", ["--optimizer", "sgd"])]:
+            fit = run(mahal, "fit", "--algo", "siamese", "--train", train, "--steps", "20",
+                      "-q", *extra)
+            losses[name] = fit.get("final_loss")
+            check(fit.get("optimizer") == ("sgd" if name == "sgd" else "adam")
+                  and fit.get("contrastive_form") == ("unsquared" if name == "unsquared"
+                                                      else "squared"),
+                  f"siamese {name}: {fit.get('optimizer')}, {fit.get('contrastive_form')}")
+        check(len({losses["squared"], losses["unsquared"], losses["sgd"]}) == 3,
+              f"siamese loss forms and optimisers: {losses}")
 
         # Errors: one JSON object, exit 1; usage errors exit 2.
         err = run(mahal, "knn", "--train", os.path.join(tmp, "missing.csv"), "--test", test,

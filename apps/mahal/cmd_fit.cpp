@@ -38,8 +38,17 @@ void check_options_apply(const fit_command_options& o) {
   using names = std::vector<std::string>;
   const names mmc = {"mmc", "mmc-diag", "mmc-l"}, lmnn = {"lmnn"}, ranked = {"lmnn", "mmc-l"},
               diagonal = {"mmc-diag"}, solvers = {"mmc", "mmc-diag", "mmc-l", "lmnn"},
-              networks = {"siamese", "triplet", "triplet-hard"},
-              learning_rate = {"lmnn", "siamese", "triplet", "triplet-hard"};
+              networks = {"siamese",           "triplet",
+                          "triplet-hard",      "triplet-semi-hard",
+                          "softmax-contrastive", "softmax-center"},
+              margin = {"siamese", "triplet", "triplet-hard", "triplet-semi-hard",
+                        "softmax-contrastive"},
+              contrastive = {"siamese", "softmax-contrastive"},
+              mined = {"triplet-hard", "triplet-semi-hard"},
+              joint = {"softmax-contrastive", "softmax-center"},
+              learning_rate = {"lmnn",         "siamese",           "triplet",
+                               "triplet-hard", "triplet-semi-hard", "softmax-contrastive",
+                               "softmax-center"};
   const fit_command_options unset;  // every option at its default
   const std::tuple<const char*, bool, const names&> rules[] = {
       {"--init", o.init != unset.init, lmnn},
@@ -56,12 +65,17 @@ void check_options_apply(const fit_command_options& o) {
       {"--tol", o.tol != unset.tol, solvers},
       {"--steps", o.steps != unset.steps, networks},
       {"--batch", o.batch != unset.batch, networks},
-      {"--margin", o.margin != unset.margin, networks},
+      {"--margin", o.margin != unset.margin, margin},
       {"--lr", o.learning_rate != unset.learning_rate, learning_rate},
       {"--hidden", o.hidden != unset.hidden, networks},
       {"--embedding-dim", o.embedding_dim != unset.embedding_dim, networks},
       {"--activation", o.activation != unset.activation, networks},
-      {"--precision", o.precision != unset.precision, networks}};
+      {"--precision", o.precision != unset.precision, networks},
+      {"--optimizer", o.optimizer != unset.optimizer, networks},
+      {"--momentum", o.momentum != unset.momentum, networks},
+      {"--per-class", o.per_class != unset.per_class, mined},
+      {"--lambda", o.lambda != unset.lambda, joint},
+      {"--contrastive-form", o.contrastive_form != unset.contrastive_form, contrastive}};
   for (const auto& [option, given, algos] : rules) {
     if (!given) continue;
     std::string list;
@@ -69,6 +83,8 @@ void check_options_apply(const fit_command_options& o) {
     expects(std::find(algos.begin(), algos.end(), o.algo) != algos.end(), "mahal fit", option,
             " applies to --algo ", list, " only, not ", o.algo);
   }
+  expects(o.momentum == unset.momentum || o.optimizer == "sgd", "mahal fit",
+          "--momentum applies to --optimizer sgd only, not ", o.optimizer);
 }
 
 CLI::Validator hidden_widths() {
@@ -175,27 +191,47 @@ void add_fit_command(CLI::App& app) {
   sub->add_option("--dissimilar", o->dissimilar, "mmc: sampled dissimilar pairs")
       ->check(non_negative());
   sub->add_option("--seed", o->seed, "Seed for sampling")->capture_default_str();
-  sub->add_option("--steps", o->steps, "siamese: training steps (0 = 2000)")->check(non_negative());
-  sub->add_option("--batch", o->batch, "siamese: pairs or triplets per step (0 = 256)")
+  sub->add_option("--steps", o->steps, "networks: training steps (0 = 2000)")->check(non_negative());
+  sub->add_option("--batch", o->batch, "networks: pairs or triplets per step (mined triplets: the samples of a P x K batch; 0 = 256)")
       ->check(non_negative());
   sub->add_option("--margin", o->margin,
-                  "siamese: margin (contrastive; 0 = 1) or alpha (triplet; 0 = 0.2)")
+                  "networks: margin (contrastive; 0 = 1) or alpha (triplet; 0 = 0.2)")
       ->check(non_negative());
-  sub->add_option("--lr", o->learning_rate, "siamese / sgd: learning rate (0 = the default)")
+  sub->add_option("--lr", o->learning_rate, "networks / lmnn sgd: learning rate (0 = the default)")
       ->check(non_negative());
   sub->add_option("--hidden", o->hidden,
-                  "siamese: hidden layer widths, comma-separated (none: a linear map)")
+                  "networks: hidden layer widths, comma-separated (none: a linear map)")
       ->capture_default_str()
       ->check(hidden_widths());
-  sub->add_option("--embedding-dim", o->embedding_dim, "siamese: dimension of the embedding")
+  sub->add_option("--embedding-dim", o->embedding_dim, "networks: dimension of the embedding")
       ->capture_default_str()
       ->check(positive());
-  sub->add_option("--activation", o->activation, "siamese: activation of the hidden layers")
+  sub->add_option("--activation", o->activation, "networks: activation of the hidden layers")
       ->capture_default_str()
       ->check(CLI::IsMember({"relu", "tanh"}));
-  sub->add_option("--precision", o->precision, "siamese: scalar type of the network")
+  sub->add_option("--precision", o->precision, "networks: scalar type of the network")
       ->capture_default_str()
       ->check(CLI::IsMember({"float", "double"}));
+  sub->add_option("--optimizer", o->optimizer, "networks: adam or sgd (with momentum)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"adam", "sgd"}));
+  sub->add_option("--momentum", o->momentum, "networks: SGD momentum (with --optimizer sgd)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999999));
+  sub->add_option("--per-class", o->per_class,
+                  "triplet-hard, triplet-semi-hard: samples per class of a P x K batch "
+                  "(--batch samples in all)")
+      ->capture_default_str()
+      ->check(CLI::Range(index_t{2}, index_t{1} << 30));
+  sub->add_option("--lambda", o->lambda,
+                  "softmax-contrastive, softmax-center: weight of the contrastive or center term")
+      ->capture_default_str()
+      ->check(non_negative());
+  sub->add_option("--contrastive-form", o->contrastive_form,
+                  "siamese, softmax-contrastive: squared (Hadsell et al.) or unsquared "
+                  "(Simo-Serra et al.) terms")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"squared", "unsquared"}));
   sub->add_option("--init", o->init,
                   "lmnn: initial L: identity, pca, or a metric file (mahal fit --out) to continue "
                   "from, in that file's standardisation")

@@ -40,6 +40,11 @@ struct fit_command_options {
   index_t embedding_dim = 32;       // networks: dimension of the embedding
   std::string activation = "relu";  // networks: relu | tanh
   std::string precision = "float";  // networks: float | double
+  std::string optimizer = "adam";   // networks: adam | sgd
+  double momentum = 0.9;            // networks: SGD momentum
+  index_t per_class = 8;            // mined triplets: samples per class in a P×K batch
+  double lambda = 1;                // softmax-*: weight of the contrastive or center term
+  std::string contrastive_form = "squared";  // contrastive losses: squared | unsquared
   std::string init = "identity";    // lmnn: identity | pca | a metric file to continue from
   matrix<double> init_L;            // the L of that metric file (set by run_fit)
 };
@@ -59,7 +64,8 @@ using fit_algorithm = std::function<fit_outcome(const fit_command_options&, cons
 using fit_registry = std::map<std::string, fit_algorithm>;
 void register_mmc_algorithms(fit_registry& registry);
 void register_lmnn_algorithms(fit_registry& registry);
-void register_siamese_algorithms(fit_registry& registry);  // siamese, triplet, triplet-hard
+// siamese, triplet, triplet-hard, triplet-semi-hard, softmax-contrastive, softmax-center
+void register_siamese_algorithms(fit_registry& registry);
 
 // The outcome of an algorithm that learns a linear metric: embed = L·x, save = metric file.
 fit_outcome metric_outcome(const metric<double>& learned, json report, const std::string& algo);

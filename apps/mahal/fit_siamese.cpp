@@ -1,17 +1,28 @@
-// mahal fit --algo siamese | triplet | triplet-hard: a Siamese network G_W trained with the
-// contrastive loss (Hadsell, Chopra & LeCun, CVPR 2006) or a triplet network with FaceNet's
-// loss (Schroff et al., CVPR 2015).
+// mahal fit --algo siamese | triplet | triplet-hard | triplet-semi-hard | softmax-contrastive |
+// softmax-center: a network G_W trained with
+//   siamese              the contrastive loss on balanced random pairs (Hadsell, Chopra & LeCun,
+//                        CVPR 2006; --contrastive-form unsquared: Simo-Serra et al., ICCV 2015);
+//   triplet              FaceNet's loss on random triplets (Schroff et al., CVPR 2015);
+//   triplet-hard / -semi-hard   the same loss on P×K batches with the hardest (semi-hard)
+//                        negative of each anchor-positive pair mined in the batch;
+//   softmax-contrastive  identification + λ·verification: a softmax classifier on the
+//                        embedding plus λ·contrastive on balanced pairs (DeepID2, Sun et al. 2014);
+//   softmax-center       softmax + λ·center loss on the pairs' samples (Wen et al., ECCV 2016).
+// The softmax head and the class centres serve training only; the model file keeps G_W.
 //
 // Defaults (the protocol of the benchmarks): MLP d → 128 → ReLU → 128 → ReLU → 32 in single
-// precision, Adam with learning rate 1e-3, 2000 steps of 256 pairs (or triplets); contrastive
-// margin 1; triplet margin α = 0.2 on L2-normalised embeddings. --hidden, --embedding-dim,
-// --activation, --precision, --steps, --batch, --margin, --lr and --seed override them; --seed
-// draws both the initial weights and the batches.
+// precision (L2-normalised output for the triplet losses), Adam with learning rate 1e-3, 2000
+// steps of 256 pairs (or triplets; P×K batches of 256 samples, K = 8); contrastive margin 1;
+// triplet margin α = 0.2; λ = 1. --hidden, --embedding-dim, --activation, --precision, --steps,
+// --batch, --margin, --lr, --optimizer, --momentum, --per-class, --lambda, --contrastive-form
+// and --seed override them; --seed draws both the initial weights and the batches.
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "fit.hpp"
 #include "mahal/nn/serialization.hpp"
@@ -25,11 +36,13 @@ fit_outcome fit_network(nn::siamese_objective objective, const std::string& algo
                         const fit_command_options& o, const matrix<double>& X,
                         const label_vector& y) {
   std::shared_ptr<backend<T>> be = make_backend<T>(parse_device(o.common.backend));
-  const bool pairs = objective == nn::siamese_objective::contrastive;
+  const bool triplets = objective == nn::siamese_objective::triplet ||
+                        objective == nn::siamese_objective::triplet_hard ||
+                        objective == nn::siamese_objective::triplet_semi_hard;
   const nn::activation act = o.activation == "tanh" ? nn::activation::tanh : nn::activation::relu;
   auto net = std::make_shared<nn::sequential<T>>(
       nn::make_mlp<T>(*be, X.rows(), *parse_hidden_widths(o.hidden), o.embedding_dim, act,
-                      /*l2_output=*/!pairs, o.seed));
+                      /*l2_output=*/triplets, o.seed));
   nn::siamese_options options;
   options.objective = objective;
   if (o.steps > 0) options.steps = o.steps;
@@ -39,6 +52,12 @@ fit_outcome fit_network(nn::siamese_objective objective, const std::string& algo
     options.contrastive.margin = o.margin;
     options.triplet.alpha = o.margin;
   }
+  options.contrastive.form = o.contrastive_form == "unsquared" ? nn::contrastive_form::unsquared
+                                                                : nn::contrastive_form::squared;
+  options.optimizer = o.optimizer == "sgd" ? nn::optimizer_kind::sgd : nn::optimizer_kind::adam;
+  options.momentum = o.momentum;
+  options.per_class = o.per_class;
+  options.lambda = o.lambda;
   options.seed = o.seed;
   options.trace_every = std::max<index_t>(1, options.steps / 20);
   options.progress = stderr_progress("mahal fit " + algo, o.common);
@@ -51,13 +70,25 @@ fit_outcome fit_network(nn::siamese_objective objective, const std::string& algo
   json& report = outcome.report;
   report["steps"] = r.steps;
   report["batch"] = options.batch;
-  report[pairs ? "pairs_per_second" : "triplets_per_second"] = r.items_per_second;
+  report[triplets ? "triplets_per_second" : "pairs_per_second"] = r.items_per_second;
   report["loop_seconds"] = r.train_seconds;   // the training loop alone (wall clock)
   report["train_cpu_seconds"] = cpu_seconds;  // its process CPU time (all threads)
   report["steps_per_second"] = r.train_seconds > 0 ? r.steps / r.train_seconds : 0.0;
   report["final_loss"] = r.final_loss;
-  report["margin"] = pairs ? options.contrastive.margin : options.triplet.alpha;
+  if (objective != nn::siamese_objective::center)
+    report["margin"] = triplets ? options.triplet.alpha : options.contrastive.margin;
   report["lr"] = options.lr;
+  report["optimizer"] = o.optimizer;
+  if (options.optimizer == nn::optimizer_kind::sgd) report["momentum"] = options.momentum;
+  const bool joint = objective == nn::siamese_objective::identification_verification ||
+                     objective == nn::siamese_objective::center;
+  if (joint) report["lambda"] = options.lambda;
+  if (objective == nn::siamese_objective::contrastive ||
+      objective == nn::siamese_objective::identification_verification)
+    report["contrastive_form"] = o.contrastive_form;
+  if (objective == nn::siamese_objective::triplet_hard ||
+      objective == nn::siamese_objective::triplet_semi_hard)
+    report["per_class"] = options.per_class;
   report["layers"] = nn::describe_layers(*net);
   report["parameters"] = net->parameter_count();
   report["precision"] = o.precision;
@@ -70,13 +101,6 @@ fit_outcome fit_network(nn::siamese_objective objective, const std::string& algo
     nn::save_network(path, *net, scaler, {{"algo", algo}});
   };
   return outcome;
-}
-
-fit_outcome fit_network_in_precision(nn::siamese_objective objective, const std::string& algo,
-                                     const fit_command_options& o, const matrix<double>& X,
-                                     const label_vector& y) {
-  return o.precision == "double" ? fit_network<double>(objective, algo, o, X, y)
-                                 : fit_network<float>(objective, algo, o, X, y);
 }
 
 }  // namespace
@@ -98,15 +122,19 @@ std::optional<std::vector<index_t>> parse_hidden_widths(const std::string& text)
 }
 
 void register_siamese_algorithms(fit_registry& registry) {
-  registry["siamese"] = [](auto& o, auto& X, auto& y) {
-    return fit_network_in_precision(nn::siamese_objective::contrastive, "siamese", o, X, y);
-  };
-  registry["triplet"] = [](auto& o, auto& X, auto& y) {
-    return fit_network_in_precision(nn::siamese_objective::triplet, "triplet", o, X, y);
-  };
-  registry["triplet-hard"] = [](auto& o, auto& X, auto& y) {
-    return fit_network_in_precision(nn::siamese_objective::triplet_hard, "triplet-hard", o, X, y);
-  };
+  const std::pair<const char*, nn::siamese_objective> networks[] = {
+      {"siamese", nn::siamese_objective::contrastive},
+      {"triplet", nn::siamese_objective::triplet},
+      {"triplet-hard", nn::siamese_objective::triplet_hard},
+      {"triplet-semi-hard", nn::siamese_objective::triplet_semi_hard},
+      {"softmax-contrastive", nn::siamese_objective::identification_verification},
+      {"softmax-center", nn::siamese_objective::center}};
+  for (const auto& [name, objective] : networks) {
+    registry[name] = [name = std::string(name), objective = objective](auto& o, auto& X, auto& y) {
+      return o.precision == "double" ? fit_network<double>(objective, name, o, X, y)
+                                     : fit_network<float>(objective, name, o, X, y);
+    };
+  }
 }
 
 }  // namespace mahal::cli

@@ -9,7 +9,8 @@
 #   bench/oneshot_digits.sh [DRAWS] [STEPS]
 #
 # Environment: MAHAL (default build/apps/mahal), PY (a python with scikit-learn, default python3),
-# ROC_DIR (if set, the ROC points of draw 0 are written there as <algo>.csv).
+# ROC_DIR (if set, the ROC points of draw 0 are written there as <algo>.csv), ALGOS (the models,
+# default "euclidean siamese triplet lmnn"; any `mahal fit --algo` name, or euclidean for none).
 set -eu
 DRAWS=${1:-5}
 STEPS=${2:-2000}
@@ -42,11 +43,14 @@ for s in range(draws):
     write(f"{tmp}/gallery_{s}.csv", np.array(rows))
 PY
 
-for ALGO in euclidean siamese triplet lmnn; do
+for ALGO in ${ALGOS:-euclidean siamese triplet lmnn}; do
   MODEL=""
   if [ "$ALGO" != euclidean ]; then
     STEPS_OPTION=""
-    if [ "$ALGO" != lmnn ]; then STEPS_OPTION="--steps $STEPS"; fi
+    case "$ALGO" in
+      lmnn | mmc*) ;;
+      *) STEPS_OPTION="--steps $STEPS" ;;
+    esac
     # shellcheck disable=SC2086
     "$MAHAL" fit --algo "$ALGO" --train "$TMP/base.csv" $STEPS_OPTION \
       --out "$TMP/$ALGO.mahal" --json --quiet > /dev/null

@@ -15,10 +15,14 @@ TEST_CASE("Siamese and triplet training agree on CPU and GPU") {
   auto gpu = make_backend<double>(device::cuda);
   const matrix<double> X = test::random_matrix<double>(8, 300, 31);
   const label_vector y = test::random_labels(300, 5, 32);
-  for (auto objective : {siamese_objective::contrastive, siamese_objective::triplet,
-                         siamese_objective::triplet_hard}) {
+  for (auto objective :
+       {siamese_objective::contrastive, siamese_objective::triplet, siamese_objective::triplet_hard,
+        siamese_objective::triplet_semi_hard, siamese_objective::identification_verification,
+        siamese_objective::center}) {
     CAPTURE(static_cast<int>(objective));
-    const bool unit = objective != siamese_objective::contrastive;
+    const bool unit = objective == siamese_objective::triplet ||
+                      objective == siamese_objective::triplet_hard ||
+                      objective == siamese_objective::triplet_semi_hard;
     auto a = make_mlp<double>(*cpu, 8, {16, 16}, 4, activation::relu, unit, 3);
     auto b = make_mlp<double>(*gpu, 8, {16, 16}, 4, activation::relu, unit, 3);
     siamese_options opt;
@@ -26,6 +30,7 @@ TEST_CASE("Siamese and triplet training agree on CPU and GPU") {
     opt.batch = 64;
     opt.per_class = 4;
     opt.seed = 7;
+    opt.lambda = 0.5;  // the joint objectives' weighting on both backends
     siamese_trainer<double> ta(a, X, y, opt), tb(b, X, y, opt);
     // One step: the same batch, loss and update up to the two BLAS libraries' rounding.
     const step_result sa = ta.step(), sb = tb.step();

@@ -20,7 +20,7 @@ train=$out/wine_train.csv test=$out/wine_test.csv
 
 echo "== k-NN, Euclidean (standardised)" >&2
 "$mahal" knn --train "$train" --test "$test" --k 3 --standardize
-for algo in mmc mmc-diag mmc-l lmnn siamese triplet; do
+for algo in mmc mmc-diag mmc-l lmnn siamese triplet triplet-semi-hard softmax-center; do
   echo "== fit --algo $algo" >&2
   "$mahal" fit --algo "$algo" --train "$train" --test "$test" --out "$out/wine_$algo.mahal" --quiet
 done
@@ -37,3 +37,7 @@ PY
 echo "== verify: yes/no for $(($(wc -l < "$out/wine_claims.csv") - 1)) claims (half forged) at the EER threshold" >&2
 "$mahal" verify --model "$out/wine_lmnn.mahal" --gallery "$train" --probes "$test" \
   --claims "$out/wine_claims.csv" --threshold eer --decisions-out "$out/wine_decisions.csv"
+echo "== cluster: wine test samples, constrained K-means with a little side information" >&2
+"$mahal" cluster --data "$test" --standardize --side-information little --quiet
+echo "== cluster: the same under the MMC metric learned on the training part" >&2
+"$mahal" cluster --data "$test" --model "$out/wine_mmc.mahal" --side-information little --quiet

@@ -56,6 +56,28 @@ def split_wine(data_dir, out):
             f.write("\n".join([header] + part) + "\n")
 
 
+def balanced_pair_accuracy(y, a):
+    """Xing et al.'s accuracy for more than two classes: same-class and different-class pairs
+    i < j weigh ½ each, a pair scoring when the clustering treats it as the labels do."""
+    i, j = np.triu_indices(len(y), 1)
+    same, together = y[i] == y[j], a[i] == a[j]
+    return 0.5 * (together[same].mean() + (~together[~same]).mean())
+
+
+def count_components(n, pairs):
+    """Connected components of the graph on n points with the given edges (union–find)."""
+    parent = list(range(n))
+
+    def root(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for i, j in pairs:
+        parent[root(i)] = root(j)
+    return len({root(x) for x in range(n)})
+
+
 def min_distance_scores(Zg, yg, Zp):
     """scores[p, c] = min over gallery samples g of class c of ||Zp[p] − Zg[g]||."""
     classes = np.unique(yg)
@@ -297,6 +319,60 @@ def main():
                   expect_rc=2)
         check(err.get("kind") == "usage" and "--hidden" in err.get("error", ""),
               f"--hidden 16,: {err}")
+
+        # cluster: K-means of z-scored wine; sizes, inertia and Xing's balanced accuracy are
+        # recomputed here from the assignment file.
+        out = os.path.join(tmp, "clusters.csv")
+        c = run(mahal, "cluster", "--data", train, "--standardize", "--out", out, "-q")
+        a = np.loadtxt(out, skiprows=1, dtype=int)
+        Z = (Xg - Xg.mean(0)) / Xg.std(0)
+        inertia = sum(((Z[a == k] - Z[a == k].mean(0)) ** 2).sum() for k in np.unique(a))
+        check({"algo", "clusters", "inertia", "iterations", "status", "accuracy",
+               "cluster_sizes"} <= c.keys() and c.get("algo") == "kmeans"
+              and c.get("clusters") == 3 and c.get("cluster_sizes") == np.bincount(a).tolist()
+              and abs(c.get("inertia", 0) - inertia) < 1e-9 * inertia
+              and abs(c.get("accuracy", 0) - balanced_pair_accuracy(yg, a)) < 1e-12
+              and c["accuracy"] > 0.9,
+              f"cluster: {c}, numpy inertia {inertia}, accuracy {balanced_pair_accuracy(yg, a)}")
+        # Must-link pairs across classes (a header line, then 0-based rows): each pair ends in
+        # one cluster, and the components are counted.
+        cross = [(i, j) for i in range(len(yg)) for j in range(i + 1, len(yg)) if yg[i] != yg[j]]
+        links = [cross[0], cross[len(cross) // 2], cross[-1]]
+        must = os.path.join(tmp, "must.csv")
+        with open(must, "w") as f:
+            f.write("i,j\n" + "".join(f"{j},{i}\n" for i, j in links))
+        c = run(mahal, "cluster", "--data", train, "--standardize", "--must-link", must, "--out",
+                out, "-q")
+        a = np.loadtxt(out, skiprows=1, dtype=int)
+        check(c.get("algo") == "constrained-kmeans" and c.get("must_link_pairs") == 3
+              and c.get("components") == count_components(len(yg), links)
+              and all(a[i] == a[j] for i, j in links),
+              f"constrained cluster: {c.get('algo')}, {c.get('components')} components, "
+              f"{[(a[i], a[j]) for i, j in links]}")
+        # Under a model: the same clustering as of the transformed data in the Euclidean metric.
+        mapped = os.path.join(tmp, "lmnn_mapped.csv")
+        run(mahal, "transform", "--model", os.path.join(tmp, "lmnn.model"), "--input", train,
+            "--output", mapped)
+        by_model = run(mahal, "cluster", "--data", train, "--model",
+                       os.path.join(tmp, "lmnn.model"), "--side-information", "much", "-q")
+        by_map = run(mahal, "cluster", "--data", mapped, "--side-information", "much", "-q")
+        check(by_model.get("inertia") == by_map.get("inertia")
+              and by_model.get("accuracy") == by_map.get("accuracy")
+              and by_model.get("components") == round(0.7 * len(yg)),
+              f"cluster --model: {by_model.get('inertia')} {by_model.get('accuracy')} against "
+              f"{by_map.get('inertia')} {by_map.get('accuracy')}, {by_model.get('components')} "
+              f"components")
+        with open(must, "a") as f:
+            f.write("3,x\n")
+        err = run(mahal, "cluster", "--data", train, "--must-link", must, expect_rc=1)
+        check("must.csv:5: expected two row indices" in err.get("error", ""),
+              f"bad must-link line: {err}")
+        np.save(os.path.join(tmp, "unlabelled.npy"), Xg)
+        err = run(mahal, "cluster", "--data", os.path.join(tmp, "unlabelled.npy"), expect_rc=1)
+        check("has no labels: give --clusters" in err.get("error", ""), f"npy without K: {err}")
+        c = run(mahal, "cluster", "--data", os.path.join(tmp, "unlabelled.npy"), "--clusters",
+                "3", "-q")
+        check(c.get("clusters") == 3 and "accuracy" not in c, f"npy with K: {c}")
 
         # The impostor search schedule: more frequent searches, as asked, and reported.
         default = run(mahal, "fit", "--algo", "lmnn", "--train", train, "-q")

@@ -52,6 +52,11 @@ labelled_data<double> load_labelled(const std::string& path, const data_options&
   return read_csv<double>(path, csv);
 }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 progress_callback stderr_progress(const std::string& what, const common_options& options,
                                   double interval) {
   if (options.verbose == 0) return {};

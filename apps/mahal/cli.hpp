@@ -42,6 +42,9 @@ struct data_options {
 };
 labelled_data<double> load_labelled(const std::string& path, const data_options& options);
 
+// Whether `s` ends with `suffix` (file kinds by extension: ".npy", ".json").
+bool ends_with(const std::string& s, const std::string& suffix);
+
 // A progress callback that writes one line to stderr at most every `interval` seconds.
 progress_callback stderr_progress(const std::string& what, const common_options& options,
                                   double interval = 2.0);
@@ -64,5 +67,6 @@ void add_transform_command(CLI::App& app);
 void add_fit_command(CLI::App& app);
 void add_reproduce_xing2002_command(CLI::App& app);
 void add_verify_command(CLI::App& app);
+void add_cluster_command(CLI::App& app);
 
 }  // namespace mahal::cli

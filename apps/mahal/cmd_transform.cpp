@@ -15,11 +15,6 @@ struct transform_command_options {
   std::string model, input, output;
 };
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 void run_transform(const transform_command_options& o) {
   stopwatch clock;
   const embedding_model model = load_embedding_model(o.model, "cpu");

@@ -54,11 +54,6 @@ struct verify_command_options {
   bool per_class = false;
 };
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 void write_roc(const std::string& path, const roc_curve& roc) {
   std::ofstream out(path);
   expects<io_error>(static_cast<bool>(out), "mahal verify", "cannot write ", path);

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   mahal::cli::add_fit_command(app);
   mahal::cli::add_reproduce_xing2002_command(app);
   mahal::cli::add_verify_command(app);
+  mahal::cli::add_cluster_command(app);
   const bool json = wants_json(argc, argv);
   try {
     app.parse(argc, argv);

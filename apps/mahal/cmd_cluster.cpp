@@ -1,0 +1,219 @@
+// mahal cluster: K-means, or constrained K-means when must-link side information is given (every
+// connected component of the must-link pairs kept whole in one cluster: Wagstaff et al. 2001,
+// Xing et al. 2002 §3), in the space of a learned metric or network (--model) or in the
+// Euclidean metric (z-scored with --standardize). This is how Xing et al. evaluate a metric, on
+// any data set.
+//
+// Side information, one source at most: --must-link F (a CSV of 0-based data-row pairs i,j, with
+// or without a header line), --similar N (N random same-class pairs of the labels), or
+// --side-information little|much (Xing's protocol: random same-class pairs until the pair graph
+// has ≈ 90 % or ≈ 70 % as many connected components as points).
+//
+// With labels (a CSV input) K defaults to the number of classes and the report has Xing's
+// pairwise accuracy against them (balanced for more than two classes). A .npy input (n×d) has no
+// labels: give --clusters, and side information only with --must-link.
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "embedding_model.hpp"
+#include "mahal/clustering_accuracy.hpp"
+#include "mahal/constraints.hpp"
+#include "mahal/error.hpp"
+#include "mahal/kmeans.hpp"
+#include "mahal/npy.hpp"
+
+namespace mahal::cli {
+namespace {
+
+struct cluster_command_options {
+  common_options common;
+  data_options data;
+  std::string data_path, model, must_link, side_information, out;
+  bool standardize = false;  // without a model: z-score the features
+  index_t clusters = 0;      // 0: the number of classes of the labels
+  index_t similar = 0;       // random same-class must-link pairs
+  kmeans_options kmeans;
+};
+
+// One field of a pair file as a row index, or false when it is not a whole number.
+bool parse_row(const std::string& field, long long& value) {
+  const auto first = field.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return false;
+  const auto last = field.find_last_not_of(" \t\r");
+  const std::string text = field.substr(first, last - first + 1);
+  char* end = nullptr;
+  errno = 0;
+  value = std::strtoll(text.c_str(), &end, 10);
+  return *end == '\0' && errno == 0;
+}
+
+// Must-link pairs from a CSV file of two 0-based row indices per line; a first line that is not
+// two numbers is a header. Every pair is stored as i < j.
+pair_list read_must_link(const std::string& path, index_t n) {
+  std::ifstream in(path);
+  if (!in) throw io_error("mahal cluster: cannot open the must-link file '" + path + "'");
+  pair_list pairs;
+  std::string line;
+  for (index_t number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::stringstream fields(line);
+    std::string a, b, extra;
+    long long i = 0, j = 0;
+    const bool two = std::getline(fields, a, ',') && std::getline(fields, b, ',') &&
+                     !std::getline(fields, extra, ',');
+    if (!(two && parse_row(a, i) && parse_row(b, j))) {
+      if (number == 1) continue;  // a header
+      throw io_error(detail::concat("mahal cluster: ", path, ":", number,
+                                    ": expected two row indices 'i,j', found '", line, "'"));
+    }
+    expects<io_error>(i >= 0 && j >= 0 && i < n && j < n && i != j, "mahal cluster", path, ":",
+                      number, ": pair ", i, ",", j, " is not two different rows of the ", n,
+                      " in the data");
+    pairs.push_back({static_cast<label_t>(std::min(i, j)), static_cast<label_t>(std::max(i, j))});
+  }
+  return pairs;
+}
+
+index_t distinct_labels(const label_vector& y) {
+  return static_cast<index_t>(std::set<label_t>(y.data(), y.data() + y.size()).size());
+}
+
+void write_assignment(const std::string& path, const label_vector& assignment) {
+  std::ofstream out(path);
+  out << "cluster\n";
+  for (index_t i = 0; i < assignment.size(); ++i) out << assignment(i) << "\n";
+  out.flush();
+  if (!out) throw io_error("mahal cluster: cannot write '" + path + "'");
+}
+
+void run_cluster(cluster_command_options o) {
+  stopwatch clock;
+  const char* where = "mahal cluster";
+  matrix<double> X;
+  label_vector y;
+  const bool labelled = !ends_with(o.data_path, ".npy");
+  if (labelled) {
+    labelled_data<double> data = load_labelled(o.data_path, o.data);
+    X = std::move(data.X);
+    y = std::move(data.y);
+  } else {
+    X = read_npy_matrix<double>(o.data_path);
+  }
+  const index_t n = X.cols();
+  expects(o.model.empty() || !o.standardize, where,
+          "--standardize applies without --model only (a model keeps its own standardisation)");
+  const embedding_model model = o.model.empty() ? euclidean_model(X, o.standardize)
+                                                : load_embedding_model(o.model, o.common.backend);
+  expects(model.input_dim == X.rows(), where, o.data_path, " has ", X.rows(),
+          " features but the model is on R^", model.input_dim);
+  const bool from_labels = o.similar > 0 || !o.side_information.empty();
+  expects(labelled || (o.clusters > 0 && !from_labels), where, o.data_path,
+          " has no labels: give --clusters, and side information with --must-link only");
+
+  pair_list must_link;
+  if (!o.must_link.empty()) {
+    must_link = read_must_link(o.must_link, n);
+  } else if (o.similar > 0) {
+    must_link = sample_pairs(y, o.similar, 0, o.kmeans.seed).similar;
+  } else if (!o.side_information.empty()) {
+    const double fraction = o.side_information == "little" ? 0.9 : 0.7;
+    const index_t target = std::clamp<index_t>(
+        static_cast<index_t>(std::lround(fraction * static_cast<double>(n))), distinct_labels(y), n);
+    must_link = xing_side_information(y, target, o.kmeans.seed);
+  }
+  const bool constrained = !must_link.empty();
+  o.kmeans.clusters = o.clusters > 0 ? o.clusters : distinct_labels(y);
+  if (o.common.verbose)
+    std::fprintf(stderr, "mahal cluster: %s of %lld samples into %lld clusters%s\n",
+                 constrained ? "constrained K-means" : "K-means", static_cast<long long>(n),
+                 static_cast<long long>(o.kmeans.clusters),
+                 constrained ? detail::concat(", ", must_link.size(), " must-link pairs").c_str()
+                             : "");
+
+  const matrix<double> Z = model.embed(X);
+  auto be = make_backend<double>(parse_device(o.common.backend));
+  const kmeans_result<double> r = constrained
+                                      ? constrained_kmeans<double>(*be, Z, must_link, o.kmeans)
+                                      : kmeans<double>(*be, Z, o.kmeans);
+
+  json report;
+  report["algo"] = constrained ? "constrained-kmeans" : "kmeans";
+  report["clusters"] = o.kmeans.clusters;
+  report["inertia"] = r.inertia;
+  report["iterations"] = r.iterations;
+  report["status"] = to_string(r.status);
+  report["restarts"] = o.kmeans.restarts;
+  report["best_restart"] = r.best_restart;
+  std::vector<index_t> sizes(static_cast<std::size_t>(o.kmeans.clusters), 0);
+  for (index_t i = 0; i < n; ++i) ++sizes[static_cast<std::size_t>(r.assignment(i))];
+  report["cluster_sizes"] = sizes;
+  report["must_link_pairs"] = must_link.size();
+  report["components"] = connected_components(n, must_link).count;
+  if (labelled) {
+    const pair_agreement counts = count_pair_agreement(y, r.assignment);
+    report["accuracy"] = xing_accuracy(counts);
+    report["accuracy_form"] = counts.classes > 2 ? "balanced" : "plain";
+    report["classes"] = counts.classes;
+  }
+  report["n"] = n;
+  report["dim"] = X.rows();
+  report["embedding_dim"] = Z.rows();
+  report["metric"] = o.model.empty() ? (o.standardize ? "euclidean (z-scored)" : "euclidean")
+                                     : o.model;
+  report["backend"] = be->name();
+  if (!o.out.empty()) {
+    write_assignment(o.out, r.assignment);
+    report["output"] = o.out;
+  }
+  report["seconds"] = clock.seconds();
+  emit(report, o.common);
+}
+
+}  // namespace
+
+void add_cluster_command(CLI::App& app) {
+  auto o = std::make_shared<cluster_command_options>();
+  CLI::App* sub = app.add_subcommand(
+      "cluster", "K-means or constrained K-means (must-link side information) under a metric");
+  sub->add_option("--data", o->data_path, "CSV (with labels) or .npy (n×d) data to cluster")
+      ->required();
+  sub->add_option("--model", o->model, "A learned metric or network (from mahal fit --out)");
+  sub->add_flag("--standardize", o->standardize, "Without --model: z-score the features");
+  sub->add_option("--clusters", o->clusters, "K (0 = the number of classes of the labels)")
+      ->capture_default_str()
+      ->check(non_negative());
+  auto* must_link =
+      sub->add_option("--must-link", o->must_link, "CSV of must-link pairs i,j (0-based rows)");
+  auto* similar = sub->add_option("--similar", o->similar,
+                                  "Must-link: this many random same-class pairs of the labels")
+                      ->check(non_negative());
+  auto* side = sub->add_option("--side-information", o->side_information,
+                               "Must-link: Xing et al.'s protocol, random same-class pairs until "
+                               "≈ 90 % (little) or 70 % (much) as many components as points")
+                   ->check(CLI::IsMember({"little", "much"}));
+  must_link->excludes(similar)->excludes(side);
+  similar->excludes(side);
+  sub->add_option("--restarts", o->kmeans.restarts, "k-means++ seedings; the lowest inertia is kept")
+      ->capture_default_str()
+      ->check(positive());
+  sub->add_option("--max-iter", o->kmeans.max_iter, "Lloyd iterations per restart")
+      ->capture_default_str()
+      ->check(positive());
+  sub->add_option("--seed", o->kmeans.seed, "Seed of the seedings and of sampled pairs")
+      ->capture_default_str();
+  sub->add_option("--out", o->out, "Write the cluster of each data row here (CSV, one column)");
+  sub->add_option("--label-column", o->data.label_column, "Name of the label column")
+      ->capture_default_str();
+  add_common_options(*sub, o->common);
+  sub->callback([o] { run_cluster(*o); });
+}
+
+}  // namespace mahal::cli

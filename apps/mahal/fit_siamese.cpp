@@ -16,9 +16,11 @@
 // triplet margin α = 0.2; λ = 1. --hidden, --embedding-dim, --activation, --precision, --steps,
 // --batch, --margin, --lr, --optimizer, --momentum, --per-class, --lambda, --contrastive-form
 // and --seed override them; --seed draws both the initial weights and the batches.
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -59,6 +61,25 @@ fit_outcome fit_network(nn::siamese_objective objective, const std::string& algo
   options.per_class = o.per_class;
   options.lambda = o.lambda;
   options.seed = o.seed;
+  const bool mined = objective == nn::siamese_objective::triplet_hard ||
+                     objective == nn::siamese_objective::triplet_semi_hard;
+  if (mined && o.common.verbose > 0) {
+    // P = batch / K classes a batch: fewer classes with two members make smaller batches.
+    std::map<label_t, index_t> members;
+    for (index_t i = 0; i < y.size(); ++i) ++members[y(i)];
+    const index_t usable = std::count_if(members.begin(), members.end(),
+                                         [](const auto& m) { return m.second >= 2; });
+    const index_t P = options.batch / options.per_class;
+    if (usable < P)
+      std::fprintf(stderr,
+                   "mahal fit %s: warning: a batch asks for %lld classes of %lld samples, but "
+                   "only %lld classes have two or more; batches hold at most %lld samples, not "
+                   "%lld (raise --per-class for larger batches)\n",
+                   algo.c_str(), static_cast<long long>(P),
+                   static_cast<long long>(options.per_class), static_cast<long long>(usable),
+                   static_cast<long long>(usable * options.per_class),
+                   static_cast<long long>(options.batch));
+  }
   options.trace_every = std::max<index_t>(1, options.steps / 20);
   options.progress = stderr_progress("mahal fit " + algo, o.common);
   const matrix<T> Xt = X.cast<T>();
@@ -86,9 +107,7 @@ fit_outcome fit_network(nn::siamese_objective objective, const std::string& algo
   if (objective == nn::siamese_objective::contrastive ||
       objective == nn::siamese_objective::identification_verification)
     report["contrastive_form"] = o.contrastive_form;
-  if (objective == nn::siamese_objective::triplet_hard ||
-      objective == nn::siamese_objective::triplet_semi_hard)
-    report["per_class"] = options.per_class;
+  if (mined) report["per_class"] = options.per_class;
   report["layers"] = nn::describe_layers(*net);
   report["parameters"] = net->parameter_count();
   report["precision"] = o.precision;

@@ -22,6 +22,9 @@ import tempfile
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python_ref"))
+from lmnn_ref import lmnn_objective, target_neighbors  # noqa: E402
+
 FIT_KEYS = {"algo", "train_seconds", "status", "test_accuracy"}
 SOLVER_KEYS = FIT_KEYS | {"iterations", "objective"}
 NETWORK_KEYS = FIT_KEYS | {"steps", "final_loss"}
@@ -374,6 +377,24 @@ def main():
         c = run(mahal, "cluster", "--data", os.path.join(tmp, "unlabelled.npy"), "--clusters",
                 "3", "-q")
         check(c.get("clusters") == 3 and "accuracy" not in c, f"npy with K: {c}")
+
+        # LMNN's μ and squared hinge reach the objective: numpy's dense objective of the
+        # transformed training set (targets from the z-scored features) equals the reported one.
+        model = os.path.join(tmp, "lmnn_mu.model")
+        fit = run(mahal, "fit", "--algo", "lmnn", "--train", train, "--mu", "0.3", "--hinge",
+                  "squared", "--out", model, "-q")
+        mapped = os.path.join(tmp, "lmnn_mu_train.csv")
+        run(mahal, "transform", "--model", model, "--input", train, "--output", mapped)
+        Zt, _ = read_csv(mapped)
+        ref = lmnn_objective(Zt, yg, np.eye(Zt.shape[1]), k=3, mu=0.3, squared_hinge=True,
+                             targets=target_neighbors((Xg - Xg.mean(0)) / Xg.std(0), yg, 3))
+        check(fit.get("mu") == 0.3 and fit.get("hinge") == "squared"
+              and abs(fit.get("objective", 0) - ref["objective"]) < 1e-9 * ref["objective"],
+              f"lmnn --mu 0.3 --hinge squared: objective {fit.get('objective')}, numpy "
+              f"{ref['objective']}")
+        err = run(mahal, "fit", "--algo", "lmnn", "--train", train, "--lr", "0.1", expect_rc=1)
+        check("--lr and --batch apply to lmnn with --solver sgd only" in err.get("error", ""),
+              f"--lr for lmnn lbfgs: {err}")
 
         # The impostor search schedule: more frequent searches, as asked, and reported.
         default = run(mahal, "fit", "--algo", "lmnn", "--train", train, "-q")

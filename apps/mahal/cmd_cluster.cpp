@@ -125,18 +125,19 @@ void run_cluster(cluster_command_options o) {
     must_link = sample_pairs(y, o.similar, 0, o.kmeans.seed).similar;
   } else if (!o.side_information.empty()) {
     const double fraction = o.side_information == "little" ? 0.9 : 0.7;
-    const index_t target = std::clamp<index_t>(
-        static_cast<index_t>(std::lround(fraction * static_cast<double>(n))), distinct_labels(y), n);
+    const index_t target =
+        std::clamp<index_t>(static_cast<index_t>(std::lround(fraction * static_cast<double>(n))),
+                            distinct_labels(y), n);
     must_link = xing_side_information(y, target, o.kmeans.seed);
   }
   const bool constrained = !must_link.empty();
   o.kmeans.clusters = o.clusters > 0 ? o.clusters : distinct_labels(y);
   if (o.common.verbose)
-    std::fprintf(stderr, "mahal cluster: %s of %lld samples into %lld clusters%s\n",
-                 constrained ? "constrained K-means" : "K-means", static_cast<long long>(n),
-                 static_cast<long long>(o.kmeans.clusters),
-                 constrained ? detail::concat(", ", must_link.size(), " must-link pairs").c_str()
-                             : "");
+    std::fprintf(
+        stderr, "mahal cluster: %s of %lld samples into %lld clusters%s\n",
+        constrained ? "constrained K-means" : "K-means", static_cast<long long>(n),
+        static_cast<long long>(o.kmeans.clusters),
+        constrained ? detail::concat(", ", must_link.size(), " must-link pairs").c_str() : "");
 
   const matrix<double> Z = model.embed(X);
   auto be = make_backend<double>(parse_device(o.common.backend));
@@ -166,8 +167,8 @@ void run_cluster(cluster_command_options o) {
   report["n"] = n;
   report["dim"] = X.rows();
   report["embedding_dim"] = Z.rows();
-  report["metric"] = o.model.empty() ? (o.standardize ? "euclidean (z-scored)" : "euclidean")
-                                     : o.model;
+  report["metric"] =
+      o.model.empty() ? (o.standardize ? "euclidean (z-scored)" : "euclidean") : o.model;
   report["backend"] = be->name();
   if (!o.out.empty()) {
     write_assignment(o.out, r.assignment);
@@ -201,7 +202,8 @@ void add_cluster_command(CLI::App& app) {
                    ->check(CLI::IsMember({"little", "much"}));
   must_link->excludes(similar)->excludes(side);
   similar->excludes(side);
-  sub->add_option("--restarts", o->kmeans.restarts, "k-means++ seedings; the lowest inertia is kept")
+  sub->add_option("--restarts", o->kmeans.restarts,
+                  "k-means++ seedings; the lowest inertia is kept")
       ->capture_default_str()
       ->check(positive());
   sub->add_option("--max-iter", o->kmeans.max_iter, "Lloyd iterations per restart")

@@ -38,16 +38,22 @@ void check_options_apply(const fit_command_options& o) {
   using names = std::vector<std::string>;
   const names mmc = {"mmc", "mmc-diag", "mmc-l"}, lmnn = {"lmnn"}, ranked = {"lmnn", "mmc-l"},
               diagonal = {"mmc-diag"}, solvers = {"mmc", "mmc-diag", "mmc-l", "lmnn"},
-              networks = {"siamese",           "triplet",
-                          "triplet-hard",      "triplet-semi-hard",
-                          "softmax-contrastive", "softmax-center"},
+              networks = {"siamese",
+                          "triplet",
+                          "triplet-hard",
+                          "triplet-semi-hard",
+                          "softmax-contrastive",
+                          "softmax-center"},
               margin = {"siamese", "triplet", "triplet-hard", "triplet-semi-hard",
                         "softmax-contrastive"},
               contrastive = {"siamese", "softmax-contrastive"},
               mined = {"triplet-hard", "triplet-semi-hard"},
               joint = {"softmax-contrastive", "softmax-center"},
-              learning_rate = {"lmnn",         "siamese",           "triplet",
-                               "triplet-hard", "triplet-semi-hard", "softmax-contrastive",
+              batched = {"lmnn",          "siamese",           "triplet",
+                         "triplet-hard",  "triplet-semi-hard", "softmax-contrastive",
+                         "softmax-center"},
+              learning_rate = {"lmnn",          "siamese",           "triplet",
+                               "triplet-hard",  "triplet-semi-hard", "softmax-contrastive",
                                "softmax-center"};
   const fit_command_options unset;  // every option at its default
   const std::tuple<const char*, bool, const names&> rules[] = {
@@ -58,13 +64,15 @@ void check_options_apply(const fit_command_options& o) {
       {"--impostors", o.impostors != unset.impostors, lmnn},
       {"--search-every", o.search_every != unset.search_every, lmnn},
       {"--stale-check", o.stale_check != unset.stale_check, lmnn},
+      {"--mu", o.mu != unset.mu, lmnn},
+      {"--hinge", o.hinge != unset.hinge, lmnn},
       {"--C", o.C != unset.C, diagonal},
       {"--similar / --dissimilar", o.similar != unset.similar || o.dissimilar != unset.dissimilar,
        mmc},
       {"--max-iter", o.max_iter != unset.max_iter, solvers},
       {"--tol", o.tol != unset.tol, solvers},
       {"--steps", o.steps != unset.steps, networks},
-      {"--batch", o.batch != unset.batch, networks},
+      {"--batch", o.batch != unset.batch, batched},
       {"--margin", o.margin != unset.margin, margin},
       {"--lr", o.learning_rate != unset.learning_rate, learning_rate},
       {"--hidden", o.hidden != unset.hidden, networks},
@@ -85,6 +93,10 @@ void check_options_apply(const fit_command_options& o) {
   }
   expects(o.momentum == unset.momentum || o.optimizer == "sgd", "mahal fit",
           "--momentum applies to --optimizer sgd only, not ", o.optimizer);
+  // LMNN reads a learning rate and a batch in its stochastic solver only.
+  expects(o.algo != "lmnn" || o.solver == "sgd" ||
+              (o.learning_rate == unset.learning_rate && o.batch == unset.batch),
+          "mahal fit", "--lr and --batch apply to lmnn with --solver sgd only");
 }
 
 CLI::Validator hidden_widths() {
@@ -181,6 +193,12 @@ void add_fit_command(CLI::App& app) {
   sub->add_flag("--stale-check", o->stale_check,
                 "lmnn: also search when a bound on the change of L says the impostors may be "
                 "stale (more searches; steadier on large, overlapping data)");
+  sub->add_option("--mu", o->mu, "lmnn: weight of the push (impostor) term; 1 - mu weighs the pull")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--hinge", o->hinge, "lmnn: linear (the paper) or squared (LMNN 3.0, pylmnn)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"linear", "squared"}));
   sub->add_option("--max-iter", o->max_iter, "Iteration cap (0 = the solver's default)")
       ->check(non_negative());
   sub->add_option("--tol", o->tol, "Stopping tolerance (0 = the solver's default)")
@@ -191,8 +209,11 @@ void add_fit_command(CLI::App& app) {
   sub->add_option("--dissimilar", o->dissimilar, "mmc: sampled dissimilar pairs")
       ->check(non_negative());
   sub->add_option("--seed", o->seed, "Seed for sampling")->capture_default_str();
-  sub->add_option("--steps", o->steps, "networks: training steps (0 = 2000)")->check(non_negative());
-  sub->add_option("--batch", o->batch, "networks: pairs or triplets per step (mined triplets: the samples of a P x K batch; 0 = 256)")
+  sub->add_option("--steps", o->steps, "networks: training steps (0 = 2000)")
+      ->check(non_negative());
+  sub->add_option("--batch", o->batch,
+                  "networks: pairs or triplets per step (mined triplets: the samples of a P x K "
+                  "batch; 0 = 256); lmnn sgd: anchors per mini-batch (0 = 512)")
       ->check(non_negative());
   sub->add_option("--margin", o->margin,
                   "networks: margin (contrastive; 0 = 1) or alpha (triplet; 0 = 0.2)")

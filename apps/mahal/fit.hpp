@@ -27,15 +27,17 @@ struct fit_command_options {
   index_t impostors = 0;                // lmnn: K nearest impostors per point (0 = all, the paper)
   index_t search_every = 0;             // lmnn: iterations between impostor searches (0 = 20)
   bool stale_check = false;             // lmnn: also search when the staleness bound fires
+  double mu = 0.5;                      // lmnn: weight of the push term
+  std::string hinge = "linear";         // lmnn: linear | squared
   index_t max_iter = 0;                 // 0 = the solver's default
   double tol = 0;                       // 0 = the solver's default
   double C = 1;                         // mmc-diag: weight of the log term
   index_t similar = 0, dissimilar = 0;  // mmc: sampled pairs (0 = all same-class pairs, D implicit)
   std::uint64_t seed = 0;
-  index_t steps = 0;                // siamese: training steps (0 = default)
-  index_t batch = 0;                // siamese: pairs or triplets per step (0 = default)
-  double margin = 0;                // siamese: margin (0 = default)
-  double learning_rate = 0;         // siamese / sgd (0 = default)
+  index_t steps = 0;                // networks: training steps (0 = default)
+  index_t batch = 0;                // networks: batch size; lmnn sgd: anchors (0 = default)
+  double margin = 0;                // networks: margin or alpha (0 = default)
+  double learning_rate = 0;         // networks, lmnn sgd (0 = default)
   std::string hidden = "128,128";   // networks: hidden layer widths ("none": a linear map)
   index_t embedding_dim = 32;       // networks: dimension of the embedding
   std::string activation = "relu";  // networks: relu | tanh
@@ -45,8 +47,8 @@ struct fit_command_options {
   index_t per_class = 8;            // mined triplets: samples per class in a P×K batch
   double lambda = 1;                // softmax-*: weight of the contrastive or center term
   std::string contrastive_form = "squared";  // contrastive losses: squared | unsquared
-  std::string init = "identity";    // lmnn: identity | pca | a metric file to continue from
-  matrix<double> init_L;            // the L of that metric file (set by run_fit)
+  std::string init = "identity";  // lmnn: identity | pca | a metric file to continue from
+  matrix<double> init_L;          // the L of that metric file (set by run_fit)
 };
 
 // What an algorithm hands back: its report keys, the map of (standardised) data into the

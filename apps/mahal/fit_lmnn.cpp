@@ -14,6 +14,9 @@ fit_outcome fit_lmnn_cli(const fit_command_options& o, const matrix<double>& X,
   options.impostors_per_point = o.impostors;
   if (o.search_every > 0) options.full_search_every = o.search_every;
   options.stale_check = o.stale_check;
+  options.mu = o.mu;
+  options.squared_hinge = o.hinge == "squared";
+  if (o.batch > 0) options.batch_size = o.batch;
   if (!o.solver.empty()) options.solver = parse_lmnn_solver(o.solver);
   if (o.max_iter > 0) options.max_iterations = o.max_iter;
   if (o.tol > 0) options.tolerance = o.tol;
@@ -37,6 +40,8 @@ fit_outcome fit_lmnn_cli(const fit_command_options& o, const matrix<double>& X,
   report["search_every"] = options.full_search_every;
   report["stale_check"] = options.stale_check;
   report["solver"] = to_string(options.solver);
+  report["mu"] = options.mu;
+  report["hinge"] = o.hinge;
   report["init"] = o.init;
   report["backend"] = be->name();
   return metric_outcome(metric<double>::from_linear_map(r.L), std::move(report), "lmnn");

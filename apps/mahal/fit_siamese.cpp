@@ -55,7 +55,7 @@ fit_outcome fit_network(nn::siamese_objective objective, const std::string& algo
     options.triplet.alpha = o.margin;
   }
   options.contrastive.form = o.contrastive_form == "unsquared" ? nn::contrastive_form::unsquared
-                                                                : nn::contrastive_form::squared;
+                                                               : nn::contrastive_form::squared;
   options.optimizer = o.optimizer == "sgd" ? nn::optimizer_kind::sgd : nn::optimizer_kind::adam;
   options.momentum = o.momentum;
   options.per_class = o.per_class;
@@ -67,8 +67,8 @@ fit_outcome fit_network(nn::siamese_objective objective, const std::string& algo
     // P = batch / K classes a batch: fewer classes with two members make smaller batches.
     std::map<label_t, index_t> members;
     for (index_t i = 0; i < y.size(); ++i) ++members[y(i)];
-    const index_t usable = std::count_if(members.begin(), members.end(),
-                                         [](const auto& m) { return m.second >= 2; });
+    const index_t usable =
+        std::count_if(members.begin(), members.end(), [](const auto& m) { return m.second >= 2; });
     const index_t P = options.batch / options.per_class;
     if (usable < P)
       std::fprintf(stderr,

@@ -35,10 +35,10 @@
 // scatter W = Σ_S δδᵀ is singular there: few pairs in many dimensions, or a feature constant
 // within classes) but dissimilar pairs do, Σ_D grows without limit at no cost in Σ_S and the
 // objectives have no optimum. The fast solvers then raise W's eigenvalues (diagonal A: the
-// entries of diag W) under mmc_scatter_floor (1e-12) of the largest to that floor, a ridge that bounds the scale
-// along those directions but not the shape: the learned A concentrates on them, which collapses
-// the similar pairs there. mmc_result::unconstrained counts them; the reference mode keeps the
-// reference code's behaviour (it climbs along them until its iteration cap).
+// entries of diag W) under mmc_scatter_floor (1e-12) of the largest to that floor, a ridge that
+// bounds the scale along those directions but not the shape: the learned A concentrates on them,
+// which collapses the similar pairs there. mmc_result::unconstrained counts them; the reference
+// mode keeps the reference code's behaviour (it climbs along them until its iteration cap).
 //
 // D may be given as a list or left implicit (nullptr): then D is every unordered pair {i, j},
 // i ≠ j, that is not in S, swept in blocks through the all-pairs engine (never a list of

@@ -84,7 +84,7 @@ void check_mmc(mahal::backend<double>& be, const problem<>& p, std::uint8_t mode
 }
 
 void check_constrained_kmeans(mahal::backend<double>& be, const problem<>& p, std::uint8_t mode) {
-  const mahal::pair_list S = mahal::all_pairs_by_label(p.y).similar;
+  const mahal::pair_list S = mahal::same_class_pairs(p.y);
   mahal::kmeans_options o;
   o.clusters = 1 + (mode >> 3) % 4;
   o.restarts = 2;

@@ -119,6 +119,16 @@ pair_constraints all_pairs_by_label(label_ref y) {
   return out;
 }
 
+pair_list same_class_pairs(label_ref y) {
+  check_labels(y, y.size(), "mahal::same_class_pairs");
+  pair_list out;
+  const index_t n = y.size();
+  for (label_t i = 0; i < n; ++i)
+    for (label_t j = i + 1; j < n; ++j)
+      if (y(i) == y(j)) out.push_back({i, j});
+  return out;
+}
+
 pair_constraints sample_pairs(label_ref y, index_t n_similar, index_t n_dissimilar,
                               std::uint64_t seed) {
   const char* where = "mahal::sample_pairs";
@@ -136,7 +146,7 @@ pair_constraints sample_pairs(label_ref y, index_t n_similar, index_t n_dissimil
   pair_constraints out;
   out.similar = distinct_pairs(
       n_similar, same.total(), g, [&](detail::rng& r) { return same.draw(r); },
-      [&] { return all_pairs_by_label(y).similar; });
+      [&] { return same_class_pairs(y); });
   out.dissimilar = distinct_pairs(
       n_dissimilar, n_different, g,
       [&](detail::rng& r) {

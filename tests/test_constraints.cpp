@@ -14,6 +14,9 @@ TEST_CASE("all pairs by label, by hand") {
   const auto c = all_pairs_by_label(y);
   CHECK(c.similar == pair_list{{0, 2}, {1, 3}});
   CHECK(c.dissimilar == pair_list{{0, 1}, {0, 3}, {1, 2}, {2, 3}});
+  CHECK(same_class_pairs(y) == pair_list{{0, 2}, {1, 3}});
+  const label_vector many = test::random_labels(50, 4, 3);
+  CHECK(same_class_pairs(many) == all_pairs_by_label(many).similar);
 }
 
 TEST_CASE("sampled pairs are distinct, ordered, of the right kind and reproducible") {

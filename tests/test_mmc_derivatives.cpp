@@ -160,7 +160,7 @@ TEST_CASE("fast diagonal on standardised wine, all pairs, D implicit: converges 
   }
   const labelled_data<double> wine = read_csv<double>(test::data_path("wine.csv"));
   const matrix<double> X = standardizer<double>::fit(wine.X).apply(wine.X);
-  const pair_list S = all_pairs_by_label(wine.y).similar;
+  const pair_list S = same_class_pairs(wine.y);
   auto be = make_backend<double>(device::cpu);
   const mmc_result<double> r = fit_mmc_diagonal<double>(*be, X, S, nullptr);
   CHECK(r.status == solver_status::converged);

@@ -62,7 +62,7 @@ TEST_CASE("full A on degenerate data: PSD, finite, no exception") {
     X(0, 1) = 1.3125;
     label_vector y(13);
     y << 2, 2, 1, 2, 1, 0, 1, 0, 0, 0, 1, 0, 1;
-    const pair_list S = all_pairs_by_label(y).similar;
+    const pair_list S = same_class_pairs(y);
     mmc_options o;
     o.max_iter = 15;
     const auto r = fit_mmc_full<double>(*be, X, S, nullptr, o);
@@ -77,7 +77,7 @@ TEST_CASE("full A on degenerate data: PSD, finite, no exception") {
     X(0, 0) = 5.125;
     label_vector y(10);
     y << 2, 2, 2, 2, 0, 0, 0, 0, 2, 2;
-    const pair_list S = all_pairs_by_label(y).similar;
+    const pair_list S = same_class_pairs(y);
     mmc_options o;
     o.mode = mmc_mode::reference;
     o.max_iter = 15;

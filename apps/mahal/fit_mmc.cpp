@@ -23,7 +23,7 @@ fit_outcome fit_mmc(mmc_kind kind, const std::string& algo, const fit_command_op
   options.progress = stderr_progress("mahal fit " + algo, o.common);
   // Without sampled pairs: S = every same-class pair, D = every other pair (implicit).
   const bool sampled = o.similar > 0 || o.dissimilar > 0;
-  const pair_list S = sampled ? pair_list{} : all_pairs_by_label(y).similar;
+  const pair_list S = sampled ? pair_list{} : same_class_pairs(y);
   const pair_sampling sampling{o.similar, o.dissimilar, o.seed};
   mmc_result<double> r;
   switch (kind) {

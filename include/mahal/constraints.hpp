@@ -25,6 +25,10 @@ struct pair_constraints {
 // lexicographic order. O(n²) pairs: for small n only (the solvers can take D implicitly).
 pair_constraints all_pairs_by_label(label_ref y);
 
+// S alone: every same-class pair i < j in (i, j) lexicographic order (all_pairs_by_label's
+// `similar`), without building the O(n²) list of different-class pairs.
+pair_list same_class_pairs(label_ref y);
+
 // n_similar distinct same-class pairs and n_dissimilar distinct different-class pairs,
 // drawn uniformly without replacement. Throws invalid_argument when more are asked for than
 // exist.

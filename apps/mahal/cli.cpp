@@ -1,7 +1,15 @@
 #include "cli.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+
+#include "mahal/error.hpp"
+#include "mahal/npy.hpp"
 
 namespace mahal::cli {
 
@@ -51,6 +59,55 @@ labelled_data<double> load_labelled(const std::string& path, const data_options&
   csv.label_column = options.label_column;
   return read_csv<double>(path, csv);
 }
+
+labelled_data<double> load_data(const std::string& path, const data_options& options) {
+  if (!ends_with(path, ".npy")) return load_labelled(path, options);
+  labelled_data<double> data;
+  data.X = read_npy_matrix<double>(path);
+  return data;
+}
+
+namespace {
+
+// One field of a pair file as a row index, or false when it is not a whole number.
+bool parse_row(const std::string& field, long long& value) {
+  const auto first = field.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return false;
+  const auto last = field.find_last_not_of(" \t\r");
+  const std::string text = field.substr(first, last - first + 1);
+  char* end = nullptr;
+  errno = 0;
+  value = std::strtoll(text.c_str(), &end, 10);
+  return *end == '\0' && errno == 0;
+}
+
+}  // namespace
+
+pair_list read_pair_file(const std::string& path, index_t n, const std::string& what) {
+  std::ifstream in(path);
+  if (!in) throw io_error(what + ": cannot open '" + path + "'");
+  pair_list pairs;
+  std::string line;
+  for (index_t number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::stringstream fields(line);
+    std::string a, b, extra;
+    long long i = 0, j = 0;
+    const bool two = std::getline(fields, a, ',') && std::getline(fields, b, ',') &&
+                     !std::getline(fields, extra, ',');
+    if (!(two && parse_row(a, i) && parse_row(b, j))) {
+      if (number == 1) continue;  // a header
+      throw io_error(detail::concat(what, ": ", path, ":", number,
+                                    ": expected two row indices 'i,j', found '", line, "'"));
+    }
+    expects<io_error>(i >= 0 && j >= 0 && i < n && j < n && i != j, what.c_str(), path, ":",
+                      number, ": pair ", i, ",", j, " is not two different rows of the ", n,
+                      " in the data");
+    pairs.push_back({static_cast<label_t>(std::min(i, j)), static_cast<label_t>(std::max(i, j))});
+  }
+  return pairs;
+}
+
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&

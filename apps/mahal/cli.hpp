@@ -42,6 +42,15 @@ struct data_options {
 };
 labelled_data<double> load_labelled(const std::string& path, const data_options& options);
 
+// Data that may come without labels: a CSV (labels read as load_labelled does) or a .npy file
+// of an (n, d) array (X d×n, y empty).
+labelled_data<double> load_data(const std::string& path, const data_options& options);
+
+// Pairs of 0-based data rows from a CSV file, "i,j" on each line (a first line that is not two
+// numbers is a header), each stored with i < j. Throws io_error naming `what`, the file and the
+// line for a line that is not two whole numbers or a pair that is not two different rows of n.
+pair_list read_pair_file(const std::string& path, index_t n, const std::string& what);
+
 // Whether `s` ends with `suffix` (file kinds by extension: ".npy", ".json").
 bool ends_with(const std::string& s, const std::string& suffix);
 

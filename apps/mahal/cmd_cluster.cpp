@@ -13,12 +13,8 @@
 // pairwise accuracy against them (balanced for more than two classes). A .npy input (n×d) has no
 // labels: give --clusters, and side information only with --must-link.
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,7 +24,6 @@
 #include "mahal/constraints.hpp"
 #include "mahal/error.hpp"
 #include "mahal/kmeans.hpp"
-#include "mahal/npy.hpp"
 
 namespace mahal::cli {
 namespace {
@@ -42,45 +37,6 @@ struct cluster_command_options {
   index_t similar = 0;       // random same-class must-link pairs
   kmeans_options kmeans;
 };
-
-// One field of a pair file as a row index, or false when it is not a whole number.
-bool parse_row(const std::string& field, long long& value) {
-  const auto first = field.find_first_not_of(" \t\r");
-  if (first == std::string::npos) return false;
-  const auto last = field.find_last_not_of(" \t\r");
-  const std::string text = field.substr(first, last - first + 1);
-  char* end = nullptr;
-  errno = 0;
-  value = std::strtoll(text.c_str(), &end, 10);
-  return *end == '\0' && errno == 0;
-}
-
-// Must-link pairs from a CSV file of two 0-based row indices per line; a first line that is not
-// two numbers is a header. Every pair is stored as i < j.
-pair_list read_must_link(const std::string& path, index_t n) {
-  std::ifstream in(path);
-  if (!in) throw io_error("mahal cluster: cannot open the must-link file '" + path + "'");
-  pair_list pairs;
-  std::string line;
-  for (index_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    std::stringstream fields(line);
-    std::string a, b, extra;
-    long long i = 0, j = 0;
-    const bool two = std::getline(fields, a, ',') && std::getline(fields, b, ',') &&
-                     !std::getline(fields, extra, ',');
-    if (!(two && parse_row(a, i) && parse_row(b, j))) {
-      if (number == 1) continue;  // a header
-      throw io_error(detail::concat("mahal cluster: ", path, ":", number,
-                                    ": expected two row indices 'i,j', found '", line, "'"));
-    }
-    expects<io_error>(i >= 0 && j >= 0 && i < n && j < n && i != j, "mahal cluster", path, ":",
-                      number, ": pair ", i, ",", j, " is not two different rows of the ", n,
-                      " in the data");
-    pairs.push_back({static_cast<label_t>(std::min(i, j)), static_cast<label_t>(std::max(i, j))});
-  }
-  return pairs;
-}
 
 index_t distinct_labels(const label_vector& y) {
   return static_cast<index_t>(std::set<label_t>(y.data(), y.data() + y.size()).size());
@@ -97,16 +53,8 @@ void write_assignment(const std::string& path, const label_vector& assignment) {
 void run_cluster(cluster_command_options o) {
   stopwatch clock;
   const char* where = "mahal cluster";
-  matrix<double> X;
-  label_vector y;
-  const bool labelled = !ends_with(o.data_path, ".npy");
-  if (labelled) {
-    labelled_data<double> data = load_labelled(o.data_path, o.data);
-    X = std::move(data.X);
-    y = std::move(data.y);
-  } else {
-    X = read_npy_matrix<double>(o.data_path);
-  }
+  const auto [X, y, names, original] = load_data(o.data_path, o.data);
+  const bool labelled = y.size() > 0;
   const index_t n = X.cols();
   expects(o.model.empty() || !o.standardize, where,
           "--standardize applies without --model only (a model keeps its own standardisation)");
@@ -120,7 +68,7 @@ void run_cluster(cluster_command_options o) {
 
   pair_list must_link;
   if (!o.must_link.empty()) {
-    must_link = read_must_link(o.must_link, n);
+    must_link = read_pair_file(o.must_link, n, "mahal cluster --must-link");
   } else if (o.similar > 0) {
     must_link = sample_pairs(y, o.similar, 0, o.kmeans.seed).similar;
   } else if (!o.side_information.empty()) {

@@ -396,6 +396,45 @@ def main():
         check("--lr and --batch apply to lmnn with --solver sgd only" in err.get("error", ""),
               f"--lr for lmnn lbfgs: {err}")
 
+        # MMC from side information given as pairs: S = every same-class pair from a file gives
+        # the default fit (D implicit); D given as the list of all other pairs gives it too; a
+        # .npy training set (no labels) with the same pairs gives it as well.
+        ii, jj = np.triu_indices(len(yg), 1)
+        same_pairs = os.path.join(tmp, "S.csv")
+        other_pairs = os.path.join(tmp, "D.csv")
+        for path, keep in ((same_pairs, yg[ii] == yg[jj]), (other_pairs, yg[ii] != yg[jj])):
+            with open(path, "w") as f:
+                f.write("i,j\n" + "".join(f"{a},{b}\n" for a, b in zip(ii[keep], jj[keep])))
+        np.save(os.path.join(tmp, "train.npy"), Xg)
+        for algo in ("mmc", "mmc-diag", "mmc-l"):
+            default = run(mahal, "fit", "--algo", algo, "--train", train, "-q")
+            runs = {"S file": run(mahal, "fit", "--algo", algo, "--train", train,
+                                  "--similar-pairs", same_pairs, "-q"),
+                    "S and D files": run(mahal, "fit", "--algo", algo, "--train", train,
+                                         "--similar-pairs", same_pairs, "--dissimilar-pairs",
+                                         other_pairs, "-q"),
+                    "npy": run(mahal, "fit", "--algo", algo, "--train",
+                               os.path.join(tmp, "train.npy"), "--similar-pairs", same_pairs,
+                               "-q")}
+            f0 = default.get("objective", np.nan)
+            for name, r in runs.items():
+                check(abs(r.get("objective", np.inf) - f0) <= 1e-9 * abs(f0)
+                      and r.get("similar_pairs") == default.get("similar_pairs")
+                      and r.get("dissimilar_pairs") == default.get("dissimilar_pairs")
+                      and r.get("dissimilar_implicit") == (name != "S and D files"),
+                      f"{algo} with pairs ({name}): {r.get('objective')} against {f0}, "
+                      f"{r.get('similar_pairs')} / {r.get('dissimilar_pairs')} pairs")
+        err = run(mahal, "fit", "--algo", "mmc", "--train", os.path.join(tmp, "train.npy"),
+                  expect_rc=1)
+        check("has no labels" in err.get("error", ""), f"npy without pairs: {err}")
+        err = run(mahal, "fit", "--algo", "mmc", "--train", train, "--dissimilar-pairs",
+                  other_pairs, expect_rc=1)
+        check("--dissimilar-pairs needs --similar-pairs" in err.get("error", ""),
+              f"D without S: {err}")
+        err = run(mahal, "fit", "--algo", "lmnn", "--train", train, "--similar-pairs",
+                  same_pairs, expect_rc=1)
+        check("applies to --algo mmc" in err.get("error", ""), f"pairs for lmnn: {err}")
+
         # The impostor search schedule: more frequent searches, as asked, and reported.
         default = run(mahal, "fit", "--algo", "lmnn", "--train", train, "-q")
         often = run(mahal, "fit", "--algo", "lmnn", "--train", train, "-q", "--search-every",

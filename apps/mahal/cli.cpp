@@ -100,14 +100,13 @@ pair_list read_pair_file(const std::string& path, index_t n, const std::string& 
       throw io_error(detail::concat(what, ": ", path, ":", number,
                                     ": expected two row indices 'i,j', found '", line, "'"));
     }
-    expects<io_error>(i >= 0 && j >= 0 && i < n && j < n && i != j, what.c_str(), path, ":",
-                      number, ": pair ", i, ",", j, " is not two different rows of the ", n,
+    expects<io_error>(i >= 0 && j >= 0 && i < n && j < n && i != j, what.c_str(), path, ":", number,
+                      ": pair ", i, ",", j, " is not two different rows of the ", n,
                       " in the data");
     pairs.push_back({static_cast<label_t>(std::min(i, j)), static_cast<label_t>(std::max(i, j))});
   }
   return pairs;
 }
-
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&

@@ -69,6 +69,8 @@ void check_options_apply(const fit_command_options& o) {
       {"--C", o.C != unset.C, diagonal},
       {"--similar / --dissimilar", o.similar != unset.similar || o.dissimilar != unset.dissimilar,
        mmc},
+      {"--similar-pairs / --dissimilar-pairs",
+       o.similar_pairs != unset.similar_pairs || o.dissimilar_pairs != unset.dissimilar_pairs, mmc},
       {"--max-iter", o.max_iter != unset.max_iter, solvers},
       {"--tol", o.tol != unset.tol, solvers},
       {"--steps", o.steps != unset.steps, networks},
@@ -91,6 +93,10 @@ void check_options_apply(const fit_command_options& o) {
     expects(std::find(algos.begin(), algos.end(), o.algo) != algos.end(), "mahal fit", option,
             " applies to --algo ", list, " only, not ", o.algo);
   }
+  expects(o.dissimilar_pairs.empty() || !o.similar_pairs.empty(), "mahal fit",
+          "--dissimilar-pairs needs --similar-pairs");
+  expects(o.similar_pairs.empty() || (o.similar == 0 && o.dissimilar == 0), "mahal fit",
+          "pairs are read from --similar-pairs or sampled with --similar / --dissimilar, not both");
   expects(o.momentum == unset.momentum || o.optimizer == "sgd", "mahal fit",
           "--momentum applies to --optimizer sgd only, not ", o.optimizer);
   // LMNN reads a learning rate and a batch in its stochastic solver only.
@@ -110,7 +116,13 @@ CLI::Validator hidden_widths() {
 
 void run_fit(fit_command_options o) {
   check_options_apply(o);
-  const labelled_data<double> train = load_labelled(o.train, o.data);
+  const labelled_data<double> train = load_data(o.train, o.data);
+  const bool labelled = train.y.size() > 0;
+  expects(labelled || !o.similar_pairs.empty(), "mahal fit", o.train,
+          " has no labels: a .npy training set needs side information as pairs "
+          "(--similar-pairs, mmc)");
+  expects(labelled || o.test.empty(), "mahal fit",
+          "--test scores k-NN with the training labels, which ", o.train, " does not have");
   matrix<double> X = train.X;
   std::optional<standardizer<double>> scaler;
   if (init_is_file(o.init)) {
@@ -168,7 +180,9 @@ void add_fit_command(CLI::App& app) {
   sub->add_option("--algo", o->algo, "Algorithm")
       ->required()
       ->check(CLI::IsMember(algorithm_names()));
-  sub->add_option("--train", o->train, "Training CSV (label column + features)")->required();
+  sub->add_option("--train", o->train,
+                  "Training CSV (label column + features), or .npy (n x d) with --similar-pairs")
+      ->required();
   sub->add_option("--test", o->test, "Test CSV: report k-NN accuracy in the learned space");
   sub->add_option("--out", o->out, "Save the learned model here");
   sub->add_flag("--standardize,!--no-standardize", o->standardize,
@@ -204,10 +218,16 @@ void add_fit_command(CLI::App& app) {
   sub->add_option("--tol", o->tol, "Stopping tolerance (0 = the solver's default)")
       ->check(non_negative());
   sub->add_option("--C", o->C, "mmc-diag: weight of the log term")->capture_default_str();
-  sub->add_option("--similar", o->similar, "mmc: sampled similar pairs (0 = all, D implicit)")
+  sub->add_option("--similar", o->similar,
+                  "mmc: sampled same-class pairs S (0 = every same-class pair)")
       ->check(non_negative());
-  sub->add_option("--dissimilar", o->dissimilar, "mmc: sampled dissimilar pairs")
+  sub->add_option("--dissimilar", o->dissimilar,
+                  "mmc: sampled different-class pairs D (0 = every pair not in S, implicit)")
       ->check(non_negative());
+  sub->add_option("--similar-pairs", o->similar_pairs,
+                  "mmc: similar pairs S from a CSV of 0-based training rows i,j (labels unused)");
+  sub->add_option("--dissimilar-pairs", o->dissimilar_pairs,
+                  "mmc: dissimilar pairs D likewise (default: every pair not in S, implicit)");
   sub->add_option("--seed", o->seed, "Seed for sampling")->capture_default_str();
   sub->add_option("--steps", o->steps, "networks: training steps (0 = 2000)")
       ->check(non_negative());

@@ -33,6 +33,7 @@ struct fit_command_options {
   double tol = 0;                       // 0 = the solver's default
   double C = 1;                         // mmc-diag: weight of the log term
   index_t similar = 0, dissimilar = 0;  // mmc: sampled pairs (0 = all same-class pairs, D implicit)
+  std::string similar_pairs, dissimilar_pairs;  // mmc: side information as pair files (i,j rows)
   std::uint64_t seed = 0;
   index_t steps = 0;                // networks: training steps (0 = default)
   index_t batch = 0;                // networks: batch size; lmnn sgd: anchors (0 = default)

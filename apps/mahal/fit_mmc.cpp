@@ -21,23 +21,31 @@ fit_outcome fit_mmc(mmc_kind kind, const std::string& algo, const fit_command_op
   options.C = o.C;
   options.rank = o.rank;
   options.progress = stderr_progress("mahal fit " + algo, o.common);
-  // Without sampled pairs: S = every same-class pair, D = every other pair (implicit).
-  const bool sampled = o.similar > 0 || o.dissimilar > 0;
-  const pair_list S = sampled ? pair_list{} : same_class_pairs(y);
-  const pair_sampling sampling{o.similar, o.dissimilar, o.seed};
+  // S and D: read from pair files (D implicit unless given), sampled from the labels, or by
+  // default S = every same-class pair and D = every other pair (implicit).
+  pair_list S, D;
+  if (!o.similar_pairs.empty()) {
+    S = read_pair_file(o.similar_pairs, X.cols(), "mahal fit --similar-pairs");
+    if (!o.dissimilar_pairs.empty())
+      D = read_pair_file(o.dissimilar_pairs, X.cols(), "mahal fit --dissimilar-pairs");
+  } else if (o.similar > 0 || o.dissimilar > 0) {
+    const pair_constraints sampled = sample_pairs(y, o.similar, o.dissimilar, o.seed);
+    S = sampled.similar;
+    D = sampled.dissimilar;
+  } else {
+    S = same_class_pairs(y);
+  }
+  const pair_list* D_given = D.empty() ? nullptr : &D;
   mmc_result<double> r;
   switch (kind) {
     case mmc_kind::full:
-      r = sampled ? fit_mmc_full<double>(*be, X, y, sampling, options)
-                  : fit_mmc_full<double>(*be, X, S, nullptr, options);
+      r = fit_mmc_full<double>(*be, X, S, D_given, options);
       break;
     case mmc_kind::diagonal:
-      r = sampled ? fit_mmc_diagonal<double>(*be, X, y, sampling, options)
-                  : fit_mmc_diagonal<double>(*be, X, S, nullptr, options);
+      r = fit_mmc_diagonal<double>(*be, X, S, D_given, options);
       break;
     case mmc_kind::linear:
-      r = sampled ? fit_mmc_linear<double>(*be, X, y, sampling, options)
-                  : fit_mmc_linear<double>(*be, X, S, nullptr, options);
+      r = fit_mmc_linear<double>(*be, X, S, D_given, options);
       break;
   }
   json report;
@@ -47,6 +55,9 @@ fit_outcome fit_mmc(mmc_kind kind, const std::string& algo, const fit_command_op
   report["similarity"] = r.similarity;
   report["bound"] = r.bound;
   report["eigendecompositions"] = r.eigendecompositions;
+  report["similar_pairs"] = S.size();
+  report["dissimilar_pairs"] = D_given ? D.size() : X.cols() * (X.cols() - 1) / 2 - S.size();
+  report["dissimilar_implicit"] = D_given == nullptr;
   report["unconstrained_directions"] = r.unconstrained;
   if (r.unconstrained > 0 && o.common.verbose > 0) {
     char floor[32];

@@ -217,6 +217,37 @@ T apply(unary_op op, T x) {
   return x;
 }
 
+// The pairs of a weighted list that add something to a Laplacian product: weight w_k ≠ 0 and
+// i ≠ j (the others add exactly zero, and their points need not be read: they may hold NaN).
+// A view of the input when every pair adds; a filtered copy otherwise.
+template <class T>
+class adding_pairs {
+ public:
+  adding_pairs(const label_t* ij, const T* w, index_t m) : ij_(ij), w_(w), m_(m) {
+    const auto adds = [&](index_t k) { return w[k] != T(0) && ij[2 * k] != ij[2 * k + 1]; };
+    index_t first_idle = 0;
+    while (first_idle < m && adds(first_idle)) ++first_idle;
+    if (first_idle == m) return;
+    for (index_t k = 0; k < m; ++k)
+      if (adds(k)) {
+        kept_pairs_.insert(kept_pairs_.end(), {ij[2 * k], ij[2 * k + 1]});
+        kept_weights_.push_back(w[k]);
+      }
+    filtered_ = true;
+  }
+  index_t count() const { return filtered_ ? static_cast<index_t>(kept_weights_.size()) : m_; }
+  const label_t* pairs() const { return filtered_ ? kept_pairs_.data() : ij_; }
+  const T* weights() const { return filtered_ ? kept_weights_.data() : w_; }
+
+ private:
+  const label_t* ij_;
+  const T* w_;
+  index_t m_;
+  bool filtered_ = false;
+  std::vector<label_t> kept_pairs_;
+  std::vector<T> kept_weights_;
+};
+
 // The vertices that occur in a pair list, and each pair's endpoints renumbered 0..n'-1.
 struct compact_pairs {
   std::vector<label_t> vertices;  // original column indices, ascending
@@ -475,10 +506,13 @@ class cpu_backend final : public backend<T> {
   void do_pair_laplacian(const array& z, const labels& pairs, const array& weights, T alpha,
                          array& out) override {
     const char* where = "mahal::backend::pair_laplacian";
-    const index_t rows = z.rows(), n = z.cols(), m = pairs.cols();
+    const index_t rows = z.rows(), n = z.cols();
     check_pair_indices(pairs, n, where);
-    const label_t* ij = pairs.data();
-    const T* w = weights.data();
+    if (alpha == T(0)) return;
+    const adding_pairs<T> kept(pairs.data(), weights.data(), pairs.cols());
+    const index_t m = kept.count();
+    const label_t* ij = kept.pairs();
+    const T* w = kept.weights();
     const T* zs = z.data();
     T* os = out.data();
     if (m * rows <= (index_t{1} << 18)) {  // small: one pass over the pairs
@@ -540,27 +574,12 @@ class cpu_backend final : public backend<T> {
     const char* where = "mahal::backend::pair_scatter";
     const index_t n = p.cols();
     check_pair_indices(pairs, n, where);
-    // Pairs of weight zero and self pairs add nothing: leave them out of the CSR and the GEMM
-    // (LMNN passes all its candidate pairs, most of them inactive), so that only the points of
-    // the other pairs are read.
-    index_t m = pairs.cols();
-    const label_t* ij = pairs.data();
-    const T* w = weights.data();
-    const auto adds = [&](index_t k) { return w[k] != T(0) && ij[2 * k] != ij[2 * k + 1]; };
-    std::vector<label_t> kept_pairs;
-    std::vector<T> kept_weights;
-    index_t first_idle = 0;
-    while (first_idle < m && adds(first_idle)) ++first_idle;
-    if (first_idle < m) {
-      for (index_t k = 0; k < m; ++k)
-        if (adds(k)) {
-          kept_pairs.insert(kept_pairs.end(), {ij[2 * k], ij[2 * k + 1]});
-          kept_weights.push_back(w[k]);
-        }
-      m = static_cast<index_t>(kept_weights.size());
-      ij = kept_pairs.data();
-      w = kept_weights.data();
-    }
+    // LMNN passes all its candidate pairs, most of them inactive: only the points of the pairs
+    // that add something are read, and only they enter the CSR and the GEMM.
+    const adding_pairs<T> kept(pairs.data(), weights.data(), pairs.cols());
+    const index_t m = kept.count();
+    const label_t* ij = kept.pairs();
+    const T* w = kept.weights();
     if (m == 0) {  // out = beta·out
       if (beta == T(0))
         std::fill_n(out.data(), out.size(), T(0));

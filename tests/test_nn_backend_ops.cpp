@@ -1,6 +1,9 @@
 // The backend operations added for the neural layer, against plain host loops.
 #include <doctest/doctest.h>
 
+#include <limits>
+#include <vector>
+
 #include "mahal/device_transfer.hpp"
 #include "mahal/error.hpp"
 #include "test_support.hpp"
@@ -31,6 +34,41 @@ TEST_CASE("pair_laplacian equals the dense Z·Lap on both CPU paths (per pair an
     auto wd = to_device<double>(*be, w);
     be->pair_laplacian(to_device<double>(*be, Z), pairs_to_device(*be, pairs), wd, 2.0, out);
     CHECK(test::relative_error(to_host(*be, out), start + 2.0 * Z * lap) < 1e-12);
+  }
+}
+
+TEST_CASE("pair_laplacian skips pairs of weight zero and self pairs on both CPU paths") {
+  // Column 3 is NaN and occurs only in a pair of weight zero and in a self pair: it is never
+  // read, so the result is that of the other pairs alone (as for pair_scatter).
+  auto be = make_backend<double>(device::cpu);
+  for (index_t rows : {2, 600}) {
+    const index_t n = 4;
+    matrix<double> Z = test::random_matrix<double>(rows, n, 94);
+    Z.col(3).setConstant(std::numeric_limits<double>::quiet_NaN());
+    pair_list pairs, active;
+    std::vector<double> w, w_active;
+    for (int copy = 0; copy < 300; ++copy) {  // 600 pairs: rows·m crosses 2^18 for rows = 600
+      pairs.insert(pairs.end(), {{0, 1}, {1, 3}, {3, 3}, {2, 0}});
+      w.insert(w.end(), {1.5, 0.0, 2.0, -0.5});
+      active.insert(active.end(), {{0, 1}, {2, 0}});
+      w_active.insert(w_active.end(), {1.5, -0.5});
+    }
+    auto out = be->alloc(rows, n), expected = be->alloc(rows, n);
+    be->fill(out, 0.0);
+    be->fill(expected, 0.0);
+    const auto vec = [](const std::vector<double>& v) {
+      return vector<double>(Eigen::Map<const vector<double>>(v.data(), std::ssize(v)));
+    };
+    const auto Zd = to_device<double>(*be, Z);
+    be->pair_laplacian(Zd, pairs_to_device(*be, pairs), to_device<double>(*be, vec(w)), 0.5, out);
+    be->pair_laplacian(Zd, pairs_to_device(*be, active), to_device<double>(*be, vec(w_active)),
+                       0.5, expected);
+    const matrix<double> got = to_host(*be, out), want = to_host(*be, expected);
+    CHECK(got.allFinite());
+    CHECK(test::relative_error(got, want) < 1e-12);
+    // alpha = 0 adds nothing at all.
+    be->pair_laplacian(Zd, pairs_to_device(*be, pairs), to_device<double>(*be, vec(w)), 0.0, out);
+    CHECK(to_host(*be, out) == got);
   }
 }
 

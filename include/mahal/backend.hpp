@@ -182,6 +182,7 @@ class backend {
   //   out(:, i) += alpha·w_k (z_i − z_j),  out(:, j) −= alpha·w_k (z_i − z_j)  for each pair k.
   // Z and out r×n, pairs 2×m, weights m×1. The gradient of Σ_k f_k(||z_i − z_j||²) with
   // respect to Z is 2·Z·Lap with w_k = f_k'. (pair_scatter is P·Lap·Qᵀ; this is P·Lap.)
+  // As in pair_scatter, pairs with alpha·w_k = 0 or i = j add nothing and are skipped.
   void pair_laplacian(const array& z, const labels& pairs, const array& weights, T alpha,
                       array& out);
   // One Adam step (Kingma & Ba 2015, in PyTorch's arithmetic) on same-size, distinct p, g, m, v:

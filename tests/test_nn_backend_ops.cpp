@@ -61,8 +61,8 @@ TEST_CASE("pair_laplacian skips pairs of weight zero and self pairs on both CPU 
     };
     const auto Zd = to_device<double>(*be, Z);
     be->pair_laplacian(Zd, pairs_to_device(*be, pairs), to_device<double>(*be, vec(w)), 0.5, out);
-    be->pair_laplacian(Zd, pairs_to_device(*be, active), to_device<double>(*be, vec(w_active)),
-                       0.5, expected);
+    be->pair_laplacian(Zd, pairs_to_device(*be, active), to_device<double>(*be, vec(w_active)), 0.5,
+                       expected);
     const matrix<double> got = to_host(*be, out), want = to_host(*be, expected);
     CHECK(got.allFinite());
     CHECK(test::relative_error(got, want) < 1e-12);

@@ -162,6 +162,28 @@ MAHAL_VECTOR_CLONES void add_norms_clamped(T* block, index_t rows, index_t cols,
   }
 }
 
+// The top-1 merge without a label filter or self exclusion (K-means' assignment, 1-NN): for
+// rows [a0, a1) of a distance block (column-major, nq_block rows, nr columns whose first is
+// reference first_ref) keep the nearest reference in (distance, index) order, an empty slot
+// (index −1) losing to any number. Branch-free, so it runs as a vector loop; NaN never enters.
+template <class T>
+MAHAL_VECTOR_CLONES void nearest_merge(const T* dist, index_t nq_block, index_t a0, index_t a1,
+                                       index_t nr, label_t first_ref, label_t* __restrict best_idx,
+                                       T* __restrict best_d) {
+  for (index_t b = 0; b < nr; ++b) {
+    const T* col = dist + b * nq_block;
+    const label_t ref = first_ref + static_cast<label_t>(b);
+#pragma omp simd
+    for (index_t a = a0; a < a1; ++a) {
+      const T d = col[a], held = best_d[a];
+      const label_t held_idx = best_idx[a];
+      const bool better = d < held || (d == held && (held_idx < 0 || ref < held_idx));
+      best_d[a] = better ? d : held;
+      best_idx[a] = better ? ref : held_idx;
+    }
+  }
+}
+
 // Whether d[t] <= bound[t] (or <= the one bound) for some t < count, as the top-k merges
 // test their candidates (NaN never passes): once the lists have filled, most groups of a
 // distance block cannot change one, and one vector test skips them.
@@ -738,7 +760,10 @@ class cpu_backend final : public backend<T> {
       else
         run(scratch, a, 0, nr, false);
     };
-    const bool parallel = threads > 1 && chunks > 1 && !omp_in_parallel();
+    // Small searches (K-means' assignment on a few hundred points) stay on this thread: waking
+    // the team costs more than the work.
+    const bool parallel =
+        threads > 1 && chunks > 1 && nq * nr * d > kParallelWork && !omp_in_parallel();
     if (!parallel) {
       std::vector<T> scratch(static_cast<std::size_t>(chunk * tile));
       for (index_t a = 0; a < chunks; ++a)
@@ -913,6 +938,11 @@ class cpu_backend final : public backend<T> {
     const index_t k = state.indices.rows();
     label_t* best_idx = state.indices.data() + k * at.first_query;
     T* best_d = state.sqdist.data() + k * at.first_query;
+    if (k == 1 && at.filter == label_filter::any && !at.exclude_self) {
+      nearest_merge(dist, nq_block, a0, a1, nr, static_cast<label_t>(at.first_ref), best_idx,
+                    best_d);
+      return;
+    }
     T worst[merge_chunk];
     for (index_t a = a0; a < a1; ++a) worst[a - a0] = best_d[k * a + k - 1];
     for (index_t b = 0; b < nr; ++b) {

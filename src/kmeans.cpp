@@ -9,6 +9,7 @@
 #include "mahal/detail/random.hpp"
 #include "mahal/device_transfer.hpp"
 #include "mahal/distances.hpp"
+#include "mahal/engine.hpp"
 #include "mahal/error.hpp"
 
 namespace mahal {
@@ -116,7 +117,8 @@ matrix<double> seed_plus_plus(const unit_set& u, index_t K, detail::rng& g) {
   return centres;
 }
 
-// The nearest centre of every unit mean, on the backend: one sqdist_block and a k = 1 top-k.
+// The nearest centre of every unit mean, on the backend: one k = 1 top-k sweep (distance blocks
+// consumed while they are in cache).
 template <class T>
 class assigner {
  public:
@@ -126,7 +128,7 @@ class assigner {
         mean_norms_(be.alloc(u.mean.cols(), 1)),
         centres_(be.alloc(u.mean.rows(), K)),
         centre_norms_(be.alloc(K, 1)),
-        block_(be.alloc(u.mean.cols(), K)),
+        blocks_(engine::resolve({}, be.where(), u.mean.cols(), K)),
         reset_(static_cast<std::size_t>(u.mean.cols()), -1),
         host_centres_(u.mean.rows(), K),
         result_(u.mean.cols()) {
@@ -139,17 +141,18 @@ class assigner {
     host_centres_ = centres.cast<T>();
     be_.upload(host_centres_.data(), centres_);
     be_.col_dots(centres_, centres_, centre_norms_);
-    be_.sqdist_block(means_, centres_, mean_norms_, centre_norms_, block_);
     be_.fill(state_.sqdist, std::numeric_limits<T>::infinity());
     be_.upload_labels(reset_.data(), state_.indices);
-    be_.topk_merge(block_, topk_block{}, state_);
+    be_.topk_sweep(means_, centres_, mean_norms_, centre_norms_, blocks_.queries, blocks_.refs,
+                   topk_block{}, state_);
     be_.download_labels(state_.indices, result_.data());
     return result_;
   }
 
  private:
   backend<T>& be_;
-  device_array<T> means_, mean_norms_, centres_, centre_norms_, block_;
+  device_array<T> means_, mean_norms_, centres_, centre_norms_;
+  engine::block_sizes blocks_;  // the search's blocks (on the CPU: tiles that stay in cache)
   topk_state<T> state_;
   std::vector<label_t> reset_;
   matrix<T> host_centres_;

@@ -89,10 +89,12 @@ void run_cluster(cluster_command_options o) {
 
   const matrix<double> Z = model.embed(X);
   auto be = make_backend<double>(parse_device(o.common.backend));
+  stopwatch cluster_clock;
   const kmeans_result<double> r = constrained
                                       ? constrained_kmeans<double>(*be, Z, must_link, o.kmeans)
                                       : kmeans<double>(*be, Z, o.kmeans);
 
+  const double cluster_seconds = cluster_clock.seconds();
   json report;
   report["algo"] = constrained ? "constrained-kmeans" : "kmeans";
   report["clusters"] = o.kmeans.clusters;
@@ -122,6 +124,7 @@ void run_cluster(cluster_command_options o) {
     write_assignment(o.out, r.assignment);
     report["output"] = o.out;
   }
+  report["cluster_seconds"] = cluster_seconds;  // the K-means restarts alone
   report["seconds"] = clock.seconds();
   emit(report, o.common);
 }
@@ -157,6 +160,11 @@ void add_cluster_command(CLI::App& app) {
   sub->add_option("--max-iter", o->kmeans.max_iter, "Lloyd iterations per restart")
       ->capture_default_str()
       ->check(positive());
+  sub->add_option("--tol", o->kmeans.tol,
+                  "Stop a restart when the centroids move less than this, relative to the data's "
+                  "mean variance (scikit-learn's rule)")
+      ->capture_default_str()
+      ->check(non_negative());
   sub->add_option("--seed", o->kmeans.seed, "Seed of the seedings and of sampled pairs")
       ->capture_default_str();
   sub->add_option("--out", o->out, "Write the cluster of each data row here (CSV, one column)");

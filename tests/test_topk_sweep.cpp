@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mahal/backend.hpp"
+#include "mahal/detail/random.hpp"
 #include "mahal/device_transfer.hpp"
 #include "mahal/engine.hpp"
 #include "mahal/metric.hpp"
@@ -65,6 +66,46 @@ TEST_CASE_TEMPLATE("topk_sweep equals brute force, with filters, blocks and offs
         }
       }
     }
+}
+
+TEST_CASE_TEMPLATE("topk_sweep with k = 1 and no filter (the nearest merge) breaks ties by index",
+                   T, float, double) {
+  // Small integer coordinates: many exact ties, duplicated points included (a point's nearest
+  // reference is then the first copy, at distance 0). References in two halves merged in
+  // reverse order, so a tie can meet a list entry of a larger index; 1 and 2 threads.
+  auto be = make_backend<T>(device::cpu);
+  const index_t d = 3, n = 301;
+  detail::rng g(45);
+  matrix<T> X(d, n);
+  for (index_t i = 0; i < X.size(); ++i) X.data()[i] = static_cast<T>(g.below(3));
+  auto xd = to_device<T>(*be, X);
+  auto norms = be->alloc(n, 1);
+  be->col_dots(xd, xd, norms);
+  const int saved = omp_get_max_threads();
+  for (const int threads : {1, 2})
+    for (const index_t block_refs : {index_t{7}, index_t{4096}}) {
+      CAPTURE(threads);
+      CAPTURE(block_refs);
+      omp_set_num_threads(threads);
+      topk_state<T> state = engine::empty_topk_state(*be, 1, n);
+      for (const index_t r0 : {index_t{150}, index_t{0}}) {
+        const index_t rb = r0 == 0 ? 150 : n - 150;
+        const topk_block at{0, r0, false, label_filter::any, nullptr, nullptr};
+        be->topk_sweep(xd, xd.col_range(r0, rb), norms, norms.segment(r0, rb), 64, block_refs, at,
+                       state);
+      }
+      const index_matrix idx = labels_to_host(*be, state.indices);
+      const matrix<T> dist = to_host(*be, state.sqdist);
+      for (index_t q = 0; q < n; ++q) {
+        index_t nearest = 0;  // the first of the closest references
+        for (index_t r = 1; r < n; ++r)
+          if ((X.col(q) - X.col(r)).squaredNorm() < (X.col(q) - X.col(nearest)).squaredNorm())
+            nearest = r;
+        CHECK(idx(0, q) == nearest);
+        CHECK(dist(0, q) == (X.col(q) - X.col(nearest)).squaredNorm());
+      }
+    }
+  omp_set_num_threads(saved);
 }
 
 TEST_CASE_TEMPLATE("engine::knn of a set against itself equals brute force", T, float, double) {

@@ -184,6 +184,31 @@ MAHAL_VECTOR_CLONES void nearest_merge(const T* dist, index_t nq_block, index_t 
   }
 }
 
+// The same for the two nearest (K-means with bounds): slots 2a and 2a + 1 hold row a's nearest
+// and second nearest reference.
+template <class T>
+MAHAL_VECTOR_CLONES void nearest_two_merge(const T* dist, index_t nq_block, index_t a0, index_t a1,
+                                           index_t nr, label_t first_ref,
+                                           label_t* __restrict best_idx, T* __restrict best_d) {
+  const auto before = [](T d, label_t ref, T held, label_t held_idx) {
+    return d < held || (d == held && (held_idx < 0 || ref < held_idx));
+  };
+  for (index_t b = 0; b < nr; ++b) {
+    const T* col = dist + b * nq_block;
+    const label_t ref = first_ref + static_cast<label_t>(b);
+#pragma omp simd
+    for (index_t a = a0; a < a1; ++a) {
+      const T d = col[a], d1 = best_d[2 * a], d2 = best_d[2 * a + 1];
+      const label_t i1 = best_idx[2 * a], i2 = best_idx[2 * a + 1];
+      const bool first = before(d, ref, d1, i1), second = before(d, ref, d2, i2);
+      best_d[2 * a] = first ? d : d1;
+      best_idx[2 * a] = first ? ref : i1;
+      best_d[2 * a + 1] = first ? d1 : second ? d : d2;
+      best_idx[2 * a + 1] = first ? i1 : second ? ref : i2;
+    }
+  }
+}
+
 // Whether d[t] <= bound[t] (or <= the one bound) for some t < count, as the top-k merges
 // test their candidates (NaN never passes): once the lists have filled, most groups of a
 // distance block cannot change one, and one vector test skips them.
@@ -938,9 +963,10 @@ class cpu_backend final : public backend<T> {
     const index_t k = state.indices.rows();
     label_t* best_idx = state.indices.data() + k * at.first_query;
     T* best_d = state.sqdist.data() + k * at.first_query;
-    if (k == 1 && at.filter == label_filter::any && !at.exclude_self) {
-      nearest_merge(dist, nq_block, a0, a1, nr, static_cast<label_t>(at.first_ref), best_idx,
-                    best_d);
+    if (k <= 2 && at.filter == label_filter::any && !at.exclude_self) {
+      (k == 1 ? nearest_merge<T> : nearest_two_merge<T>)(dist, nq_block, a0, a1, nr,
+                                                         static_cast<label_t>(at.first_ref),
+                                                         best_idx, best_d);
       return;
     }
     T worst[merge_chunk];

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -117,46 +118,179 @@ matrix<double> seed_plus_plus(const unit_set& u, index_t K, detail::rng& g) {
   return centres;
 }
 
-// The nearest centre of every unit mean, on the backend: one k = 1 top-k sweep (distance blocks
-// consumed while they are in cache).
+// The two nearest centres of unit means on the backend: one k = 2 top-k sweep (distance blocks
+// consumed while they are in cache) over every unit, or over a subset gathered on the device.
 template <class T>
-class assigner {
+class nearest_two {
  public:
-  assigner(backend<T>& be, const unit_set& u, index_t K)
+  nearest_two(backend<T>& be, const unit_set& u, index_t K)
       : be_(be),
+        m_(u.mean.cols()),
         means_(to_device<T>(be, matrix<T>(u.mean.cast<T>()))),
-        mean_norms_(be.alloc(u.mean.cols(), 1)),
+        mean_norms_(be.alloc(m_, 1)),
         centres_(be.alloc(u.mean.rows(), K)),
         centre_norms_(be.alloc(K, 1)),
-        blocks_(engine::resolve({}, be.where(), u.mean.cols(), K)),
-        reset_(static_cast<std::size_t>(u.mean.cols()), -1),
+        subset_(be.alloc(u.mean.rows(), m_)),
+        subset_norms_(be.alloc(m_, 1)),
+        subset_index_(be.alloc_labels(1, m_)),
+        indices_(be.alloc_labels(2, m_)),
+        sqdist_(be.alloc(2, m_)),
+        blocks_(engine::resolve({}, be.where(), m_, K)),
+        empty_(static_cast<std::size_t>(2 * m_), -1),
         host_centres_(u.mean.rows(), K),
-        result_(u.mean.cols()) {
+        host_indices_(static_cast<std::size_t>(2 * m_)),
+        host_sqdist_(static_cast<std::size_t>(2 * m_)) {
     be_.col_dots(means_, means_, mean_norms_);
-    state_.indices = be.alloc_labels(1, u.mean.cols());
-    state_.sqdist = be.alloc(1, u.mean.cols());
   }
 
-  const label_vector& operator()(const matrix<double>& centres) {
+  void set_centres(const matrix<double>& centres) {
     host_centres_ = centres.cast<T>();
     be_.upload(host_centres_.data(), centres_);
     be_.col_dots(centres_, centres_, centre_norms_);
-    be_.fill(state_.sqdist, std::numeric_limits<T>::infinity());
-    be_.upload_labels(reset_.data(), state_.indices);
-    be_.topk_sweep(means_, centres_, mean_norms_, centre_norms_, blocks_.queries, blocks_.refs,
-                   topk_block{}, state_);
-    be_.download_labels(state_.indices, result_.data());
-    return result_;
+  }
+
+  // Units `which` (every unit when null): the nearest centre and the squared distances to the
+  // nearest and the second nearest (+inf when K = 1), ties to the smaller index.
+  void search(const std::vector<label_t>* which, label_vector& nearest, std::vector<double>& d1,
+              std::vector<double>& d2) {
+    const index_t r = which ? static_cast<index_t>(which->size()) : m_;
+    if (r == 0) return;
+    device_array<T> points = means_, norms = mean_norms_;
+    if (which) {
+      device_array<label_t> index = subset_index_.col_range(0, r);
+      be_.upload_labels(which->data(), index);
+      points = subset_.col_range(0, r);
+      norms = subset_norms_.segment(0, r);
+      be_.gather_cols(means_, index, points);
+      device_array<T> norms_row = norms.reshaped(1, r);
+      be_.gather_cols(mean_norms_.reshaped(1, m_), index, norms_row);
+    }
+    topk_state<T> state{indices_.col_range(0, r), sqdist_.col_range(0, r)};
+    be_.fill(state.sqdist, std::numeric_limits<T>::infinity());
+    be_.upload_labels(empty_.data(), state.indices);
+    be_.topk_sweep(points, centres_, norms, centre_norms_, blocks_.queries, blocks_.refs,
+                   topk_block{}, state);
+    be_.download_labels(state.indices, host_indices_.data());
+    be_.download(state.sqdist, host_sqdist_.data());
+    for (index_t t = 0; t < r; ++t) {
+      const index_t j = which ? (*which)[static_cast<std::size_t>(t)] : t;
+      nearest(j) = host_indices_[static_cast<std::size_t>(2 * t)];
+      d1[static_cast<std::size_t>(j)] = static_cast<double>(host_sqdist_[2 * t]);
+      d2[static_cast<std::size_t>(j)] = static_cast<double>(host_sqdist_[2 * t + 1]);
+    }
   }
 
  private:
   backend<T>& be_;
-  device_array<T> means_, mean_norms_, centres_, centre_norms_;
+  index_t m_;
+  device_array<T> means_, mean_norms_, centres_, centre_norms_, subset_, subset_norms_;
+  device_array<label_t> subset_index_, indices_;
+  device_array<T> sqdist_;
   engine::block_sizes blocks_;  // the search's blocks (on the CPU: tiles that stay in cache)
-  topk_state<T> state_;
-  std::vector<label_t> reset_;
+  std::vector<label_t> empty_;
   matrix<T> host_centres_;
-  label_vector result_;
+  std::vector<label_t> host_indices_;
+  std::vector<T> host_sqdist_;
+};
+
+// Lloyd's assignment step with Hamerly's bounds (G. Hamerly, "Making k-means even faster", SDM
+// 2010): each unit keeps an upper bound u on its distance to its centre and a lower bound l on
+// its distance to every other centre. When the centres move by s_k, u grows by s_{a} and l
+// shrinks by the largest move of another centre; a unit with u < l cannot change centre and is
+// not searched. The bounds hold for the exact distances between the points and centres the
+// backend sees (cast to T), widened by a bound on the backend's rounding (δ below), and a unit
+// is skipped only when u + 2δ < l: its computed nearest centre is then the one it has, so the
+// assignment is the one a full search would return. With `bounds` off every step is a full
+// search (the reference the tests compare with).
+template <class T>
+class assigner {
+ public:
+  assigner(backend<T>& be, const unit_set& u, index_t K, bool bounds)
+      : search_(be, u, K),
+        bounds_(bounds),
+        m_(u.mean.cols()),
+        nearest_(m_),
+        d1_(static_cast<std::size_t>(m_)),
+        d2_(static_cast<std::size_t>(m_)),
+        upper_(static_cast<std::size_t>(m_)),
+        lower_(static_cast<std::size_t>(m_)),
+        mean_norm_(static_cast<std::size_t>(m_)),
+        // |computed − exact distance| <= sqrt(|error of the squared distance|), and that error
+        // is at most about (k + 3)·ε·(||m|| + ||μ||)² for the norm expansion; 4× margin.
+        slack_(4 * std::sqrt((static_cast<double>(u.mean.rows()) + 8) *
+                             std::numeric_limits<T>::epsilon())) {
+    for (index_t j = 0; j < m_; ++j) mean_norm_[static_cast<std::size_t>(j)] = u.mean.col(j).norm();
+  }
+
+  // A new restart: the next call searches every unit.
+  void restart() { fresh_ = true; }
+  index_t searched() const { return searched_; }  // units searched so far (all restarts)
+
+  const label_vector& operator()(const matrix<double>& centres) {
+    const matrix<double> seen = centres.cast<T>().template cast<double>();
+    search_.set_centres(centres);
+    double reach = 0;  // max_k ||μ_k||
+    for (index_t c = 0; c < seen.cols(); ++c) reach = std::max(reach, seen.col(c).norm());
+    if (fresh_ || !bounds_) {
+      search_.search(nullptr, nearest_, d1_, d2_);
+      searched_ += m_;
+      for (index_t j = 0; j < m_; ++j) tighten(j, reach);
+    } else {
+      // How far each centre moved; the largest and second largest moves.
+      std::vector<double> move(static_cast<std::size_t>(seen.cols()));
+      index_t top = 0;
+      for (index_t c = 0; c < seen.cols(); ++c) {
+        move[static_cast<std::size_t>(c)] = (seen.col(c) - previous_.col(c)).norm();
+        if (move[static_cast<std::size_t>(c)] > move[static_cast<std::size_t>(top)]) top = c;
+      }
+      double second = 0;
+      for (index_t c = 0; c < seen.cols(); ++c)
+        if (c != top) second = std::max(second, move[static_cast<std::size_t>(c)]);
+      stale_.clear();
+      for (index_t j = 0; j < m_; ++j) {
+        const auto s = static_cast<std::size_t>(j);
+        const index_t a = nearest_(j);
+        upper_[s] += move[static_cast<std::size_t>(a)];
+        lower_[s] -= a == top ? second : move[static_cast<std::size_t>(top)];
+        if (!(upper_[s] + 2 * delta(j, reach) < lower_[s]))
+          stale_.push_back(static_cast<label_t>(j));
+      }
+      // When most units are stale, gathering them costs more than searching them all.
+      const bool all = 2 * static_cast<index_t>(stale_.size()) > m_;
+      search_.search(all ? nullptr : &stale_, nearest_, d1_, d2_);
+      searched_ += all ? m_ : static_cast<index_t>(stale_.size());
+      if (all)
+        for (index_t j = 0; j < m_; ++j) tighten(j, reach);
+      else
+        for (const label_t j : stale_) tighten(j, reach);
+    }
+    previous_ = seen;
+    fresh_ = false;
+    return nearest_;
+  }
+
+ private:
+  double delta(index_t j, double reach) const {
+    return slack_ * (mean_norm_[static_cast<std::size_t>(j)] + reach);
+  }
+  // Bounds from freshly computed distances: exact distances lie within δ of them.
+  void tighten(index_t j, double reach) {
+    const auto s = static_cast<std::size_t>(j);
+    const double delta_j = delta(j, reach);
+    upper_[s] = std::sqrt(std::max(0.0, d1_[s])) + delta_j;
+    lower_[s] = std::sqrt(std::max(0.0, d2_[s])) - delta_j;
+  }
+
+  nearest_two<T> search_;
+  bool bounds_;
+  index_t m_;
+  label_vector nearest_;
+  std::vector<double> d1_, d2_, upper_, lower_, mean_norm_;
+  double slack_;
+  bool fresh_ = true;
+  index_t searched_ = 0;
+  matrix<double> previous_;
+  std::vector<label_t> stale_;
 };
 
 // Per-cluster sums S_k = Σ_{u→k} w_u m_u, masses W_k = Σ_{u→k} w_u and unit counts, kept up to
@@ -253,6 +387,7 @@ template <class T>
 run_result lloyd(assigner<T>& assign, const unit_set& u, const kmeans_options& o, detail::rng& g) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
+  assign.restart();
   const index_t K = o.clusters, m = u.mean.cols();
   run_result r;
   matrix<double> centres = seed_plus_plus(u, K, g);
@@ -293,7 +428,7 @@ run_result lloyd(assigner<T>& assign, const unit_set& u, const kmeans_options& o
 
 template <class T>
 kmeans_result<T> cluster_units(backend<T>& be, const unit_set& u, const kmeans_options& o) {
-  assigner<T> assign(be, u, o.clusters);
+  assigner<T> assign(be, u, o.clusters, o.bounds);
   detail::rng g(o.seed);
   run_result best;
   index_t best_restart = -1;
@@ -314,6 +449,7 @@ kmeans_result<T> cluster_units(backend<T>& be, const unit_set& u, const kmeans_o
   out.status = best.status;
   out.best_restart = best_restart;
   out.trace = std::move(best.trace);
+  out.searched = assign.searched();
   return out;
 }
 

@@ -290,6 +290,50 @@ TEST_CASE("constrained k-means on random components: each kept whole, invariants
   CHECK(a.inertia == b.inertia);
 }
 
+TEST_CASE_TEMPLATE("Hamerly's bounds skip searches and change nothing", T, float, double) {
+  // Overlapping classes (many units near the boundaries, slow convergence) and separated ones,
+  // plain and constrained, several K: the same assignments, iterations, trace and inertia as a
+  // full search at every step, with fewer unit searches.
+  auto be = make_backend<T>(device::cpu);
+  for (const index_t K : {1, 2, 5, 9}) {
+    for (const double spread : {0.5, 3.0}) {
+      CAPTURE(K);
+      CAPTURE(spread);
+      label_vector y;
+      matrix<T> X = blobs<T>(6, 700, 81 + K, y);
+      X *= static_cast<T>(spread);
+      X += test::random_matrix<T>(6, X.cols(), 82);
+      const pair_list S = xing_side_information(y, X.cols() - 100, 83);
+      for (const bool constrained : {false, true}) {
+        kmeans_options opt;
+        opt.clusters = K;
+        opt.seed = 5;
+        opt.restarts = 3;
+        opt.bounds = true;
+        const auto run = [&](const kmeans_options& o) {
+          return constrained ? constrained_kmeans(*be, matrix_ref<T>(X), S, o)
+                             : kmeans(*be, matrix_ref<T>(X), o);
+        };
+        const auto fast = run(opt);
+        opt.bounds = false;
+        const auto full = run(opt);
+        CHECK(fast.assignment == full.assignment);
+        CHECK(fast.iterations == full.iterations);
+        CHECK(fast.best_restart == full.best_restart);
+        CHECK(fast.inertia == full.inertia);
+        REQUIRE(fast.trace.size() == full.trace.size());
+        for (std::size_t t = 0; t < fast.trace.size(); ++t)
+          CHECK(fast.trace[t].objective == full.trace[t].objective);
+        CHECK(fast.searched <= full.searched);
+        // In float the rounding slack (≈ 5e-3 of the norms) leaves few units skippable when
+        // there are more clusters than blobs; in double the bounds must skip some.
+        if (std::is_same_v<T, double> && K > 1 && full.iterations > 3)
+          CHECK(fast.searched < full.searched);
+      }
+    }
+  }
+}
+
 TEST_CASE("the metric overloads cluster Z = LX") {
   auto be = make_backend<double>(device::cpu);
   const matrix<double> X = test::random_matrix<double>(4, 120, 81);

@@ -103,6 +103,7 @@ void run_cluster(cluster_command_options o) {
   report["status"] = to_string(r.status);
   report["restarts"] = o.kmeans.restarts;
   report["best_restart"] = r.best_restart;
+  report["searched"] = r.searched;  // unit-to-centres searches, all restarts
   std::vector<index_t> sizes(static_cast<std::size_t>(o.kmeans.clusters), 0);
   for (index_t i = 0; i < n; ++i) ++sizes[static_cast<std::size_t>(r.assignment(i))];
   report["cluster_sizes"] = sizes;

@@ -67,6 +67,7 @@ struct kmeans_options {
   index_t max_iter = 300;  // Lloyd iterations per restart
   double tol = 1e-6;       // centroid-shift tolerance, relative to the data's mean variance
   std::uint64_t seed = 0;  // seeds the one rng stream of all restarts
+  bool bounds = true;      // skip the units Hamerly's bounds show cannot move (same result)
 };
 
 template <class T>
@@ -80,6 +81,8 @@ struct kmeans_result {
   // Kept restart, one record per iteration: objective = inertia after the update, step = the
   // squared centroid shift Σ_k ||μ_k − μ_k_prev||², seconds since the restart began.
   std::vector<iteration_record> trace;
+  // Unit-to-centres searches done over all restarts (units × assignment steps without bounds).
+  index_t searched = 0;
 };
 
 // K-means of the columns of Z (k×n). Throws invalid_argument for K < 1 or K > n, restarts < 1,

@@ -166,6 +166,9 @@ void add_cluster_command(CLI::App& app) {
                   "mean variance (scikit-learn's rule)")
       ->capture_default_str()
       ->check(non_negative());
+  sub->add_flag("!--no-bounds", o->kmeans.bounds,
+                "Search every unit at every step instead of skipping those Hamerly's bounds "
+                "rule out (the same result; for comparisons)");
   sub->add_option("--seed", o->kmeans.seed, "Seed of the seedings and of sampled pairs")
       ->capture_default_str();
   sub->add_option("--out", o->out, "Write the cluster of each data row here (CSV, one column)");

@@ -17,8 +17,12 @@
 //     best cluster is the centroid nearest to the component's MEAN (s_u and w_u > 0 do not
 //     depend on k), and J = Σ_u s_u + Σ_u w_u·||m_u − μ_{c(u)}||².
 //   * Assignment: every unit to its nearest centroid (ties: the smaller cluster index). The
-//     distances unit-means × centroids are one backend sqdist_block and the argmin one
-//     topk_merge with k = 1, so this step runs on the CPU or the GPU.
+//     distances unit-means × centroids and the two nearest of each unit come from one backend
+//     top-k sweep (k = 2), so this step runs on the CPU or the GPU. Between steps, Hamerly's
+//     bounds (SDM 2010) skip the units that cannot change centre: an upper bound on the
+//     distance to the own centre and a lower bound on the distance to any other, moved by the
+//     centres' shifts and widened by the backend's rounding, so the assignment is exactly the
+//     one a full search would give (kmeans_options::bounds = false searches every unit).
 //   * Update (host): μ_k = Σ_{u→k} w_u m_u / Σ_{u→k} w_u, the mean of all member POINTS. The
 //     sums are updated incrementally for the units that changed cluster (O(k) each) and
 //     rebuilt from scratch at the end of every restart, so the returned centroids are exact.
@@ -39,8 +43,9 @@
 //
 // Units are handled in coordinates centred on the grand mean (distances do not change; the
 // norm expansion on the device and the identity below lose less to cancellation).
-// Cost per iteration: one (n_units×k×K) GEMM and a k = 1 top-k on the backend plus O(n_units
-// + k·moved) host work; host and device exchange only the K centroids and n_units indices.
+// Cost per iteration: a GEMM and a k = 2 top-k on the backend over the units the bounds leave
+// (all of them at a restart's first step) plus O(n_units + k·moved) host work; host and device
+// exchange the K centroids and, per searched unit, its index and two distances.
 // The per-iteration trace objective uses J = Σ_u s_u + Σ_u w_u||m_u||² − Σ_k ||S_k||²/W_k
 // (S_k, W_k: cluster sums and masses), O(K·k); the last entry and `inertia` are summed directly.
 //

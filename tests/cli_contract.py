@@ -338,6 +338,11 @@ def main():
               and abs(c.get("accuracy", 0) - balanced_pair_accuracy(yg, a)) < 1e-12
               and c["accuracy"] > 0.9,
               f"cluster: {c}, numpy inertia {inertia}, accuracy {balanced_pair_accuracy(yg, a)}")
+        full = run(mahal, "cluster", "--data", train, "--standardize", "--no-bounds", "-q")
+        check(full.get("inertia") == c.get("inertia") and full.get("accuracy") == c.get("accuracy")
+              and full.get("searched", 0) > c.get("searched", 0),
+              f"cluster --no-bounds: {full.get('inertia')} / {full.get('searched')} searches "
+              f"against {c.get('inertia')} / {c.get('searched')}")
         # Must-link pairs across classes (a header line, then 0-based rows): each pair ends in
         # one cluster, and the components are counted.
         cross = [(i, j) for i in range(len(yg)) for j in range(i + 1, len(yg)) if yg[i] != yg[j]]

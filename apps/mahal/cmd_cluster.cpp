@@ -14,6 +14,8 @@
 // labels: give --clusters, and side information only with --must-link.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>

@@ -1,4 +1,5 @@
 // mahal fit --algo mmc | mmc-diag | mmc-l: Xing et al. (NIPS 2002).
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -10,6 +11,14 @@ namespace mahal::cli {
 namespace {
 
 enum class mmc_kind { full, diagonal, linear };
+
+// Pairs i < j counted once however often a file lists them.
+index_t distinct_pairs(pair_list pairs) {
+  std::sort(pairs.begin(), pairs.end(), [](const index_pair& a, const index_pair& b) {
+    return a.i != b.i ? a.i < b.i : a.j < b.j;
+  });
+  return static_cast<index_t>(std::unique(pairs.begin(), pairs.end()) - pairs.begin());
+}
 
 fit_outcome fit_mmc(mmc_kind kind, const std::string& algo, const fit_command_options& o,
                     const matrix<double>& X, const label_vector& y) {
@@ -56,7 +65,8 @@ fit_outcome fit_mmc(mmc_kind kind, const std::string& algo, const fit_command_op
   report["bound"] = r.bound;
   report["eigendecompositions"] = r.eigendecompositions;
   report["similar_pairs"] = S.size();
-  report["dissimilar_pairs"] = D_given ? D.size() : X.cols() * (X.cols() - 1) / 2 - S.size();
+  report["dissimilar_pairs"] =
+      D_given ? static_cast<index_t>(D.size()) : X.cols() * (X.cols() - 1) / 2 - distinct_pairs(S);
   report["dissimilar_implicit"] = D_given == nullptr;
   report["unconstrained_directions"] = r.unconstrained;
   if (r.unconstrained > 0 && o.common.verbose > 0) {

@@ -238,7 +238,7 @@ EOF
 }
 
 run_bench_lmnn() {  # binary
-  local bin=$1 rows=""
+  local bin=$1 rows="" kmeans_rows=""
   local -a sets=()
   # name|csv|training rows|driver options (the n-sweep's CSVs are made when their turn comes)
   make_blobs_csv "$SCRATCH/blobs.csv" 5000 && sets+=("blobs|$SCRATCH/blobs.csv|4000|")
@@ -265,6 +265,18 @@ run_bench_lmnn() {  # binary
       [ -n "$line" ] || line="(failed or timed out: $(tail -n 1 "$SCRATCH/run.err" | tr '|' '/'))"
       rows+="| $name | $options | $backend | $line |"$'\n'
     done
+    # K-means on the largest set too (mahal cluster: 10 restarts, K = 10), GPU and CPU.
+    if [ "$first" = 100000 ] && [ -x "$BIN/mahal" ]; then
+      for backend in cuda cpu; do
+        [ $((BUDGET - 15 - $(elapsed_s))) -lt 10 ] && continue
+        log "mahal cluster $name --backend $backend"
+        local km
+        km=$(timeout "$(limit 60)" "$BIN/mahal" cluster --data "$file" --clusters 10 --json -q \
+          --backend "$backend" 2>>"$LOGS/bench_kmeans.log" | tail -n 1)
+        [ -n "$km" ] || km="(failed or timed out)"
+        kmeans_rows+="| $name | $backend | $km |"$'\n'
+      done
+    fi
     rm -f "$SCRATCH"/blobs_*.csv  # large, and of no use in the report
   done
   {
@@ -274,6 +286,14 @@ run_bench_lmnn() {  # binary
     echo "|---|---|---|---|"
     printf '%s' "$rows"
     echo
+    if [ -n "$kmeans_rows" ]; then
+      echo "### mahal cluster (K-means, K = 10, 10 restarts; JSON per run)"
+      echo
+      echo "| data | backend | result |"
+      echo "|---|---|---|"
+      printf '%s' "$kmeans_rows"
+      echo
+    fi
   } >>"$bench_md"
   bench_summary+=("bench_lmnn: $(printf '%s' "$rows" | grep -c 'train_seconds') of $((2 * ${#sets[@]})) runs ok (see report)")
 }

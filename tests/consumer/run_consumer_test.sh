@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the built mahal into a temporary prefix, builds examples/quickstart.cpp (the README's
-# example) and examples/verify_identity.cpp as an outside project with find_package(mahal), and
-# runs them on iris and wine when available.
+# example), examples/verify_identity.cpp and examples/cluster_side_information.cpp as an outside
+# project with find_package(mahal), and runs them on iris and wine when available.
 # It is built with mahal's own C++ compiler (a static libmahal carries that compiler's OpenMP
 # runtime).
 #   run_consumer_test.sh BUILD_DIR SOURCE_DIR DATA_DIR [CXX]
@@ -39,5 +39,20 @@ if [ -f "$data/wine.csv" ]; then
   echo "$out" | grep -q "claims class $own: yes"
 else
   echo "no wine.csv in $data: verify_identity built but not run"
+fi
+if [ -f "$data/wine.csv" ]; then
+  out=$("$work/build/cluster_side_information" "$data/wine.csv")
+  echo "$out"
+  # Xing et al.'s claim on wine's raw features: constrained K-means under the metric learned
+  # from the pairs beats plain K-means in the Euclidean metric.
+  python3 - "$out" <<'PY'
+import re, sys
+acc = {m[0]: (float(m[1]), float(m[2])) for m in
+       re.findall(r"^(.*): K-means accuracy ([0-9.]+), constrained K-means accuracy ([0-9.]+)$",
+                  sys.argv[1], re.M)}
+euclid, learned = acc["Euclidean"][0], acc["learned A"][1]
+if not learned > euclid + 0.05:
+    sys.exit(f"learned-metric constrained K-means {learned} does not beat Euclidean {euclid}")
+PY
 fi
 echo "1 passed, 0 failed"

@@ -95,6 +95,19 @@ void check_constrained_kmeans(mahal::backend<double>& be, const problem<>& p, st
   for (index_t c = 0; c < o.clusters; ++c)
     require(std::count(r.assignment.begin(), r.assignment.end(), c) > 0,
             "kmeans: every cluster is non-empty");
+  // Hamerly's bounds change nothing, ties and repeated points included: the same run as a full
+  // search at every step, constrained and plain.
+  for (const bool constrained : {true, false}) {
+    if (!constrained && o.clusters > p.X.cols()) continue;
+    o.bounds = true;
+    const auto fast = constrained ? r : mahal::kmeans<double>(be, p.X, o);
+    o.bounds = false;
+    const auto full = constrained ? mahal::constrained_kmeans<double>(be, p.X, S, o)
+                                  : mahal::kmeans<double>(be, p.X, o);
+    require(fast.assignment == full.assignment && fast.inertia == full.inertia &&
+                fast.iterations == full.iterations && fast.best_restart == full.best_restart,
+            "kmeans: the bounds change the result");
+  }
 }
 
 }  // namespace

@@ -192,11 +192,41 @@ void lmnn_problem<T>::nearest_impostors(const device_array<T>& Z, const std::vec
 
 template <class T>
 void lmnn_problem<T>::set_batch(const std::vector<label_t>& batch) {
+  for (const label_t p : batch_points_) local_[static_cast<std::size_t>(p)] = -1;
+  batch_points_.clear();
   if (batch.empty()) {
     anchors_.resize(static_cast<std::size_t>(n_));
     std::iota(anchors_.begin(), anchors_.end(), 0);
   } else {
     anchors_ = batch;
+    // The points the batch's pairs touch, numbered in ascending order of position.
+    local_.resize(static_cast<std::size_t>(n_), -1);
+    const auto touch = [&](label_t p) {
+      if (local_[static_cast<std::size_t>(p)] < 0) {
+        local_[static_cast<std::size_t>(p)] = 0;
+        batch_points_.push_back(p);
+      }
+    };
+    for (const label_t i : anchors_) {
+      touch(i);
+      for (index_t a = 0; a < k_; ++a) touch(targets_[i * k_ + a]);
+      for (index_t c = cand_start_[i]; c < cand_start_[i + 1]; ++c) touch(cand_other_[c]);
+    }
+    if (2 * static_cast<index_t>(batch_points_.size()) > n_) {
+      // Most points are touched: gathering them costs more than transforming them all.
+      for (const label_t p : batch_points_) local_[static_cast<std::size_t>(p)] = -1;
+      batch_points_.clear();
+      upload_pairs();
+      return;
+    }
+    std::sort(batch_points_.begin(), batch_points_.end());
+    for (std::size_t t = 0; t < batch_points_.size(); ++t)
+      local_[static_cast<std::size_t>(batch_points_[t])] = static_cast<label_t>(t);
+    const index_t nb = static_cast<index_t>(batch_points_.size());
+    device_array<label_t> index = be_.alloc_labels(1, nb);
+    be_.upload_labels(batch_points_.data(), index);
+    batch_X_ = be_.alloc(d_, nb);
+    be_.gather_cols(X_, index, batch_X_);
   }
   upload_pairs();
 }
@@ -217,17 +247,20 @@ void lmnn_problem<T>::upload_pairs() {
   }
   const index_t m = na * k_ + candidates;
   std::vector<label_t> pairs(static_cast<std::size_t>(2 * m));
+  // Columns of points(): positions, or a batch's local numbers.
+  const bool batched = !batch_points_.empty();
+  const auto column = [&](label_t p) { return batched ? local_[static_cast<std::size_t>(p)] : p; };
 #pragma omp parallel for schedule(dynamic, 256) if (m >= kParallelWork)
   for (index_t p = 0; p < na; ++p) {
     const label_t i = anchors_[p];
     for (index_t a = 0; a < k_; ++a) {
-      pairs[2 * (p * k_ + a)] = i;
-      pairs[2 * (p * k_ + a) + 1] = targets_[i * k_ + a];
+      pairs[2 * (p * k_ + a)] = column(i);
+      pairs[2 * (p * k_ + a) + 1] = column(targets_[i * k_ + a]);
     }
     index_t e = na * k_ + offsets[p];
     for (index_t c = cand_start_[i]; c < cand_start_[i + 1]; ++c, ++e) {
-      pairs[2 * e] = i;
-      pairs[2 * e + 1] = cand_other_[c];
+      pairs[2 * e] = column(i);
+      pairs[2 * e + 1] = column(cand_other_[c]);
     }
   }
   pairs_ = be_.alloc_labels(2, m);
@@ -263,13 +296,13 @@ lmnn_terms lmnn_problem<T>::evaluate(const device_array<T>& Z, bool want_weights
 template <class T>
 void lmnn_problem<T>::gradient_L(const device_array<T>& Z, device_array<T>& grad) {
   const stopwatch clock;
-  be_.pair_scatter(Z, X_, pairs_, weights_, T(2), T(0), grad);
+  be_.pair_scatter(Z, points(), pairs_, weights_, T(2), T(0), grad);
   evaluation_seconds_ += clock.seconds();
 }
 
 template <class T>
 void lmnn_problem<T>::gradient_M(device_array<T>& G) {
-  be_.pair_scatter(X_, X_, pairs_, weights_, T(1), T(0), G);
+  be_.pair_scatter(points(), points(), pairs_, weights_, T(1), T(0), G);
 }
 
 template <class T>

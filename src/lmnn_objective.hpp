@@ -90,8 +90,12 @@ class lmnn_problem {
   bool is_stale(const device_array<T>& Z, double delta_norm, double relative = -1);
 
   // Restricts the next evaluate/gradient to the anchors in `batch` (all anchors when empty);
-  // the terms are scaled by n / |batch|.
+  // the terms are scaled by n / |batch|. A batch whose pairs touch at most half of the points
+  // (its anchors, their targets and candidates) works on those alone, gathered once into
+  // points(), so that a mini-batch step costs O(|those points|·d·r), not O(n·d·r).
   void set_batch(const std::vector<label_t>& batch);
+  // The columns evaluate and the gradients read: X, or a batch's points. Z = L·points().
+  const device_array<T>& points() const { return batch_points_.empty() ? X_ : batch_X_; }
 
  private:
   void upload_pairs();
@@ -122,6 +126,9 @@ class lmnn_problem {
   device_array<label_t> target_pairs_;  // 2×(n·k)
   device_array<T> target_dist_;         // (n·k)×1
   std::vector<label_t> anchors_;        // anchors of the evaluation (all, or a batch)
+  std::vector<label_t> batch_points_;   // a batch's points (positions), ascending; empty: all
+  std::vector<label_t> local_;          // n: a point's column in batch_X_ (−1: not in the batch)
+  device_array<T> batch_X_;             // d×|batch_points_|: their columns of X
   device_array<label_t> pairs_;         // 2×m: anchors' targets, then their candidates
   device_array<label_t> offsets_;       // |anchors|+1: where each anchor's candidates start
   device_array<T> dist_;                // m×1: the pairs' squared distances

@@ -68,7 +68,7 @@ void solve_lmnn_sgd(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_opti
     for (index_t b0 = 0; b0 < n; b0 += batch) {
       const index_t nb = std::min(batch, n - b0);
       problem.set_batch(std::vector<label_t>(order.begin() + b0, order.begin() + b0 + nb));
-      transform_into(be, L, problem.X(), L_dev, Z);
+      transform_into(be, L, problem.points(), L_dev, Z);  // the batch's points only
       const lmnn_terms t = problem.evaluate(Z, true);
       ++result.evaluations;
       epoch_objective += t.objective * static_cast<double>(nb) / static_cast<double>(n);

@@ -349,6 +349,9 @@ matrix<T> read_npy_matrix(const std::string& path) {
     read_elements(in, h, X.data());
     return X;
   }
+  // An empty array is the empty d×n matrix; transposing one would still loop over its
+  // (possibly 2⁵⁰) empty columns.
+  if (n == 0 || d == 0) return matrix<T>(d, n);
   matrix<T> rows(n, d);  // Fortran-order (n, d) memory is column-major n×d
   read_elements(in, h, rows.data());
   return rows.transpose();

@@ -88,6 +88,23 @@ TEST_CASE("read_npy_matrix: a Fortran-order (n, d) array gives the same d×n mat
       dir.write("f.npy", npy_bytes(dict("<f8", true, "(3, 2)"), raw(k_f_order)))));
 }
 
+TEST_CASE("read_npy_matrix: empty arrays of huge shape are read at once, in either order") {
+  // No data, so the file is valid; a Fortran-order read once spent minutes transposing the
+  // 2^50 empty columns (found by fuzz_npy).
+  temp_dir dir;
+  for (const bool fortran : {false, true}) {
+    CAPTURE(fortran);
+    const auto X = mahal::read_npy_matrix<float>(
+        dir.write("empty.npy", npy_bytes(dict("<f4", fortran, "(1125899906842624, 0)"), "")));
+    CHECK(X.rows() == 0);
+    CHECK(X.cols() == 1125899906842624);
+    const auto Y = mahal::read_npy_matrix<float>(
+        dir.write("empty2.npy", npy_bytes(dict("<f4", fortran, "(0, 1125899906842624)"), "")));
+    CHECK(Y.rows() == 1125899906842624);
+    CHECK(Y.cols() == 0);
+  }
+}
+
 TEST_CASE("read_npy_matrix converts dtypes and reads format versions 2 and 3") {
   temp_dir dir;
   const std::vector<float> f4(k_c_order.begin(), k_c_order.end());

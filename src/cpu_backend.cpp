@@ -162,6 +162,13 @@ MAHAL_VECTOR_CLONES void add_norms_clamped(T* block, index_t rows, index_t cols,
   }
 }
 
+// The order of the top-k lists: by distance, ties to the smaller index; an empty slot (index
+// −1) loses to any number, and NaN beats nothing.
+template <class T>
+inline bool comes_before(T d, label_t ref, T held, label_t held_idx) {
+  return d < held || (d == held && (held_idx < 0 || ref < held_idx));
+}
+
 // The top-1 merge without a label filter or self exclusion (K-means' assignment, 1-NN): for
 // rows [a0, a1) of a distance block (column-major, nq_block rows, nr columns whose first is
 // reference first_ref) keep the nearest reference in (distance, index) order, an empty slot
@@ -177,7 +184,7 @@ MAHAL_VECTOR_CLONES void nearest_merge(const T* dist, index_t nq_block, index_t 
     for (index_t a = a0; a < a1; ++a) {
       const T d = col[a], held = best_d[a];
       const label_t held_idx = best_idx[a];
-      const bool better = d < held || (d == held && (held_idx < 0 || ref < held_idx));
+      const bool better = comes_before(d, ref, held, held_idx);
       best_d[a] = better ? d : held;
       best_idx[a] = better ? ref : held_idx;
     }
@@ -190,9 +197,6 @@ template <class T>
 MAHAL_VECTOR_CLONES void nearest_two_merge(const T* dist, index_t nq_block, index_t a0, index_t a1,
                                            index_t nr, label_t first_ref,
                                            label_t* __restrict best_idx, T* __restrict best_d) {
-  const auto before = [](T d, label_t ref, T held, label_t held_idx) {
-    return d < held || (d == held && (held_idx < 0 || ref < held_idx));
-  };
   for (index_t b = 0; b < nr; ++b) {
     const T* col = dist + b * nq_block;
     const label_t ref = first_ref + static_cast<label_t>(b);
@@ -200,7 +204,7 @@ MAHAL_VECTOR_CLONES void nearest_two_merge(const T* dist, index_t nq_block, inde
     for (index_t a = a0; a < a1; ++a) {
       const T d = col[a], d1 = best_d[2 * a], d2 = best_d[2 * a + 1];
       const label_t i1 = best_idx[2 * a], i2 = best_idx[2 * a + 1];
-      const bool first = before(d, ref, d1, i1), second = before(d, ref, d2, i2);
+      const bool first = comes_before(d, ref, d1, i1), second = comes_before(d, ref, d2, i2);
       best_d[2 * a] = first ? d : d1;
       best_idx[2 * a] = first ? ref : i1;
       best_d[2 * a + 1] = first ? d1 : second ? d : d2;
@@ -1011,13 +1015,9 @@ class cpu_backend final : public backend<T> {
   // Inserts (d, idx) into a sorted list of k if it beats the last entry in (distance, index)
   // order; returns whether it did.
   static bool insert_sorted(label_t* idx, T* d_list, index_t k, T d, label_t ref) {
-    // An empty slot (index -1) loses to every candidate.
-    auto before = [](T da, label_t ia, T db, label_t ib) {
-      return da < db || (da == db && (ib < 0 || ia < ib));
-    };
-    if (!before(d, ref, d_list[k - 1], idx[k - 1])) return false;
+    if (!comes_before(d, ref, d_list[k - 1], idx[k - 1])) return false;
     index_t pos = k - 1;
-    while (pos > 0 && before(d, ref, d_list[pos - 1], idx[pos - 1])) {
+    while (pos > 0 && comes_before(d, ref, d_list[pos - 1], idx[pos - 1])) {
       d_list[pos] = d_list[pos - 1];
       idx[pos] = idx[pos - 1];
       --pos;

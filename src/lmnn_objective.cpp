@@ -216,17 +216,16 @@ void lmnn_problem<T>::set_batch(const std::vector<label_t>& batch) {
       // Most points are touched: gathering them costs more than transforming them all.
       for (const label_t p : batch_points_) local_[static_cast<std::size_t>(p)] = -1;
       batch_points_.clear();
-      upload_pairs();
-      return;
+    } else {
+      std::sort(batch_points_.begin(), batch_points_.end());
+      for (std::size_t t = 0; t < batch_points_.size(); ++t)
+        local_[static_cast<std::size_t>(batch_points_[t])] = static_cast<label_t>(t);
+      const index_t nb = static_cast<index_t>(batch_points_.size());
+      device_array<label_t> index = be_.alloc_labels(1, nb);
+      be_.upload_labels(batch_points_.data(), index);
+      batch_X_ = be_.alloc(d_, nb);
+      be_.gather_cols(X_, index, batch_X_);
     }
-    std::sort(batch_points_.begin(), batch_points_.end());
-    for (std::size_t t = 0; t < batch_points_.size(); ++t)
-      local_[static_cast<std::size_t>(batch_points_[t])] = static_cast<label_t>(t);
-    const index_t nb = static_cast<index_t>(batch_points_.size());
-    device_array<label_t> index = be_.alloc_labels(1, nb);
-    be_.upload_labels(batch_points_.data(), index);
-    batch_X_ = be_.alloc(d_, nb);
-    be_.gather_cols(X_, index, batch_X_);
   }
   upload_pairs();
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "mahal/backend.hpp"
@@ -68,8 +69,9 @@ TEST_CASE_TEMPLATE("topk_sweep equals brute force, with filters, blocks and offs
     }
 }
 
-TEST_CASE_TEMPLATE("topk_sweep with k = 1 and no filter (the nearest merge) breaks ties by index",
-                   T, float, double) {
+TEST_CASE_TEMPLATE(
+    "topk_sweep with k = 1, 2 and no filter (the nearest merges) breaks ties by index", T, float,
+    double) {
   // Small integer coordinates: many exact ties, duplicated points included (a point's nearest
   // reference is then the first copy, at distance 0). References in two halves merged in
   // reverse order, so a tie can meet a list entry of a larger index; 1 and 2 threads.
@@ -82,29 +84,35 @@ TEST_CASE_TEMPLATE("topk_sweep with k = 1 and no filter (the nearest merge) brea
   auto norms = be->alloc(n, 1);
   be->col_dots(xd, xd, norms);
   const int saved = omp_get_max_threads();
-  for (const int threads : {1, 2})
-    for (const index_t block_refs : {index_t{7}, index_t{4096}}) {
-      CAPTURE(threads);
-      CAPTURE(block_refs);
-      omp_set_num_threads(threads);
-      topk_state<T> state = engine::empty_topk_state(*be, 1, n);
-      for (const index_t r0 : {index_t{150}, index_t{0}}) {
-        const index_t rb = r0 == 0 ? 150 : n - 150;
-        const topk_block at{0, r0, false, label_filter::any, nullptr, nullptr};
-        be->topk_sweep(xd, xd.col_range(r0, rb), norms, norms.segment(r0, rb), 64, block_refs, at,
-                       state);
+  for (const index_t k : {1, 2})
+    for (const int threads : {1, 2})
+      for (const index_t block_refs : {index_t{7}, index_t{4096}}) {
+        CAPTURE(k);
+        CAPTURE(threads);
+        CAPTURE(block_refs);
+        omp_set_num_threads(threads);
+        topk_state<T> state = engine::empty_topk_state(*be, k, n);
+        for (const index_t r0 : {index_t{150}, index_t{0}}) {
+          const index_t rb = r0 == 0 ? 150 : n - 150;
+          const topk_block at{0, r0, false, label_filter::any, nullptr, nullptr};
+          be->topk_sweep(xd, xd.col_range(r0, rb), norms, norms.segment(r0, rb), 64, block_refs, at,
+                         state);
+        }
+        const index_matrix idx = labels_to_host(*be, state.indices);
+        const matrix<T> dist = to_host(*be, state.sqdist);
+        for (index_t q = 0; q < n; ++q) {
+          // Every reference by distance, ties in index order.
+          std::vector<index_t> order(static_cast<std::size_t>(n));
+          std::iota(order.begin(), order.end(), 0);
+          const auto dq = [&](index_t r) { return (X.col(q) - X.col(r)).squaredNorm(); };
+          std::stable_sort(order.begin(), order.end(),
+                           [&](index_t a, index_t b) { return dq(a) < dq(b); });
+          for (index_t t = 0; t < k; ++t) {
+            CHECK(idx(t, q) == order[static_cast<std::size_t>(t)]);
+            CHECK(dist(t, q) == dq(order[static_cast<std::size_t>(t)]));
+          }
+        }
       }
-      const index_matrix idx = labels_to_host(*be, state.indices);
-      const matrix<T> dist = to_host(*be, state.sqdist);
-      for (index_t q = 0; q < n; ++q) {
-        index_t nearest = 0;  // the first of the closest references
-        for (index_t r = 1; r < n; ++r)
-          if ((X.col(q) - X.col(r)).squaredNorm() < (X.col(q) - X.col(nearest)).squaredNorm())
-            nearest = r;
-        CHECK(idx(0, q) == nearest);
-        CHECK(dist(0, q) == (X.col(q) - X.col(nearest)).squaredNorm());
-      }
-    }
   omp_set_num_threads(saved);
 }
 

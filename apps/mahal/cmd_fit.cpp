@@ -48,13 +48,10 @@ void check_options_apply(const fit_command_options& o) {
                         "softmax-contrastive"},
               contrastive = {"siamese", "softmax-contrastive"},
               mined = {"triplet-hard", "triplet-semi-hard"},
-              joint = {"softmax-contrastive", "softmax-center"},
-              batched = {"lmnn",          "siamese",           "triplet",
-                         "triplet-hard",  "triplet-semi-hard", "softmax-contrastive",
-                         "softmax-center"},
-              learning_rate = {"lmnn",          "siamese",           "triplet",
-                               "triplet-hard",  "triplet-semi-hard", "softmax-contrastive",
-                               "softmax-center"};
+              joint = {"softmax-contrastive", "softmax-center"};
+  // LMNN's sgd solver and the networks take a step size and a batch.
+  names stepped = networks;
+  stepped.push_back("lmnn");
   const fit_command_options unset;  // every option at its default
   const std::tuple<const char*, bool, const names&> rules[] = {
       {"--init", o.init != unset.init, lmnn},
@@ -74,9 +71,9 @@ void check_options_apply(const fit_command_options& o) {
       {"--max-iter", o.max_iter != unset.max_iter, solvers},
       {"--tol", o.tol != unset.tol, solvers},
       {"--steps", o.steps != unset.steps, networks},
-      {"--batch", o.batch != unset.batch, batched},
+      {"--batch", o.batch != unset.batch, stepped},
       {"--margin", o.margin != unset.margin, margin},
-      {"--lr", o.learning_rate != unset.learning_rate, learning_rate},
+      {"--lr", o.learning_rate != unset.learning_rate, stepped},
       {"--hidden", o.hidden != unset.hidden, networks},
       {"--embedding-dim", o.embedding_dim != unset.embedding_dim, networks},
       {"--activation", o.activation != unset.activation, networks},

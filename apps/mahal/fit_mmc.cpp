@@ -44,6 +44,9 @@ fit_outcome fit_mmc(mmc_kind kind, const std::string& algo, const fit_command_op
   } else {
     S = same_class_pairs(y);
   }
+  // |S| without repeats: only a file may list a pair twice (sampled and all-pairs S are distinct).
+  const index_t distinct_similar =
+      o.similar_pairs.empty() ? static_cast<index_t>(S.size()) : distinct_pairs(S);
   const pair_list* D_given = D.empty() ? nullptr : &D;
   mmc_result<double> r;
   switch (kind) {
@@ -66,7 +69,7 @@ fit_outcome fit_mmc(mmc_kind kind, const std::string& algo, const fit_command_op
   report["eigendecompositions"] = r.eigendecompositions;
   report["similar_pairs"] = S.size();
   report["dissimilar_pairs"] =
-      D_given ? static_cast<index_t>(D.size()) : X.cols() * (X.cols() - 1) / 2 - distinct_pairs(S);
+      D_given ? static_cast<index_t>(D.size()) : X.cols() * (X.cols() - 1) / 2 - distinct_similar;
   report["dissimilar_implicit"] = D_given == nullptr;
   report["unconstrained_directions"] = r.unconstrained;
   if (r.unconstrained > 0 && o.common.verbose > 0) {

@@ -164,9 +164,11 @@ MAHAL_VECTOR_CLONES void add_norms_clamped(T* block, index_t rows, index_t cols,
 
 // The order of the top-k lists: by distance, ties to the smaller index; an empty slot (index
 // −1) loses to any number, and NaN beats nothing.
+// Bitwise, not short-circuit: the merges' compare-and-select loops vectorise only without
+// branches (4× on the two-nearest merge).
 template <class T>
 inline bool comes_before(T d, label_t ref, T held, label_t held_idx) {
-  return d < held || (d == held && (held_idx < 0 || ref < held_idx));
+  return (d < held) | ((d == held) & ((held_idx < 0) | (ref < held_idx)));
 }
 
 // The top-1 merge without a label filter or self exclusion (K-means' assignment, 1-NN): for
@@ -192,24 +194,40 @@ MAHAL_VECTOR_CLONES void nearest_merge(const T* dist, index_t nq_block, index_t 
 }
 
 // The same for the two nearest (K-means with bounds): slots 2a and 2a + 1 hold row a's nearest
-// and second nearest reference.
+// and second nearest reference. The rows' lists are copied into unit-stride arrays first (at
+// most two_merge_rows rows): the interleaved slots kept the loop scalar.
+inline constexpr index_t two_merge_rows = 64;
 template <class T>
 MAHAL_VECTOR_CLONES void nearest_two_merge(const T* dist, index_t nq_block, index_t a0, index_t a1,
                                            index_t nr, label_t first_ref,
                                            label_t* __restrict best_idx, T* __restrict best_d) {
+  const index_t rows = a1 - a0;
+  T d1[two_merge_rows], d2[two_merge_rows];
+  label_t i1[two_merge_rows], i2[two_merge_rows];
+  for (index_t t = 0; t < rows; ++t) {
+    d1[t] = best_d[2 * (a0 + t)], d2[t] = best_d[2 * (a0 + t) + 1];
+    i1[t] = best_idx[2 * (a0 + t)], i2[t] = best_idx[2 * (a0 + t) + 1];
+  }
   for (index_t b = 0; b < nr; ++b) {
-    const T* col = dist + b * nq_block;
+    const T* col = dist + b * nq_block + a0;
     const label_t ref = first_ref + static_cast<label_t>(b);
 #pragma omp simd
-    for (index_t a = a0; a < a1; ++a) {
-      const T d = col[a], d1 = best_d[2 * a], d2 = best_d[2 * a + 1];
-      const label_t i1 = best_idx[2 * a], i2 = best_idx[2 * a + 1];
-      const bool first = comes_before(d, ref, d1, i1), second = comes_before(d, ref, d2, i2);
-      best_d[2 * a] = first ? d : d1;
-      best_idx[2 * a] = first ? ref : i1;
-      best_d[2 * a + 1] = first ? d1 : second ? d : d2;
-      best_idx[2 * a + 1] = first ? i1 : second ? ref : i2;
+    for (index_t t = 0; t < rows; ++t) {
+      const T d = col[t], held1 = d1[t], held2 = d2[t];
+      const label_t idx1 = i1[t], idx2 = i2[t];
+      const bool first = comes_before(d, ref, held1, idx1);
+      const bool second = comes_before(d, ref, held2, idx2);
+      const T second_d = second ? d : held2;
+      const label_t second_i = second ? ref : idx2;
+      d2[t] = first ? held1 : second_d;
+      i2[t] = first ? idx1 : second_i;
+      d1[t] = first ? d : held1;
+      i1[t] = first ? ref : idx1;
     }
+  }
+  for (index_t t = 0; t < rows; ++t) {
+    best_d[2 * (a0 + t)] = d1[t], best_d[2 * (a0 + t) + 1] = d2[t];
+    best_idx[2 * (a0 + t)] = i1[t], best_idx[2 * (a0 + t) + 1] = i2[t];
   }
 }
 
@@ -948,7 +966,8 @@ class cpu_backend final : public backend<T> {
     add_norms_clamped(scratch, qb, rb, qn + q0, rn + r0);
   }
 
-  static constexpr index_t merge_chunk = 64;  // queries per merge pass: their thresholds stay in L1
+  // Queries per merge pass: their thresholds stay in L1.
+  static constexpr index_t merge_chunk = two_merge_rows;
 
   // Whether reference `ref` may enter query `query`'s list: not the query itself when
   // exclude_self, and the labels as the filter asks.

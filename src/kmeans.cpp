@@ -246,15 +246,24 @@ class assigner {
       double second = 0;
       for (index_t c = 0; c < seen.cols(); ++c)
         if (c != top) second = std::max(second, move[static_cast<std::size_t>(c)]);
-      stale_.clear();
+      // Branch-free, through local pointers: stores to the bounds cannot then alias the members,
+      // and a stale unit is appended by advancing the count (about a quarter are stale, in no
+      // predictable order).
+      stale_.resize(static_cast<std::size_t>(m_));
+      const label_t* nearest = nearest_.data();
+      const double *moved = move.data(), *norm = mean_norm_.data();
+      double *upper = upper_.data(), *lower = lower_.data();
+      label_t* stale = stale_.data();
+      const double top_move = move[static_cast<std::size_t>(top)], slack = slack_;
+      index_t count = 0;
       for (index_t j = 0; j < m_; ++j) {
-        const auto s = static_cast<std::size_t>(j);
-        const index_t a = nearest_(j);
-        upper_[s] += move[static_cast<std::size_t>(a)];
-        lower_[s] -= a == top ? second : move[static_cast<std::size_t>(top)];
-        if (!(upper_[s] + 2 * delta(j, reach) < lower_[s]))
-          stale_.push_back(static_cast<label_t>(j));
+        const label_t a = nearest[j];
+        upper[j] += moved[a];
+        lower[j] -= a == top ? second : top_move;
+        stale[count] = static_cast<label_t>(j);
+        count += !(upper[j] + 2 * rounding_slack(slack, norm[j], reach) < lower[j]);
       }
+      stale_.resize(static_cast<std::size_t>(count));
       // When most units are stale, gathering them costs more than searching them all.
       const bool all = 2 * static_cast<index_t>(stale_.size()) > m_;
       search_.search(all ? nullptr : &stale_, nearest_, d1_, d2_);
@@ -270,8 +279,13 @@ class assigner {
   }
 
  private:
+  // How far a computed distance may lie from the exact one, for a unit of norm `norm` and
+  // centres within `reach` of the origin.
+  static double rounding_slack(double slack, double norm, double reach) {
+    return slack * (norm + reach);
+  }
   double delta(index_t j, double reach) const {
-    return slack_ * (mean_norm_[static_cast<std::size_t>(j)] + reach);
+    return rounding_slack(slack_, mean_norm_[static_cast<std::size_t>(j)], reach);
   }
   // Bounds from freshly computed distances: exact distances lie within δ of them.
   void tighten(index_t j, double reach) {

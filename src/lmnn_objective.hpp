@@ -133,6 +133,10 @@ class lmnn_problem {
   device_array<label_t> offsets_;       // |anchors|+1: where each anchor's candidates start
   device_array<T> dist_;                // m×1: the pairs' squared distances
   device_array<T> weights_;             // m×1: their weights in the gradient (0: inactive)
+  struct {  // the storage behind the views above, kept between mini-batches (buffers::reuse)
+    device_array<label_t> batch_index, pairs, offsets;
+    device_array<T> batch_X, dist, weights;
+  } store_;
   double scale_ = 1;                    // n / |anchors|
   double search_seconds_ = 0, evaluation_seconds_ = 0;
 };

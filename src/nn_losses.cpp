@@ -8,6 +8,7 @@
 #include "mahal/device_transfer.hpp"
 #include "mahal/error.hpp"
 #include "mahal/nn/losses.hpp"
+#include "reusable_buffer.hpp"
 
 namespace mahal::nn {
 namespace {
@@ -24,23 +25,15 @@ void check_dz(const device_array<T>& Z, const device_array<T>* dZ, const char* w
             dZ->cols(), " but Z is ", Z.rows(), "x", Z.cols());
 }
 
-// A view of the first `count` entries of a reusable buffer, grown (never shrunk) on demand.
-template <class T>
-device_array<T> take(backend<T>& be, device_array<T>& store, index_t count) {
-  if (store.size() < count) store = be.alloc(count, 1);
-  return store.segment(0, count);
-}
-
 // Squared distances of the pairs (host copy in ws.host_d2) and their device index array.
 template <class T>
 device_array<label_t> pair_sqdists(backend<T>& be, const device_array<T>& Z, const pair_list& pairs,
                                    loss_workspace<T>& ws) {
   static_assert(sizeof(index_pair) == 2 * sizeof(label_t), "index_pair must be two label_t");
   const index_t m = static_cast<index_t>(pairs.size());
-  if (ws.pairs.cols() < m) ws.pairs = be.alloc_labels(2, m);
-  device_array<label_t> dev_pairs = ws.pairs.col_range(0, m);
+  device_array<label_t> dev_pairs = buffers::reuse_labels(be, ws.pairs, 2, m);
   be.upload_labels(reinterpret_cast<const label_t*>(pairs.data()), dev_pairs);
-  device_array<T> d2 = take(be, ws.d2, m);
+  device_array<T> d2 = buffers::reuse(be, ws.d2, m, 1);
   be.pair_sqdist(Z, Z, dev_pairs, d2);  // validates the indices against Z
   ws.host_d2.resize(pairs.size());
   be.download(d2, ws.host_d2.data());
@@ -52,7 +45,7 @@ template <class T>
 void add_pair_gradient(backend<T>& be, const device_array<T>& Z,
                        const device_array<label_t>& dev_pairs, loss_workspace<T>& ws,
                        device_array<T>& dZ) {
-  device_array<T> wd = take(be, ws.w, static_cast<index_t>(ws.host_w.size()));
+  device_array<T> wd = buffers::reuse(be, ws.w, static_cast<index_t>(ws.host_w.size()), 1);
   be.upload(ws.host_w.data(), wd);
   be.pair_laplacian(Z, dev_pairs, wd, T(2), dZ);
 }

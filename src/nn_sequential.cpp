@@ -5,12 +5,11 @@
 #include "mahal/device_transfer.hpp"
 #include "mahal/error.hpp"
 #include "mahal/nn/sequential.hpp"
-#include "nn_buffers.hpp"
+#include "reusable_buffer.hpp"
 
 namespace mahal::nn {
 
-using buffers::columns_of;
-using buffers::with_headroom;
+using buffers::reuse;
 
 template <class T>
 sequential<T>& sequential<T>::add(std::unique_ptr<layer<T>> l) {
@@ -65,7 +64,7 @@ const device_array<T>& sequential<T>::forward(const device_array<T>& X) {
   const index_t n = X.cols();
   const device_array<T>* x = &X;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    activations_[i] = columns_of(*be_, storage_[i], rows_[i + 1], n);
+    activations_[i] = reuse(*be_, storage_[i], rows_[i + 1], n);
     layers_[i]->forward(*be_, *x, activations_[i]);
     x = &activations_[i];
   }
@@ -78,9 +77,6 @@ void sequential<T>::backward(const device_array<T>& dZ) {
           "mahal::nn::sequential::backward", "dZ is ", dZ.rows(), "x", dZ.cols(),
           " but the last forward gave ", rows_.back(), "x", activations_.back().cols());
   const index_t n = dZ.cols();
-  const index_t widest = *std::max_element(rows_.begin(), rows_.end());
-  if (grad_a_.size() < widest * n) grad_a_ = be_->alloc(widest * with_headroom(n), 1);
-  if (grad_b_.size() < widest * n) grad_b_ = be_->alloc(widest * with_headroom(n), 1);
   const device_array<T>* dy = &dZ;
   device_array<T> bufs[2];
   int which = 0;
@@ -90,7 +86,7 @@ void sequential<T>::backward(const device_array<T>& dZ) {
       layers_[i]->backward(*be_, x, activations_[i], *dy, nullptr);
       break;
     }
-    bufs[which] = (which == 0 ? grad_a_ : grad_b_).reshaped(rows_[i], n);
+    bufs[which] = reuse(*be_, which == 0 ? grad_a_ : grad_b_, rows_[i], n);
     layers_[i]->backward(*be_, x, activations_[i], *dy, &bufs[which]);
     dy = &bufs[which];
     which ^= 1;

@@ -9,7 +9,7 @@
 #include "mahal/neighbors.hpp"
 #include "mahal/nn/optimizers.hpp"
 #include "mahal/nn/siamese.hpp"
-#include "nn_buffers.hpp"
+#include "reusable_buffer.hpp"
 
 namespace mahal::nn {
 
@@ -42,8 +42,7 @@ struct siamese_trainer<T>::state {
   std::vector<parameter<T>*> params;
   std::unique_ptr<optimizer<T>> opt;
   device_array<T> Xd;
-  // Buffers for up to `capacity` distinct batch columns; a step uses views of their first m.
-  index_t capacity = 0;
+  // Storage for the batch's distinct columns; a step uses views of it (buffers::reuse).
   device_array<label_t> cols_store;
   device_array<T> Xb_store, dZ_store, norms_store, block_store;
   device_array<T> dZ;
@@ -58,22 +57,21 @@ struct siamese_trainer<T>::state {
   // Gathers the batch's columns of X and runs the forward pass; zeroes dZ (m columns).
   const device_array<T>& embed_columns(const std::vector<label_t>& columns) {
     const index_t m = static_cast<index_t>(columns.size());
-    if (m > capacity) grow(m);
-    device_array<label_t> cols = cols_store.segment(0, m);
+    device_array<label_t> cols = buffers::reuse_labels(be, cols_store, m, 1);
     be.upload_labels(columns.data(), cols);
-    device_array<T> Xb = Xb_store.col_range(0, m);
+    device_array<T> Xb = buffers::reuse(be, Xb_store, Xd.rows(), m);
     be.gather_cols(Xd, cols, Xb);
     const device_array<T>& Z = net->forward(Xb);
-    dZ = dZ_store.col_range(0, m);
+    dZ = buffers::reuse(be, dZ_store, net->output_dim(), m);
     be.fill(dZ, T(0));
     return Z;
   }
 
-  void grow(index_t m) {
-    capacity = buffers::with_headroom(m);
-    cols_store = be.alloc_labels(capacity, 1);
-    Xb_store = be.alloc(Xd.rows(), capacity);
-    dZ_store = be.alloc(net->output_dim(), capacity);
+  // Sizes the batch buffers for m columns before the first step.
+  void reserve(index_t m) {
+    buffers::reuse_labels(be, cols_store, m, 1);
+    buffers::reuse(be, Xb_store, Xd.rows(), m);
+    buffers::reuse(be, dZ_store, net->output_dim(), m);
   }
 };
 
@@ -121,7 +119,7 @@ siamese_trainer<T>::siamese_trainer(sequential<T>& net, matrix_ref<T> X, label_r
 
   // The most distinct columns a batch can hold: every branch's samples, at most n.
   const index_t branches = objective == siamese_objective::triplet ? 3 : s.mined ? 1 : 2;
-  s.grow(std::min<index_t>(branches * options.batch, X.cols()));
+  s.reserve(std::min<index_t>(branches * options.batch, X.cols()));
 }
 
 template <class T>
@@ -174,10 +172,8 @@ step_result siamese_trainer<T>::step() {
     const pk_batch b = sample_pk(s.idx, options.batch / options.per_class, options.per_class, s.g);
     const device_array<T>& Z = s.embed_columns(b.columns);
     const index_t m = static_cast<index_t>(b.columns.size());
-    if (s.norms_store.size() < m) s.norms_store = be.alloc(m, 1);
-    if (s.block_store.size() < m * m) s.block_store = be.alloc(m * m, 1);
-    device_array<T> norms = s.norms_store.segment(0, m);
-    device_array<T> block = s.block_store.segment(0, m * m).reshaped(m, m);
+    device_array<T> norms = buffers::reuse(be, s.norms_store, m, 1);
+    device_array<T> block = buffers::reuse(be, s.block_store, m, m);
     be.col_dots(Z, Z, norms);
     be.sqdist_block(Z, Z, norms, norms, block);
     const matrix<T> d2 = to_host(be, block);

@@ -64,10 +64,12 @@ topk_state<T> empty_topk_state(backend<T>& be, index_t k, index_t n_queries) {
   return state;
 }
 
+namespace {
+
+// engine::knn's sweep, merged into `state` (k × Zq.cols(), as the caller initialised it).
 template <class T>
-topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<T>& Zr,
-                  const knn_request& request) {
-  const char* where = "mahal::engine::knn";
+void knn_into(backend<T>& be, const device_array<T>& Zq, const device_array<T>& Zr,
+              const knn_request& request, topk_state<T>& state, const char* where) {
   expects(request.k >= 1, where, "k = ", request.k, " must be at least 1");
   expects(!request.exclude_self || Zq.cols() == Zr.cols(), where,
           "exclude_self needs queries and references to be one set, got ", Zq.cols(), " and ",
@@ -77,7 +79,6 @@ topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<
                         request.query_labels->size() == Zq.cols() &&
                         request.ref_labels->size() == Zr.cols()),
           where, "a label filter needs one label per query and per reference");
-  topk_state<T> state = empty_topk_state(be, request.k, Zq.cols());
   topk_block at;
   at.exclude_self = request.exclude_self;
   at.filter = request.filter;
@@ -87,7 +88,7 @@ topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<
   }
   expects(Zq.rows() == Zr.rows(), where, "queries have ", Zq.rows(), " rows but references have ",
           Zr.rows());
-  if (Zq.cols() == 0 || Zr.cols() == 0) return state;
+  if (Zq.cols() == 0 || Zr.cols() == 0) return;
   const block_sizes blocks = resolve(request.blocks, be.where(), Zq.cols(), Zr.cols());
   device_array<T> qn = be.alloc(Zq.cols(), 1);
   be.col_dots(Zq, Zq, qn);
@@ -100,6 +101,28 @@ topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<
     be.col_dots(Zr, Zr, rn);
   }
   be.topk_sweep(Zq, Zr, qn, rn, blocks.queries, blocks.refs, at, state);
+}
+
+}  // namespace
+
+template <class T>
+topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<T>& Zr,
+                  const knn_request& request) {
+  topk_state<T> state = empty_topk_state(be, std::max<index_t>(request.k, 1), Zq.cols());
+  knn_into(be, Zq, Zr, request, state, "mahal::engine::knn");
+  return state;
+}
+
+template <class T>
+topk_state<T> knn_within(backend<T>& be, const device_array<T>& Zq, const device_array<T>& Zr,
+                         const knn_request& request, const device_array<T>& radius2) {
+  const char* where = "mahal::engine::knn_within";
+  expects(radius2.size() == Zq.cols(), where, "radius2 has ", radius2.size(), " entries for ",
+          Zq.cols(), " queries");
+  topk_state<T> state = empty_topk_state(be, std::max<index_t>(request.k, 1), Zq.cols());
+  be.fill(state.sqdist, T(1));
+  be.scale_cols(radius2, state.sqdist);  // every slot of query q at distance radius2(q)
+  knn_into(be, Zq, Zr, request, state, where);
   return state;
 }
 
@@ -110,6 +133,9 @@ topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<
       backend<T>&, const device_array<T>&, const device_array<T>&, block_sizes,              \
       const std::function<void(const device_array<T>&, index_t, index_t)>&);                 \
   template topk_state<T> empty_topk_state<T>(backend<T>&, index_t, index_t);                 \
+  template topk_state<T> knn_within<T>(backend<T>&, const device_array<T>&,                  \
+                                       const device_array<T>&, const knn_request&,           \
+                                       const device_array<T>&);                              \
   template topk_state<T> knn<T>(backend<T>&, const device_array<T>&, const device_array<T>&, \
                                 const knn_request&);
 MAHAL_INSTANTIATE(float)

@@ -72,19 +72,6 @@ lmnn_problem<T>::lmnn_problem(backend<T>& be, matrix_ref<T> X, label_ref y,
 }
 
 template <class T>
-topk_state<T> lmnn_problem<T>::labelled_knn(const device_array<T>& Z, index_t k,
-                                            label_filter filter) {
-  engine::knn_request request;
-  request.k = k;
-  request.exclude_self = true;
-  request.filter = filter;
-  request.query_labels = &labels_;
-  request.ref_labels = &labels_;
-  request.blocks = options_.blocks;
-  return engine::knn(be_, Z, Z, request);
-}
-
-template <class T>
 std::vector<label_t> lmnn_problem<T>::same_class_knn(const device_array<T>& Z, index_t k) {
   std::vector<label_t> out(static_cast<std::size_t>(k * n_));
   std::vector<label_t> local;
@@ -164,7 +151,18 @@ template <class T>
 void lmnn_problem<T>::nearest_impostors(const device_array<T>& Z, const std::vector<T>& theta) {
   const index_t K = options_.impostors_per_point;
   const index_t cap = std::min<index_t>(8 * K, n_ - 1);
-  const topk_state<T> state = labelled_knn(Z, cap, label_filter::different);
+  // The cap nearest differently labelled points inside each ball: the search starts its lists at
+  // the ball's radius, so that it never keeps, and soon stops testing, the points beyond.
+  engine::knn_request request;
+  request.k = cap;
+  request.exclude_self = true;
+  request.filter = label_filter::different;
+  request.query_labels = &labels_;
+  request.ref_labels = &labels_;
+  request.blocks = options_.blocks;
+  device_array<T> radius2 = be_.alloc(n_, 1);
+  be_.upload(theta.data(), radius2);
+  const topk_state<T> state = engine::knn_within(be_, Z, Z, request, radius2);
   std::vector<label_t> idx(static_cast<std::size_t>(cap * n_));
   std::vector<T> dd(static_cast<std::size_t>(cap * n_));
   be_.download_labels(state.indices, idx.data());

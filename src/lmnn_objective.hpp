@@ -104,8 +104,6 @@ class lmnn_problem {
   // within each class's block: n²/C distances for C equal classes instead of n². The sort by
   // label is stable, so ties go to the smaller original index, as in an unsorted search.
   std::vector<label_t> same_class_knn(const device_array<T>& Z, index_t k);
-  // The k nearest other columns of Z with the same or a different label, for every column.
-  topk_state<T> labelled_knn(const device_array<T>& Z, index_t k, label_filter filter);
   // full_search's candidates when impostors_per_point > 0; theta: the squared ball radii.
   void nearest_impostors(const device_array<T>& Z, const std::vector<T>& theta);
 
@@ -137,7 +135,7 @@ class lmnn_problem {
     device_array<label_t> batch_index, pairs, offsets;
     device_array<T> batch_X, dist, weights;
   } store_;
-  double scale_ = 1;                    // n / |anchors|
+  double scale_ = 1;  // n / |anchors|
   double search_seconds_ = 0, evaluation_seconds_ = 0;
 };
 

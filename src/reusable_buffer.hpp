@@ -16,7 +16,8 @@ inline index_t with_headroom(index_t n) { return n + n / 8; }
 template <class U, class Alloc>
 device_array<U> reuse_with(device_array<U>& store, index_t rows, index_t cols, device where,
                            Alloc alloc) {
-  if (store.size() < rows * cols || store.where() != where) store = alloc(with_headroom(rows * cols));
+  if (store.size() < rows * cols || store.where() != where)
+    store = alloc(with_headroom(rows * cols));
   return store.reshaped(rows, cols);
 }
 

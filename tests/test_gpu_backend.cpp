@@ -19,6 +19,7 @@
 
 #include "mahal/backend.hpp"
 #include "mahal/detail/random.hpp"
+#include "mahal/engine.hpp"
 #include "mahal/error.hpp"
 #include "pair_scatter_cases.hpp"
 #include "test_support.hpp"
@@ -554,6 +555,65 @@ TEST_CASE_TEMPLATE("gpu: topk_merge over blocks with self exclusion and label fi
       }
     }
   }
+}
+
+TEST_CASE_TEMPLATE("gpu: engine::knn_within starts every list at its query's radius", T, float,
+                   double) {
+  if (no_device()) return;
+  devices<T> dev;
+  // LMNN's impostor search: a self search with the impostor filter, each list bounded by a
+  // radius that leaves some lists part empty (index −1, distance = the radius). The radii lie
+  // halfway between consecutive admissible distances, so both devices' roundings agree on who
+  // is inside.
+  const index_t d = 6, n = 517, k = 7, classes = 3;
+  const auto x = random_values<T>(d * n, seed(120));
+  std::vector<label_t> labels(static_cast<std::size_t>(n));
+  {
+    detail::rng g(seed(121));
+    for (auto& l : labels) l = static_cast<label_t>(g.below(classes));
+  }
+  std::vector<T> radius2(static_cast<std::size_t>(n));
+  for (index_t q = 0; q < n; ++q) {
+    std::vector<double> dq;
+    for (index_t r = 0; r < n; ++r) {
+      if (labels[r] == labels[q]) continue;
+      double s = 0;
+      for (index_t t = 0; t < d; ++t) s += std::pow(double(x[t + d * q]) - x[t + d * r], 2);
+      dq.push_back(s);
+    }
+    std::sort(dq.begin(), dq.end());
+    const index_t m = q % (k + 2);
+    radius2[q] = static_cast<T>(m == 0 ? dq[0] / 2 : (dq[m - 1] + dq[m]) / 2);
+  }
+  std::vector<label_t> indices[2];
+  std::vector<T> sqdist[2];
+  int side = 0;
+  for (backend<T>* be : {dev.cpu.get(), dev.gpu.get()}) {
+    auto X = devices<T>::put(*be, d, n, x);
+    auto lab = devices<T>::put_labels(*be, n, 1, labels);
+    auto r2 = devices<T>::put(*be, n, 1, radius2);
+    engine::knn_request request;
+    request.k = k;
+    request.exclude_self = true;
+    request.filter = label_filter::different;
+    request.query_labels = &lab;
+    request.ref_labels = &lab;
+    const topk_state<T> state = engine::knn_within(*be, X, X, request, r2);
+    indices[side] = devices<T>::get_labels(*be, state.indices);
+    sqdist[side] = devices<T>::get(*be, state.sqdist);
+    ++side;
+  }
+  CHECK(indices[1] == indices[0]);
+  index_t empty = 0;
+  for (index_t t = 0; t < k * n; ++t) {
+    CHECK(sqdist[1][t] ==
+          doctest::Approx(sqdist[0][t]).epsilon(std::is_same_v<T, float> ? 1e-4 : 1e-10));
+    if (indices[1][t] < 0) {
+      ++empty;
+      CHECK(sqdist[1][t] == radius2[t / k]);
+    }
+  }
+  CHECK(empty > 0);
 }
 
 TEST_CASE_TEMPLATE("gpu: bad input throws invalid_argument", T, float, double) {

@@ -13,6 +13,7 @@
 #include "mahal/detail/random.hpp"
 #include "mahal/device_transfer.hpp"
 #include "mahal/engine.hpp"
+#include "mahal/error.hpp"
 #include "mahal/metric.hpp"
 #include "mahal/neighbors.hpp"
 #include "test_support.hpp"
@@ -157,6 +158,56 @@ TEST_CASE_TEMPLATE("engine::knn of a set against itself equals brute force", T, 
           }
         }
   omp_set_num_threads(saved);
+}
+
+TEST_CASE_TEMPLATE("engine::knn_within keeps the nearest inside each query's radius", T, float,
+                   double) {
+  // Radii between the m-th and (m+1)-th brute-force distance, m from 0 to past k, so that
+  // some lists fill and some stay part empty; a self search with the impostor filter, as LMNN.
+  auto be = make_backend<T>(device::cpu);
+  const index_t d = 4, n = 203, k = 5;
+  const matrix<T> X = test::random_matrix<T>(d, n, 61);
+  const label_vector y = test::random_labels(n, 3, 62);
+  auto xd = to_device<T>(*be, X);
+  auto yd = labels_to_device(*be, y);
+  std::vector<std::vector<label_t>> expected(static_cast<std::size_t>(n));
+  std::vector<T> radius2(static_cast<std::size_t>(n));
+  for (index_t q = 0; q < n; ++q) {
+    const auto all = test::brute_force_knn(X, y, q, k + 3, true, label_filter::different);
+    auto dq = [&](index_t t) { return (X.col(q) - X.col(all[t])).squaredNorm(); };
+    const index_t m = q % (k + 3);  // the number inside the radius
+    radius2[q] = m == 0 ? dq(0) / 2 : (dq(m - 1) + dq(m)) / 2;
+    expected[q].assign(all.begin(), all.begin() + std::min(m, k));
+  }
+  device_array<T> rd = be->alloc(n, 1);
+  be->upload(radius2.data(), rd);
+  const int saved = omp_get_max_threads();
+  for (const int threads : {1, 2})
+    for (const index_t block_queries : {index_t{32}, index_t{4096}}) {
+      CAPTURE(threads);
+      CAPTURE(block_queries);
+      omp_set_num_threads(threads);
+      engine::knn_request request;
+      request.k = k;
+      request.exclude_self = true;
+      request.filter = label_filter::different;
+      request.query_labels = &yd;
+      request.ref_labels = &yd;
+      request.blocks = {block_queries, 37};
+      const auto state = engine::knn_within(*be, xd, xd, request, rd);
+      const index_matrix idx = labels_to_host(*be, state.indices);
+      const matrix<T> dist = to_host(*be, state.sqdist);
+      for (index_t q = 0; q < n; ++q) {
+        const index_t inside = static_cast<index_t>(expected[q].size());
+        for (index_t t = 0; t < k; ++t) {
+          CHECK(idx(t, q) == (t < inside ? expected[q][t] : -1));
+          if (t >= inside) CHECK(dist(t, q) == radius2[q]);
+        }
+      }
+    }
+  omp_set_num_threads(saved);
+  CHECK_THROWS_WITH_AS(engine::knn_within(*be, xd, xd, engine::knn_request{}, xd),
+                       doctest::Contains("radius2 has"), mahal::invalid_argument);
 }
 
 TEST_CASE_TEMPLATE("engine::knn equals brute force for queries and references apart", T, float,

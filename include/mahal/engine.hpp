@@ -53,4 +53,12 @@ template <class T>
 topk_state<T> knn(backend<T>& be, const device_array<T>& Zq, const device_array<T>& Zr,
                   const knn_request& request);
 
+// The same among the references within squared distance radius2(q) of each query q (radius2 a
+// device vector, one entry per query): the lists start full of that distance, so the sweep never
+// keeps, and soon stops testing, what lies beyond it. Slots left empty hold index -1 and
+// distance radius2(q). For LMNN's impostors, which count only inside each point's margin ball.
+template <class T>
+topk_state<T> knn_within(backend<T>& be, const device_array<T>& Zq, const device_array<T>& Zr,
+                         const knn_request& request, const device_array<T>& radius2);
+
 }  // namespace mahal::engine

@@ -12,6 +12,7 @@
 #include "mahal/distances.hpp"
 #include "mahal/engine.hpp"
 #include "mahal/error.hpp"
+#include "vector_clones.hpp"
 
 namespace mahal {
 namespace {
@@ -20,6 +21,7 @@ namespace {
 struct unit_set {
   vector<double> origin;  // k: the grand mean of the points; means are stored relative to it
   matrix<double> mean;    // k×m: mean of each unit's points, minus origin
+  matrix<double> by_dim;  // m×k: the same, coordinate by coordinate (the seeding's vector loops)
   vector<double> weight;  // m: number of points in each unit
   label_vector unit_of;   // n: the unit of each point
   double scatter = 0;     // Σ_u Σ_{i∈u} ||z_i − m_u||², the part of J no assignment changes
@@ -37,6 +39,8 @@ void check_common(matrix_ref<T> Z, const kmeans_options& o, const char* where) {
   expects(o.restarts >= 1, where, "restarts = ", o.restarts, " but at least 1 is needed");
   expects(o.max_iter >= 1, where, "max_iter = ", o.max_iter, " but at least 1 is needed");
   expects(o.tol >= 0 && o.tol == o.tol, where, "tol = ", o.tol, " must be >= 0");
+  expects(o.seeding_trials >= 0, where, "seeding_trials = ", o.seeding_trials,
+          " must be >= 0 (0: 2 + ln K)");
   check_finite<T>(Z, where, "Z");
 }
 
@@ -62,6 +66,7 @@ unit_set make_units(matrix_ref<T> Z, const label_vector& unit_of, index_t m) {
   }
   for (index_t j = 0; j < m; ++j) u.between += u.weight(j) * u.mean.col(j).squaredNorm();
   u.variance = total / static_cast<double>(n) / static_cast<double>(k);
+  u.by_dim = u.mean.transpose();
   return u;
 }
 
@@ -76,44 +81,94 @@ double sqdist_to(const unit_set& u, index_t j, const matrix<double>& centres, in
   return s;
 }
 
-// Index drawn with probability ∝ weight (weights >= 0, total > 0).
-index_t draw(detail::rng& g, const std::vector<double>& weight, double total) {
-  const double r = g.uniform() * total;
-  double cumulative = 0;
-  index_t last_positive = -1;
-  for (std::size_t j = 0; j < weight.size(); ++j) {
-    if (weight[j] <= 0) continue;
-    cumulative += weight[j];
-    last_positive = static_cast<index_t>(j);
-    if (r < cumulative) return last_positive;
+// Draws indices with probability ∝ weight (weights >= 0, some positive): prefix sums once,
+// then a binary search per draw, as the greedy seeding draws several per centre.
+class weighted_draw {
+ public:
+  explicit weighted_draw(const std::vector<double>& weight) : cumulative_(weight.size()) {
+    double sum = 0;
+    for (std::size_t j = 0; j < weight.size(); ++j) cumulative_[j] = sum += weight[j];
   }
-  return last_positive;  // r landed on the rounding error at the top end
+  double total() const { return cumulative_.empty() ? 0.0 : cumulative_.back(); }
+  index_t operator()(detail::rng& g) const {
+    const double r = g.uniform() * total();
+    // The first index whose prefix passes r: never a zero weight, whose prefix equals the last.
+    auto at = std::upper_bound(cumulative_.begin(), cumulative_.end(), r);
+    if (at == cumulative_.end())  // r landed on the rounding error at the top end
+      at = std::lower_bound(cumulative_.begin(), cumulative_.end(), total());
+    return static_cast<index_t>(at - cumulative_.begin());
+  }
+
+ private:
+  std::vector<double> cumulative_;
+};
+
+// out(j) = ||m_j − x||² for every unit, from the units stored dimension by dimension (m × k,
+// column r holding coordinate r of every unit), so that the loop runs over units in vectors;
+// a few hundred units at a time, so that their sums stay in L1.
+MAHAL_VECTOR_CLONES void sqdists_to(const matrix<double>& by_dim, const double* x,
+                                    std::vector<double>& out) {
+  constexpr index_t span = 512;
+  const index_t m = by_dim.rows();
+  double* o = out.data();
+  for (index_t j0 = 0; j0 < m; j0 += span) {
+    const index_t j1 = std::min(m, j0 + span);
+    std::fill(o + j0, o + j1, 0.0);
+    for (index_t r = 0; r < by_dim.cols(); ++r) {
+      const double* coordinate = by_dim.data() + r * m;
+      const double xr = x[r];
+#pragma omp simd
+      for (index_t j = j0; j < j1; ++j) o[j] += (coordinate[j] - xr) * (coordinate[j] - xr);
+    }
+  }
 }
 
-// k-means++ over units, centres are unit means (k×K).
-matrix<double> seed_plus_plus(const unit_set& u, index_t K, detail::rng& g) {
+// Candidates per k-means++ centre: as given, or scikit-learn's 2 + ⌊ln K⌋.
+index_t seeding_trials(const kmeans_options& o) {
+  if (o.seeding_trials > 0) return o.seeding_trials;
+  return 2 + static_cast<index_t>(std::log(static_cast<double>(o.clusters)));
+}
+
+// k-means++ over units, centres are unit means (k×K). With trials > 1, greedy k-means++
+// (scikit-learn's default): each centre after the first is the best of `trials` candidates
+// drawn ∝ w_u·D², the one leaving the lowest potential Σ_u w_u·min(D_u², ||m_u − candidate||²).
+matrix<double> seed_plus_plus(const unit_set& u, index_t K, index_t trials, detail::rng& g) {
   const index_t m = u.mean.cols();
   matrix<double> centres(u.mean.rows(), K);
   std::vector<double> nearest(static_cast<std::size_t>(m), std::numeric_limits<double>::infinity());
   std::vector<char> chosen(static_cast<std::size_t>(m), 0);
   std::vector<double> p(static_cast<std::size_t>(m));
+  std::vector<double> trial_d(static_cast<std::size_t>(m)), best_d(static_cast<std::size_t>(m));
+  const double* w = u.weight.data();
   for (index_t c = 0; c < K; ++c) {
-    double total = 0;
-    for (index_t j = 0; j < m; ++j) {
-      p[j] = c == 0 ? u.weight(j) : u.weight(j) * nearest[j];
-      total += p[j];
+    for (index_t j = 0; j < m; ++j) p[j] = c == 0 ? w[j] : w[j] * nearest[j];
+    weighted_draw draw(p);
+    const bool spread = draw.total() > 0;
+    if (!spread) {  // every unit sits on a centre: draw among the units not chosen yet
+      for (index_t j = 0; j < m; ++j) p[j] = chosen[j] ? 0.0 : w[j];
+      draw = weighted_draw(p);
     }
-    if (!(total > 0)) {  // every unit sits on a centre: draw among the units not chosen yet
-      total = 0;
+    const index_t draws = c > 0 && spread ? trials : 1;
+    index_t pick = -1;
+    double best_potential = 0;
+    for (index_t t = 0; t < draws; ++t) {
+      const index_t candidate = draw(g);
+      sqdists_to(u.by_dim, u.mean.col(candidate).data(), trial_d);
+      double potential = 0;
+#pragma omp simd reduction(+ : potential)
       for (index_t j = 0; j < m; ++j) {
-        p[j] = chosen[j] ? 0.0 : u.weight(j);
-        total += p[j];
+        trial_d[j] = std::min(nearest[j], trial_d[j]);
+        potential += w[j] * trial_d[j];
+      }
+      if (pick < 0 || potential < best_potential) {
+        pick = candidate;
+        best_potential = potential;
+        best_d.swap(trial_d);
       }
     }
-    const index_t pick = draw(g, p, total);
     chosen[pick] = 1;
     centres.col(c) = u.mean.col(pick);
-    for (index_t j = 0; j < m; ++j) nearest[j] = std::min(nearest[j], sqdist_to(u, j, centres, c));
+    nearest.swap(best_d);
   }
   return centres;
 }
@@ -404,7 +459,7 @@ run_result lloyd(assigner<T>& assign, const unit_set& u, const kmeans_options& o
   assign.restart();
   const index_t K = o.clusters, m = u.mean.cols();
   run_result r;
-  matrix<double> centres = seed_plus_plus(u, K, g);
+  matrix<double> centres = seed_plus_plus(u, K, seeding_trials(o), g);
   matrix<double> next(centres.rows(), K);
   cluster_sums sums(centres.rows(), K);
   label_vector previous = label_vector::Constant(m, -1);

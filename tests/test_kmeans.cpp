@@ -354,6 +354,47 @@ TEST_CASE("the metric overloads cluster Z = LX") {
   CHECK(c.centroids.rows() == 2);
 }
 
+TEST_CASE("greedy k-means++ seeding finds separated blobs more often than plain k-means++") {
+  // 25 blobs on a 5×5 grid; one restart, so each run lives or dies by its seeding: plain
+  // k-means++ more often puts two centres in one blob (and Lloyd cannot move one out) than the
+  // greedy variant, which keeps the best of 2 + ln 25 candidates per centre.
+  auto be = make_backend<double>(device::cpu);
+  const index_t per_blob = 12, blobs_n = 25;
+  const matrix<double> noise = test::random_matrix<double>(2, blobs_n * per_blob, 5);
+  matrix<double> X(2, blobs_n * per_blob);
+  label_vector y(blobs_n * per_blob);
+  for (index_t i = 0; i < X.cols(); ++i) {
+    const index_t b = i % blobs_n;
+    y(i) = static_cast<label_t>(b);
+    X(0, i) = 10.0 * static_cast<double>(b % 5) + noise(0, i);
+    X(1, i) = 10.0 * static_cast<double>(b / 5) + noise(1, i);
+  }
+  const auto found = [&](index_t trials, double& mean_inertia) {
+    index_t exact = 0;
+    mean_inertia = 0;
+    for (std::uint64_t seed = 0; seed < 40; ++seed) {
+      kmeans_options opt;
+      opt.clusters = blobs_n;
+      opt.restarts = 1;
+      opt.seed = seed;
+      opt.seeding_trials = trials;
+      const auto r = kmeans(*be, matrix_ref<double>(X), opt);
+      if (xing_accuracy(y, r.assignment) == 1.0) ++exact;
+      mean_inertia += r.inertia / 40;
+    }
+    return exact;
+  };
+  double plain_inertia = 0, greedy_inertia = 0;
+  const index_t plain = found(1, plain_inertia), greedy = found(0, greedy_inertia);
+  CAPTURE(plain);
+  CAPTURE(greedy);
+  CAPTURE(plain_inertia);
+  CAPTURE(greedy_inertia);
+  CHECK(greedy >= 36);
+  CHECK(greedy > plain + 10);
+  CHECK(greedy_inertia < 0.6 * plain_inertia);
+}
+
 TEST_CASE("bad input") {
   auto be = make_backend<double>(device::cpu);
   const matrix<double> Z = test::random_matrix<double>(2, 6, 91);
@@ -374,6 +415,9 @@ TEST_CASE("bad input") {
   opt.tol = std::nan("");
   CHECK_THROWS_AS(kmeans(*be, matrix_ref<double>(Z), opt), invalid_argument);
   opt.tol = 1e-6;
+  opt.seeding_trials = -1;
+  CHECK_THROWS_AS(kmeans(*be, matrix_ref<double>(Z), opt), invalid_argument);
+  opt.seeding_trials = 0;
   CHECK_THROWS_AS(kmeans(*be, matrix_ref<double>(matrix<double>(2, 0)), opt), invalid_argument);
   matrix<double> bad = Z;
   bad(1, 3) = std::numeric_limits<double>::quiet_NaN();

@@ -104,6 +104,7 @@ void run_cluster(cluster_command_options o) {
   report["iterations"] = r.iterations;
   report["status"] = to_string(r.status);
   report["restarts"] = o.kmeans.restarts;
+  report["seeding_trials"] = o.kmeans.seeding_trials;
   report["best_restart"] = r.best_restart;
   report["searched"] = r.searched;  // unit-to-centres searches, all restarts
   std::vector<index_t> sizes(static_cast<std::size_t>(o.kmeans.clusters), 0);
@@ -160,6 +161,11 @@ void add_cluster_command(CLI::App& app) {
                   "k-means++ seedings; the lowest inertia is kept")
       ->capture_default_str()
       ->check(positive());
+  sub->add_option("--seeding-trials", o->kmeans.seeding_trials,
+                  "Candidates per k-means++ centre, the best kept (greedy k-means++); 0: "
+                  "2 + ln K, as scikit-learn; 1: plain k-means++")
+      ->capture_default_str()
+      ->check(non_negative());
   sub->add_option("--max-iter", o->kmeans.max_iter, "Lloyd iterations per restart")
       ->capture_default_str()
       ->check(positive());

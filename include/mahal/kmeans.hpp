@@ -33,11 +33,14 @@
 //   * Stop: no unit changed cluster (converged), or Σ_k ||μ_k − μ_k_prev||² <= tol·v with v
 //     the mean over coordinates of the per-coordinate variance of Z (scikit-learn's rule;
 //     converged), or max_iter iterations (iteration_cap).
-//   * Seeding: k-means++ (Arthur & Vassilvitskii 2007) over units: the first centre is the mean
-//     of a unit drawn with probability ∝ w_u (= the component of a uniformly drawn point),
-//     each next one a unit drawn with probability ∝ w_u·D(m_u)², D the distance to the nearest
-//     centre so far. If every D is 0 (fewer distinct unit means than clusters, e.g. duplicated
-//     points) the next centre is drawn ∝ w_u among units not yet chosen.
+//   * Seeding: greedy k-means++ (Arthur & Vassilvitskii 2007; scikit-learn's variant) over
+//     units: the first centre is the mean of a unit drawn with probability ∝ w_u (= the
+//     component of a uniformly drawn point); for each next one, `seeding_trials` units are
+//     drawn with probability ∝ w_u·D(m_u)², D the distance to the nearest centre so far, and
+//     the one leaving the lowest potential Σ_u w_u·min(D², ||m_u − candidate||²) is kept
+//     (seeding_trials = 1: plain k-means++). If every D is 0 (fewer distinct unit means than
+//     clusters, e.g. duplicated points) the next centre is drawn ∝ w_u among units not yet
+//     chosen.
 //   * Restarts: `restarts` independent seedings from one detail::rng stream started at `seed`
 //     (identical on every platform); the run with the lowest inertia is kept (ties: the first).
 //
@@ -73,6 +76,9 @@ struct kmeans_options {
   double tol = 1e-6;       // centroid-shift tolerance, relative to the data's mean variance
   std::uint64_t seed = 0;  // seeds the one rng stream of all restarts
   bool bounds = true;      // skip the units Hamerly's bounds show cannot move (same result)
+  // Candidates drawn for each k-means++ centre after the first; the one leaving the lowest
+  // potential is kept (greedy k-means++). 0: 2 + ⌊ln K⌋, as scikit-learn; 1: plain k-means++.
+  index_t seeding_trials = 0;
 };
 
 template <class T>
@@ -91,7 +97,7 @@ struct kmeans_result {
 };
 
 // K-means of the columns of Z (k×n). Throws invalid_argument for K < 1 or K > n, restarts < 1,
-// max_iter < 1, tol < 0, an empty Z, or NaN/Inf in Z.
+// max_iter < 1, tol < 0, seeding_trials < 0, an empty Z, or NaN/Inf in Z.
 template <class T>
 kmeans_result<T> kmeans(backend<T>& be, matrix_ref<T> Z, const kmeans_options& options);
 

@@ -103,22 +103,26 @@ class weighted_draw {
   std::vector<double> cumulative_;
 };
 
-// out(j) = ||m_j − x||² for every unit, from the units stored dimension by dimension (m × k,
-// column r holding coordinate r of every unit), so that the loop runs over units in vectors;
-// a few hundred units at a time, so that their sums stay in L1.
-MAHAL_VECTOR_CLONES void sqdists_to(const matrix<double>& by_dim, const double* x,
-                                    std::vector<double>& out) {
+// out(j, t) = ||m_j − x_t||² for every unit j and each of `count` points x_t (k × count, column
+// major; out m × count), from the units
+// stored dimension by dimension (m × k, column r holding coordinate r of every unit), so that
+// the loops run over units in vectors. A few hundred units at a time stay in cache while every
+// point is measured: the units stream from memory once however many points there are.
+MAHAL_VECTOR_CLONES void sqdists_to(const matrix<double>& by_dim, const double* points,
+                                    index_t count, double* out) {
   constexpr index_t span = 512;
-  const index_t m = by_dim.rows();
-  double* o = out.data();
+  const index_t m = by_dim.rows(), k = by_dim.cols();
   for (index_t j0 = 0; j0 < m; j0 += span) {
     const index_t j1 = std::min(m, j0 + span);
-    std::fill(o + j0, o + j1, 0.0);
-    for (index_t r = 0; r < by_dim.cols(); ++r) {
+    for (index_t t = 0; t < count; ++t) std::fill(out + t * m + j0, out + t * m + j1, 0.0);
+    for (index_t r = 0; r < k; ++r) {
       const double* coordinate = by_dim.data() + r * m;
-      const double xr = x[r];
+      for (index_t t = 0; t < count; ++t) {
+        double* o = out + t * m;
+        const double xr = points[t * k + r];
 #pragma omp simd
-      for (index_t j = j0; j < j1; ++j) o[j] += (coordinate[j] - xr) * (coordinate[j] - xr);
+        for (index_t j = j0; j < j1; ++j) o[j] += (coordinate[j] - xr) * (coordinate[j] - xr);
+      }
     }
   }
 }
@@ -138,7 +142,7 @@ matrix<double> seed_plus_plus(const unit_set& u, index_t K, index_t trials, deta
   std::vector<double> nearest(static_cast<std::size_t>(m), std::numeric_limits<double>::infinity());
   std::vector<char> chosen(static_cast<std::size_t>(m), 0);
   std::vector<double> p(static_cast<std::size_t>(m));
-  std::vector<double> trial_d(static_cast<std::size_t>(m)), best_d(static_cast<std::size_t>(m));
+  matrix<double> candidates(u.mean.rows(), trials), trial_d(m, trials);
   const double* w = u.weight.data();
   for (index_t c = 0; c < K; ++c) {
     for (index_t j = 0; j < m; ++j) p[j] = c == 0 ? w[j] : w[j] * nearest[j];
@@ -149,26 +153,31 @@ matrix<double> seed_plus_plus(const unit_set& u, index_t K, index_t trials, deta
       draw = weighted_draw(p);
     }
     const index_t draws = c > 0 && spread ? trials : 1;
-    index_t pick = -1;
+    std::vector<index_t> drawn(static_cast<std::size_t>(draws));
+    for (index_t t = 0; t < draws; ++t) {
+      drawn[t] = draw(g);
+      candidates.col(t) = u.mean.col(drawn[t]);
+    }
+    sqdists_to(u.by_dim, candidates.data(), draws, trial_d.data());
+    // The candidate leaving the lowest potential (the first of equals).
+    index_t best = 0;
     double best_potential = 0;
     for (index_t t = 0; t < draws; ++t) {
-      const index_t candidate = draw(g);
-      sqdists_to(u.by_dim, u.mean.col(candidate).data(), trial_d);
+      double* dt = trial_d.col(t).data();
       double potential = 0;
 #pragma omp simd reduction(+ : potential)
       for (index_t j = 0; j < m; ++j) {
-        trial_d[j] = std::min(nearest[j], trial_d[j]);
-        potential += w[j] * trial_d[j];
+        dt[j] = std::min(nearest[j], dt[j]);
+        potential += w[j] * dt[j];
       }
-      if (pick < 0 || potential < best_potential) {
-        pick = candidate;
+      if (t == 0 || potential < best_potential) {
+        best = t;
         best_potential = potential;
-        best_d.swap(trial_d);
       }
     }
-    chosen[pick] = 1;
-    centres.col(c) = u.mean.col(pick);
-    nearest.swap(best_d);
+    chosen[drawn[best]] = 1;
+    centres.col(c) = u.mean.col(drawn[best]);
+    std::copy_n(trial_d.col(best).data(), m, nearest.begin());
   }
   return centres;
 }

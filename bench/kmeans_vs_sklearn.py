@@ -3,14 +3,15 @@ the same K, restarts, iteration cap and tolerance, one machine, the same thread 
 
     python3 bench/kmeans_vs_sklearn.py --mahal build/apps/mahal --data-dir DIR \
         [--sets digits,letters,synthetic,fashion] [--threads 1] [--repeat 3] [--restarts 10]
+        [--clusters K]
 
 Data (z-scored with their own statistics, written once as CSV for mahal, the same array for
 scikit-learn): digits (scikit-learn's load_digits, 1797 x 64, K = 10), letters (DIR/letters.csv,
 20000 x 16, K = 26), synthetic (100000 x 32, 10 Gaussian classes as in lmnn_scaling.py, K = 10),
 fashion (Fashion-MNIST's 60000 training images on 128 principal components, when Debian's
-dataset-fashion-mnist is installed; K = 10).
+dataset-fashion-mnist is installed; K = 10). --clusters sets one K for every set.
 
-Both sides: k-means++ seeding, --restarts runs, the lowest inertia kept, at most 300 Lloyd
+Both sides: greedy k-means++ seeding (2 + ln K candidates per centre), --restarts runs, the lowest inertia kept, at most 300 Lloyd
 iterations, tol 1e-4 (scikit-learn's rule and default: centroid shift relative to the mean
 feature variance). Time: the clustering call alone (mahal's cluster_seconds, scikit-learn's fit),
 best of --repeat. Quality: the inertia of each side's result (lower is better) and Xing's
@@ -78,6 +79,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--restarts", type=int, default=10)
+    ap.add_argument("--clusters", type=int, default=0,
+                    help="K for every set (default: each set's number of classes)")
     args = ap.parse_args()
     from sklearn import __version__ as sklearn_version
     from sklearn.cluster import KMeans
@@ -89,6 +92,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):
             X, y, K = load_set(name, args.data_dir)
+            K = args.clusters or K
             sd = X.std(0)
             Z = (X - X.mean(0)) / np.where(sd > 0, sd, 1)
             path = os.path.join(tmp, name + ".csv")

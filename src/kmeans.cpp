@@ -103,11 +103,11 @@ class weighted_draw {
   std::vector<double> cumulative_;
 };
 
-// out(j, t) = ||m_j − x_t||² for every unit j and each of `count` points x_t (k × count, column
-// major; out m × count), from the units
-// stored dimension by dimension (m × k, column r holding coordinate r of every unit), so that
-// the loops run over units in vectors. A few hundred units at a time stay in cache while every
-// point is measured: the units stream from memory once however many points there are.
+// out(j, t) = ||m_j − x_t||² for every unit j and each of `count` points x_t (points k × count,
+// out m × count, column-major), from the units stored dimension by dimension (m × k, column r
+// holding coordinate r of every unit), so that the loops run over units in vectors. A few
+// hundred units at a time stay in cache while every point is measured: the units stream from
+// memory once however many points there are.
 MAHAL_VECTOR_CLONES void sqdists_to(const matrix<double>& by_dim, const double* points,
                                     index_t count, double* out) {
   constexpr index_t span = 512;

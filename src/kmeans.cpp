@@ -143,6 +143,7 @@ matrix<double> seed_plus_plus(const unit_set& u, index_t K, index_t trials, deta
   std::vector<char> chosen(static_cast<std::size_t>(m), 0);
   std::vector<double> p(static_cast<std::size_t>(m));
   matrix<double> candidates(u.mean.rows(), trials), trial_d(m, trials);
+  std::vector<index_t> drawn(static_cast<std::size_t>(trials));
   const double* w = u.weight.data();
   for (index_t c = 0; c < K; ++c) {
     for (index_t j = 0; j < m; ++j) p[j] = c == 0 ? w[j] : w[j] * nearest[j];
@@ -153,7 +154,6 @@ matrix<double> seed_plus_plus(const unit_set& u, index_t K, index_t trials, deta
       draw = weighted_draw(p);
     }
     const index_t draws = c > 0 && spread ? trials : 1;
-    std::vector<index_t> drawn(static_cast<std::size_t>(draws));
     for (index_t t = 0; t < draws; ++t) {
       drawn[t] = draw(g);
       candidates.col(t) = u.mean.col(drawn[t]);

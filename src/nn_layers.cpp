@@ -97,7 +97,7 @@ template class tanh_layer<double>;
 template <class T>
 void l2_normalize<T>::forward(backend<T>& be, const device_array<T>& x, device_array<T>& y) {
   const index_t n = x.cols();
-  inv_norm_ = reuse(be, store_[0], 1, n).reshaped(n, 1);
+  inv_norm_ = reuse(be, store_[0], n, 1);
   be.col_dots(x, x, inv_norm_);
   be.map(unary_op::sqrt, inv_norm_, inv_norm_);
   be.map(unary_op::reciprocal, inv_norm_, inv_norm_);  // 0 for a zero column
@@ -110,7 +110,7 @@ void l2_normalize<T>::backward(backend<T>& be, const device_array<T>&, const dev
                                const device_array<T>& dy, device_array<T>* dx) {
   if (dx == nullptr) return;
   const index_t n = y.cols();
-  device_array<T> dots = reuse(be, store_[1], 1, n).reshaped(n, 1);
+  device_array<T> dots = reuse(be, store_[1], n, 1);
   be.col_dots(y, dy, dots);  // y_jᵀ dy_j
   // dx = (dy − y·diag(yᵀdy)) · diag(1/||x||); dx may alias dy, so scale a copy of y first.
   device_array<T> tmp = reuse(be, store_[2], y.rows(), n);

@@ -1,7 +1,5 @@
 // sequential<T>: forward keeps every activation on the device; backward walks the layers in
 // reverse with two ping-pong gradient buffers and skips the input gradient of the first layer.
-#include <algorithm>
-
 #include "mahal/device_transfer.hpp"
 #include "mahal/error.hpp"
 #include "mahal/nn/sequential.hpp"

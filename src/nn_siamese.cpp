@@ -50,9 +50,13 @@ struct siamese_trainer<T>::state {
   std::vector<label_t> labels;
   detail::rng g;
   index_t steps = 0;
+  // Held for the trainer's life, so that callers stepping it themselves (the step benchmarks)
+  // run the way fit_siamese does.
+  detail::blas_single_thread blas_guard;
 
   state(sequential<T>& n, label_ref y, const siamese_options& o)
-      : net(&n), options(o), idx(y), be(n.get_backend()), g(o.seed) {}
+      : net(&n), options(o), idx(y), be(n.get_backend()), g(o.seed),
+        blas_guard(be.where() == device::cpu) {}
 
   // Gathers the batch's columns of X and runs the forward pass; zeroes dZ (m columns).
   const device_array<T>& embed_columns(const std::vector<label_t>& columns) {
@@ -195,7 +199,6 @@ step_result siamese_trainer<T>::step() {
 template <class T>
 siamese_result fit_siamese(sequential<T>& net, matrix_ref<T> X, label_ref y,
                            const siamese_options& options) {
-  const detail::blas_single_thread blas_guard(net.get_backend().where() == device::cpu);
   siamese_trainer<T> trainer(net, X, y, options);
   siamese_result result;
   index_t items = 0;

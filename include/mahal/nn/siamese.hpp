@@ -81,7 +81,9 @@ struct step_result {
 // batch buffer, sized once for the largest batch the options can draw, so that a step allocates
 // no device memory (only the host-side batch indices). fit_siamese is a loop over step(); the
 // class is public for step-level benchmarks and for callers that interleave their own work.
-// `net` must outlive the trainer and must not be moved while it trains.
+// `net` must outlive the trainer and must not be moved while it trains. On the CPU, with
+// OpenBLAS's pthreads build, the trainer holds OpenBLAS at one thread while it lives (see
+// README.md, Threads).
 //
 //   mahal::nn::siamese_trainer<float> trainer(net, X, y, opt);
 //   for (int s = 0; s < 100; ++s) trainer.step();

@@ -5,7 +5,8 @@
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 
-debian_packages=(build-essential cmake pkg-config libeigen3-dev libopenblas-dev
+# OpenBLAS's OpenMP build: its GEMMs run on the library's OpenMP team (cmake/mahal_blas.cmake).
+debian_packages=(build-essential cmake pkg-config libeigen3-dev libopenblas-openmp-dev
   liblapacke-dev doctest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev)
 python_packages=(numpy matplotlib)
 

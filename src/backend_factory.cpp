@@ -12,6 +12,7 @@ namespace mahal {
 bool cuda_compiled() { return MAHAL_WITH_CUDA != 0; }
 
 std::string blas_info() { return cpu::blas_info(); }
+std::string blas_threading() { return cpu::blas_threading(); }
 
 int cuda_device_count() {
 #if MAHAL_WITH_CUDA

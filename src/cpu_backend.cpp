@@ -1074,4 +1074,12 @@ std::string blas_info() {
   return config != nullptr ? std::string(config) : std::string("unknown BLAS");
 }
 
+std::string blas_threading() {
+  switch (openblas_get_parallel()) {
+    case 1: return "pthreads";
+    case 2: return "openmp";
+    default: return "sequential";
+  }
+}
+
 }  // namespace mahal::cpu

@@ -13,5 +13,6 @@ std::unique_ptr<backend<T>> make_backend();
 
 // The BLAS library mahal is linked against, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ...".
 std::string blas_info();
+std::string blas_threading();
 
 }  // namespace mahal::cpu

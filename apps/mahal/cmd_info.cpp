@@ -1,4 +1,6 @@
 // mahal info: what this build of mahal can do on this machine.
+#include <omp.h>
+
 #include <thread>
 
 #include "cli.hpp"
@@ -18,6 +20,8 @@ void add_info_command(CLI::App& app) {
     report["gpu_devices"] = gpus;
     report["cuda_status"] = cuda_status();
     report["blas"] = blas_info();
+    report["blas_threading"] = blas_threading();
+    report["openmp_threads"] = omp_get_max_threads();
     report["hardware_threads"] = std::thread::hardware_concurrency();
     if (gpus > 0) report["gpu"] = make_backend<double>(device::cuda)->name();
     emit(report, *options);

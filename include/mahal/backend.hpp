@@ -346,6 +346,10 @@ std::string cuda_status();
 bool cuda_compiled();
 // The BLAS library the CPU backend runs on, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ...".
 std::string blas_info();
+// Where that BLAS runs its threads: "openmp" (on the library's OpenMP team; what the build links
+// where it can), "pthreads" (a pool of its own: the solvers then hold it at one thread) or
+// "sequential".
+std::string blas_threading();
 
 // A backend on the given device. Throws device_error when the device is unavailable.
 template <class T>

@@ -3,6 +3,7 @@ split, seed 0. Standardisation is done by the benchmark with the training statis
 
     python3 bench/make_digits_csv.py OUT_DIR
 """
+import os
 import sys
 
 import numpy as np
@@ -11,6 +12,7 @@ from sklearn.model_selection import train_test_split
 
 
 def main(out):
+    os.makedirs(out, exist_ok=True)
     X, y = load_digits(return_X_y=True)
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
     header = "label," + ",".join(f"p{t}" for t in range(X.shape[1]))

@@ -138,6 +138,10 @@ gpu_devices=${gpu_devices:-0}
 cuda_status=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("cuda_status", "?"))' \
   "$LOGS/mahal_info.json" 2>/dev/null || tail -n 1 "$LOGS/mahal_info.err")
 echo "GPU devices seen by mahal: $gpu_devices (CUDA: $cuda_status)" >>"$LOGS/probe.txt"
+# Which OpenBLAS build the CPU figures ran on, and on how many threads.
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
+print("CPU side:", d.get("blas_threading", "?"), "OpenBLAS,", d.get("openmp_threads", "?"), "OpenMP threads")' \
+  "$LOGS/mahal_info.json" >>"$LOGS/probe.txt" 2>/dev/null
 log "GPU devices seen by mahal: $gpu_devices (CUDA: $cuda_status)"
 
 # ---- GPU tests ---------------------------------------------------------------------------------

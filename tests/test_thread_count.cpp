@@ -51,6 +51,18 @@ constexpr double kRounding = 1e-12;
 
 double relative_gap(double a, double b) { return std::abs(a - b) / std::max(1.0, std::abs(b)); }
 
+// A fit's iterations, objective and learned matrix (`metric`): the same bits again with two
+// threads, and with one thread within rounding.
+template <class Result, class Matrix>
+void check_fit_runs(const thread_runs<Result>& r, Matrix Result::*metric) {
+  CHECK(r.two.iterations == r.two_again.iterations);
+  CHECK(r.two.objective == r.two_again.objective);
+  CHECK(r.two.*metric == r.two_again.*metric);
+  CHECK(r.one.iterations == r.two.iterations);
+  CHECK(relative_gap(r.one.objective, r.two.objective) <= kRounding);
+  CHECK(test::relative_error(r.one.*metric, r.two.*metric) <= kRounding);
+}
+
 // n points in 8 dimensions, 3 classes with shifted means.
 struct labelled {
   matrix<double> X;
@@ -88,13 +100,8 @@ TEST_CASE("MMC fast solvers with the implicit D: the same bits again, 1 and 2 th
   for (const auto& solver : solvers) {
     const char* name = solver.first;  // (CAPTURE cannot take a structured binding in Clang 14)
     CAPTURE(name);
-    const auto r = with_1_and_2_threads<mmc_result<double>>(solver.second);
-    CHECK(r.two.iterations == r.two_again.iterations);
-    CHECK(r.two.objective == r.two_again.objective);
-    CHECK(r.two.A == r.two_again.A);
-    CHECK(r.one.iterations == r.two.iterations);
-    CHECK(relative_gap(r.one.objective, r.two.objective) <= kRounding);
-    CHECK(test::relative_error(r.one.A, r.two.A) <= kRounding);
+    check_fit_runs(with_1_and_2_threads<mmc_result<double>>(solver.second),
+                   &mmc_result<double>::A);
   }
 }
 
@@ -114,15 +121,10 @@ TEST_CASE("LMNN evaluations and fits: the same bits again, 1 and 2 threads agree
   REQUIRE(e.one.active_triplets > 3 * 65536);  // so more than 65536 candidate pairs
   CHECK(e.two.objective == e.two_again.objective);
   CHECK(e.two.gradient_L == e.two_again.gradient_L);
-  CHECK(f.two.iterations == f.two_again.iterations);
-  CHECK(f.two.objective == f.two_again.objective);
-  CHECK(f.two.L == f.two_again.L);
   CHECK(e.one.active_triplets == e.two.active_triplets);
   CHECK(relative_gap(e.one.objective, e.two.objective) <= kRounding);
   CHECK(test::relative_error(e.one.gradient_L, e.two.gradient_L) <= kRounding);
-  CHECK(f.one.iterations == f.two.iterations);
-  CHECK(relative_gap(f.one.objective, f.two.objective) <= kRounding);
-  CHECK(test::relative_error(f.one.L, f.two.L) <= kRounding);
+  check_fit_runs(f, &lmnn_result<double>::L);
 }
 
 TEST_CASE("Siamese and triplet training: the same bits again, 1 and 2 threads agree") {

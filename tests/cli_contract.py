@@ -236,6 +236,8 @@ def main():
         train, test = os.path.join(tmp, "train.csv"), os.path.join(tmp, "test.csv")
         info = run(mahal, "info")
         check({"version", "cuda_compiled", "gpu_devices"} <= info.keys(), f"info: {info}")
+        check(info.get("blas_threading") in ("openmp", "pthreads", "sequential")
+              and info.get("openmp_threads", 0) >= 1, f"info: BLAS threading {info}")
 
         baseline = run(mahal, "knn", "--train", train, "--test", test, "--standardize", "-q")
         check(baseline.get("test_accuracy", 0) > 0.9, f"z-scored 3-NN on wine: {baseline}")

@@ -13,9 +13,10 @@ dataset-fashion-mnist is installed; K = 10). --clusters sets one K for every set
 
 Both sides: greedy k-means++ seeding (2 + ln K candidates per centre), --restarts runs, the
 lowest inertia kept, at most 300 Lloyd iterations, tol 1e-4 (scikit-learn's rule and default:
-centroid shift relative to the mean feature variance). Time: the clustering call alone (mahal's cluster_seconds, scikit-learn's fit),
-best of --repeat. Quality: the inertia of each side's result (lower is better) and Xing's
-balanced pair accuracy against the classes, both computed here from the assignments.
+centroid shift relative to the mean feature variance). Time: the clustering call alone (mahal's
+cluster_seconds, scikit-learn's fit), best of --repeat. Quality: the inertia of each side's result
+(lower is better) and Xing's balanced pair accuracy against the classes, both computed here from
+the assignments.
 """
 import argparse
 import json

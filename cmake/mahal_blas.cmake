@@ -9,10 +9,8 @@
 # libopenblas-pthread-dev) and points the plain libopenblas.so at the pthreads one, so the OpenMP
 # build is named here by its folder; FindBLAS and FindLAPACK are the fallback.
 #
-# Defines the targets BLAS::BLAS and LAPACK::LAPACK; used by the build and by mahalConfig.cmake.
-if(NOT DEFINED MAHAL_OPENMP_BLAS)
-  set(MAHAL_OPENMP_BLAS ON)
-endif()
+# Defines the targets BLAS::BLAS and LAPACK::LAPACK; used by the build and by mahalConfig.cmake,
+# both of which set MAHAL_OPENMP_BLAS first.
 if(MAHAL_OPENMP_BLAS AND NOT TARGET BLAS::BLAS)
   find_library(MAHAL_OPENBLAS_OPENMP_LIBRARY NAMES openblas NO_DEFAULT_PATH
                PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp)

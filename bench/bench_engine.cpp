@@ -6,6 +6,9 @@
 //   BM_pair_scatter_<dev>/n:N/d:D  G = Σ_k w_k (x_i − x_j)(x_i − x_j)ᵀ over m = 10·n random
 //                                  pairs; FLOPs counted: 2·d·d·n' (the GEMM over the n' points
 //                                  in a pair) + 2·d·2m (the sparse Laplacian apply).
+//   BM_pair_sqdist_<dev>/n:N/d:D   the squared distances of the same m pairs, listed by first
+//                                  endpoint as LMNN lists its target and impostor pairs;
+//                                  FLOPs counted: 3·d·m.
 //   BM_all_pairs_<dev>/n:N/d:D     all squared distances of 1024 queries × n references,
 //                                  produced block by block by engine::for_each_sqdist_block (the
 //                                  consumer only counts blocks); FLOPs counted: 2·d·1024·n.
@@ -53,10 +56,11 @@ const std::vector<index_t> sizes_d = {16, 64, 256};
 
 // Host data of one (n, d) problem, generated once and shared by every benchmark of that size.
 struct problem {
-  std::vector<double> refs;     // d×n, standard normal
-  std::vector<double> queries;  // d×1024, standard normal
-  std::vector<label_t> pairs;   // 2×m, uniform random distinct endpoints
-  std::vector<double> weights;  // m, uniform in [−1, 1)
+  std::vector<double> refs;           // d×n, standard normal
+  std::vector<double> queries;        // d×1024, standard normal
+  std::vector<label_t> pairs;         // 2×m, uniform random distinct endpoints
+  std::vector<label_t> sorted_pairs;  // the same pairs by first endpoint, then second
+  std::vector<double> weights;        // m, uniform in [−1, 1)
   index_t n = 0, d = 0, m = 0;
   index_t vertices = 0;  // n': points that occur in some pair
 };
@@ -88,6 +92,10 @@ const problem& get_problem(index_t n, index_t d) {
     p.weights[k] = 2.0 * gen.uniform() - 1.0;
   }
   p.vertices = std::count(used.begin(), used.end(), char(1));
+  std::vector<std::pair<label_t, label_t>> by_first(static_cast<std::size_t>(p.m));
+  for (index_t k = 0; k < p.m; ++k) by_first[k] = {p.pairs[2 * k], p.pairs[2 * k + 1]};
+  std::sort(by_first.begin(), by_first.end());
+  for (const auto& [i, j] : by_first) p.sorted_pairs.insert(p.sorted_pairs.end(), {i, j});
   return p;
 }
 
@@ -160,6 +168,21 @@ void bm_pair_scatter(benchmark::State& state, mahal::device where, index_t n, in
   state.counters["n_used"] = static_cast<double>(p.vertices);
 }
 
+void bm_pair_sqdist(benchmark::State& state, mahal::device where, index_t n, index_t d) {
+  const problem& p = get_problem(n, d);
+  device_problem dp = upload(where, p);
+  auto& be = *dp.be;
+  auto pairs = be.alloc_labels(2, p.m);
+  be.upload_labels(p.sorted_pairs.data(), pairs);
+  auto out = be.alloc(p.m, 1);
+  for (auto _ : state) {
+    be.pair_sqdist(dp.refs, dp.refs, pairs, out);
+    be.synchronize();
+  }
+  set_flops(state, 3.0 * static_cast<double>(d) * static_cast<double>(p.m));
+  state.counters["pairs"] = static_cast<double>(p.m);
+}
+
 void bm_all_pairs(benchmark::State& state, mahal::device where, index_t n, index_t d) {
   const problem& p = get_problem(n, d);
   device_problem dp = upload(where, p);
@@ -192,6 +215,10 @@ void bm_knn(benchmark::State& state, mahal::device where, index_t n, index_t d) 
 void register_device(mahal::device where, const std::string& suffix, index_t n, index_t d) {
   benchmark::RegisterBenchmark(size_name("BM_pair_scatter_" + suffix, n, d).c_str(),
                                bm_pair_scatter, where, n, d)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(size_name("BM_pair_sqdist_" + suffix, n, d).c_str(), bm_pair_sqdist,
+                               where, n, d)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(size_name("BM_all_pairs_" + suffix, n, d).c_str(), bm_all_pairs,

@@ -103,8 +103,16 @@ double chunked_sum(index_t n, F f) {
 
 // Loops that read the columns of pairs (i, j) in list order miss the cache on every column once
 // the array outgrows it (LMNN's impostors, n >= 3e4): they prefetch the columns of the pair this
-// many places ahead, about one memory latency's worth of work.
+// many places ahead, about one memory latency's worth of work. Arrays that fit a core's L2
+// cache (1 MiB on current server cores) are not prefetched: there the prefetches only add
+// instructions (on an AVX2 EPYC they made a digits fit's pair distances about 10 % slower).
 constexpr index_t kPrefetchAhead = 8;
+constexpr std::size_t kL2Bytes = std::size_t{1} << 20;
+
+template <class A>
+bool exceeds_l2(const A& array) {
+  return static_cast<std::size_t>(array.size()) * sizeof(*array.data()) > kL2Bytes;
+}
 
 template <class T>
 inline void prefetch_column(const T* column, index_t rows) {
@@ -113,38 +121,68 @@ inline void prefetch_column(const T* column, index_t rows) {
     __builtin_prefetch(bytes + b);
 }
 
+// Pairs handled together by pair_sqdist_kernel: one reduction chain per pair, each vector-wide.
+// A single 64-row chain is 16 dependent fused multiply-adds on AVX2, latency-bound at about a
+// quarter of the core's rate; four independent chains fill the pipeline (3× on an AVX2 EPYC).
+constexpr index_t kPairGroup = 4;
+
+// The columns of the pair kPrefetchAhead places after pair k, when there is one.
+template <class T>
+inline void prefetch_pair(const T* p, const T* q, const label_t* ij, index_t rows, index_t k,
+                          index_t hi) {
+  if (k + kPrefetchAhead >= hi) return;
+  // The first index is often the previous pair's (LMNN lists pairs by anchor): then its column
+  // is in cache already.
+  const label_t* next = ij + 2 * (k + kPrefetchAhead);
+  const bool new_first = next[0] != next[-2];
+  if (new_first) prefetch_column(p + rows * next[0], rows);
+  prefetch_column(p + rows * next[1], rows);
+  if (p != q) {
+    if (new_first) prefetch_column(q + rows * next[0], rows);
+    prefetch_column(q + rows * next[1], rows);
+  }
+}
+
 // out[k] = (p_i − p_j)ᵀ(q_i − q_j) for the pairs k in [lo, hi); p = q is the squared distance,
-// with half the loads. The reductions may be reordered (omp simd): without that they stay one
-// scalar chain of dependent adds.
+// with half the loads. The reductions may be reordered (omp simd). Every pair goes through the
+// same kPairGroup-wide loop, a short last group repeating its last pair, so that a pair's value
+// does not depend on where the chunks of the list begin.
 template <class T>
 MAHAL_VECTOR_CLONES void pair_sqdist_kernel(const T* p, const T* q, const label_t* ij, index_t rows,
-                                            index_t lo, index_t hi, T* out) {
-  for (index_t k = lo; k < hi; ++k) {
-    if (k + kPrefetchAhead < hi) {
-      // The first index is often the previous pair's (LMNN lists pairs by anchor): then its
-      // column is in cache already.
-      const label_t* next = ij + 2 * (k + kPrefetchAhead);
-      const bool new_first = next[0] != next[-2];
-      if (new_first) prefetch_column(p + rows * next[0], rows);
-      prefetch_column(p + rows * next[1], rows);
-      if (p != q) {
-        if (new_first) prefetch_column(q + rows * next[0], rows);
-        prefetch_column(q + rows * next[1], rows);
+                                            bool prefetch, index_t lo, index_t hi, T* out) {
+  for (index_t k = lo; k < hi; k += kPairGroup) {
+    const T *pi[kPairGroup], *pj[kPairGroup], *qi[kPairGroup], *qj[kPairGroup];
+    for (index_t g = 0; g < kPairGroup; ++g) {
+      if (prefetch) prefetch_pair(p, q, ij, rows, k + g, hi);
+      const index_t e = std::min(k + g, hi - 1);
+      pi[g] = p + rows * ij[2 * e];
+      pj[g] = p + rows * ij[2 * e + 1];
+      qi[g] = q + rows * ij[2 * e];
+      qj[g] = q + rows * ij[2 * e + 1];
+    }
+    T acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
+    static_assert(kPairGroup == 4, "one accumulator per pair of the group");
+    if (p == q) {
+#pragma omp simd reduction(+ : acc0, acc1, acc2, acc3)
+      for (index_t t = 0; t < rows; ++t) {
+        const T d0 = pi[0][t] - pj[0][t], d1 = pi[1][t] - pj[1][t];
+        const T d2 = pi[2][t] - pj[2][t], d3 = pi[3][t] - pj[3][t];
+        acc0 += d0 * d0;
+        acc1 += d1 * d1;
+        acc2 += d2 * d2;
+        acc3 += d3 * d3;
+      }
+    } else {
+#pragma omp simd reduction(+ : acc0, acc1, acc2, acc3)
+      for (index_t t = 0; t < rows; ++t) {
+        acc0 += (pi[0][t] - pj[0][t]) * (qi[0][t] - qj[0][t]);
+        acc1 += (pi[1][t] - pj[1][t]) * (qi[1][t] - qj[1][t]);
+        acc2 += (pi[2][t] - pj[2][t]) * (qi[2][t] - qj[2][t]);
+        acc3 += (pi[3][t] - pj[3][t]) * (qi[3][t] - qj[3][t]);
       }
     }
-    const T* pi = p + rows * ij[2 * k];
-    const T* pj = p + rows * ij[2 * k + 1];
-    T acc = 0;
-    if (p == q) {
-#pragma omp simd reduction(+ : acc)
-      for (index_t t = 0; t < rows; ++t) acc += (pi[t] - pj[t]) * (pi[t] - pj[t]);
-    } else {
-      const T* qi = q + rows * ij[2 * k];
-      const T* qj = q + rows * ij[2 * k + 1];
-#pragma omp simd reduction(+ : acc)
-      for (index_t t = 0; t < rows; ++t) acc += (pi[t] - pj[t]) * (qi[t] - qj[t]);
-    }
-    out[k] = acc;
+    const T acc[kPairGroup] = {acc0, acc1, acc2, acc3};
+    for (index_t g = 0; g < kPairGroup && k + g < hi; ++g) out[k + g] = acc[g];
   }
 }
 
@@ -290,97 +328,148 @@ T apply(unary_op op, T x) {
   return x;
 }
 
+// The buffers of the Laplacian products (pair_scatter, pair_laplacian), kept by the backend
+// between calls: an LMNN fit makes one product per evaluation, and fresh buffers of that size
+// cost page faults and zeroing every time (a tenth of a digits fit).
+template <class T>
+struct laplacian_workspace {
+  std::vector<label_t> kept_pairs;  // adding_pairs' filtered copy
+  std::vector<T> kept_weights;
+  std::vector<label_t> position;        // compact's: n → local number, or −1
+  std::vector<label_t> vertices;        // original column indices, ascending
+  std::vector<label_t> local;           // 2×m: endpoints as positions in `vertices`
+  std::vector<index_t> start, fill_at;  // laplacian_apply's CSR by vertex
+  std::vector<label_t> other;
+  std::vector<T> weight;
+  std::vector<T> y, gathered;  // Lap applied to one side; the other side's columns
+};
+
 // The pairs of a weighted list that add something to a Laplacian product: weight w_k ≠ 0 and
 // i ≠ j (the others add exactly zero, and their points need not be read: they may hold NaN).
-// A view of the input when every pair adds; a filtered copy otherwise.
+// A view of the input when every pair adds; a filtered copy (in the workspace) otherwise.
 template <class T>
 class adding_pairs {
  public:
-  adding_pairs(const label_t* ij, const T* w, index_t m) : ij_(ij), w_(w), m_(m) {
+  adding_pairs(const label_t* ij, const T* w, index_t m, laplacian_workspace<T>& space)
+      : ij_(ij), w_(w), m_(m) {
     const auto adds = [&](index_t k) { return w[k] != T(0) && ij[2 * k] != ij[2 * k + 1]; };
     index_t first_idle = 0;
     while (first_idle < m && adds(first_idle)) ++first_idle;
     if (first_idle == m) return;
+    space.kept_pairs.resize(static_cast<std::size_t>(2 * m));
+    space.kept_weights.resize(static_cast<std::size_t>(m));
+    label_t* pairs = space.kept_pairs.data();
+    T* weights = space.kept_weights.data();
+    index_t kept = 0;
     for (index_t k = 0; k < m; ++k)
       if (adds(k)) {
-        kept_pairs_.insert(kept_pairs_.end(), {ij[2 * k], ij[2 * k + 1]});
-        kept_weights_.push_back(w[k]);
+        pairs[2 * kept] = ij[2 * k];
+        pairs[2 * kept + 1] = ij[2 * k + 1];
+        weights[kept++] = w[k];
       }
-    filtered_ = true;
+    ij_ = pairs;
+    w_ = weights;
+    m_ = kept;
   }
-  index_t count() const { return filtered_ ? static_cast<index_t>(kept_weights_.size()) : m_; }
-  const label_t* pairs() const { return filtered_ ? kept_pairs_.data() : ij_; }
-  const T* weights() const { return filtered_ ? kept_weights_.data() : w_; }
+  index_t count() const { return m_; }
+  const label_t* pairs() const { return ij_; }
+  const T* weights() const { return w_; }
 
  private:
   const label_t* ij_;
   const T* w_;
   index_t m_;
-  bool filtered_ = false;
-  std::vector<label_t> kept_pairs_;
-  std::vector<T> kept_weights_;
 };
 
-// The vertices that occur in a pair list, and each pair's endpoints renumbered 0..n'-1.
-struct compact_pairs {
-  std::vector<label_t> vertices;  // original column indices, ascending
-  std::vector<label_t> local;     // 2×m: endpoints as positions in `vertices`
-};
-
-compact_pairs compact(const label_t* pairs, index_t m, index_t n) {
-  std::vector<label_t> position(static_cast<std::size_t>(n), -1);
+// The vertices that occur in a pair list into space.vertices, and each pair's endpoints
+// renumbered 0..n'-1 into space.local.
+template <class T>
+void compact(const label_t* pairs, index_t m, index_t n, laplacian_workspace<T>& space) {
+  std::vector<label_t>& position = space.position;
+  position.assign(static_cast<std::size_t>(n), -1);
   for (index_t k = 0; k < 2 * m; ++k) position[pairs[k]] = 0;
-  compact_pairs c;
+  space.vertices.clear();
   for (index_t v = 0; v < n; ++v)
     if (position[v] == 0) {
-      position[v] = static_cast<label_t>(c.vertices.size());
-      c.vertices.push_back(static_cast<label_t>(v));
+      position[v] = static_cast<label_t>(space.vertices.size());
+      space.vertices.push_back(static_cast<label_t>(v));
     }
-  c.local.resize(static_cast<std::size_t>(2 * m));
-  for (index_t k = 0; k < 2 * m; ++k) c.local[k] = position[pairs[k]];
-  return c;
+  space.local.resize(static_cast<std::size_t>(2 * m));
+  for (index_t k = 0; k < 2 * m; ++k) space.local[k] = position[pairs[k]];
 }
 
-// Lap·Rᵀ columns without forming Lap: for every vertex v, y_v = Σ_{pairs (v,u)} w (r_v − r_u).
-// Pairs are grouped by vertex (CSR) so that each output column is written by one thread.
+// y_v = deg(v)·r_v − Σ_e w_e·r_u(e) for the vertices [v0, v1) of laplacian_apply's CSR, two edges
+// per pass over y_v (half its loads and stores). r's columns are addressed through cols_of_r
+// (the original indices) when r is not compacted.
+template <class T>
+MAHAL_VECTOR_CLONES void laplacian_rows(const T* r, index_t rows, const label_t* cols_of_r,
+                                        const index_t* start, const label_t* other, const T* weight,
+                                        bool prefetch, index_t v0, index_t v1, T* y) {
+  const index_t edges = start[v1];
+  for (index_t v = v0; v < v1; ++v) {
+    T* yv = y + rows * v;
+    const T* rv = r + rows * static_cast<index_t>(cols_of_r[v]);
+    T degree = 0;
+    for (index_t e = start[v]; e < start[v + 1]; ++e) degree += weight[e];
+#pragma omp simd
+    for (index_t t = 0; t < rows; ++t) yv[t] = degree * rv[t];
+    index_t e = start[v];
+    for (; e + 1 < start[v + 1]; e += 2) {
+      if (prefetch)
+        for (index_t ahead = e + kPrefetchAhead; ahead < std::min(e + kPrefetchAhead + 2, edges);
+             ++ahead)
+          prefetch_column(r + rows * static_cast<index_t>(cols_of_r[other[ahead]]), rows);
+      const T* ru0 = r + rows * static_cast<index_t>(cols_of_r[other[e]]);
+      const T* ru1 = r + rows * static_cast<index_t>(cols_of_r[other[e + 1]]);
+      const T w0 = weight[e], w1 = weight[e + 1];
+#pragma omp simd
+      for (index_t t = 0; t < rows; ++t) yv[t] -= w0 * ru0[t] + w1 * ru1[t];
+    }
+    if (e < start[v + 1]) {
+      const T* ru = r + rows * static_cast<index_t>(cols_of_r[other[e]]);
+      const T we = weight[e];
+#pragma omp simd
+      for (index_t t = 0; t < rows; ++t) yv[t] -= we * ru[t];
+    }
+  }
+}
+
+// Lap·Rᵀ columns without forming Lap, after compact: for every vertex v,
+// y_v = Σ_{pairs (v,u)} w (r_v − r_u), into y (rows × |vertices|). Pairs are grouped by vertex
+// (CSR) so that each output column is written by one thread. prefetch: r outgrows the L2 cache.
 template <class T>
 void laplacian_apply(const T* r, index_t rows, const std::vector<label_t>& cols_of_r,
-                     const compact_pairs& cp, const T* w, index_t m, T* y) {
-  const index_t nv = static_cast<index_t>(cp.vertices.size());
-  std::vector<index_t> start(static_cast<std::size_t>(nv + 1), 0);
+                     laplacian_workspace<T>& space, const T* w, index_t m, bool prefetch, T* y) {
+  const index_t nv = static_cast<index_t>(space.vertices.size());
+  const std::vector<label_t>& local = space.local;
+  std::vector<index_t>& start = space.start;
+  start.assign(static_cast<std::size_t>(nv + 1), 0);
   for (index_t k = 0; k < m; ++k) {
-    ++start[cp.local[2 * k] + 1];
-    ++start[cp.local[2 * k + 1] + 1];
+    ++start[local[2 * k] + 1];
+    ++start[local[2 * k + 1] + 1];
   }
   std::partial_sum(start.begin(), start.end(), start.begin());
-  std::vector<index_t> fill_at(start.begin(), start.end() - 1);
-  std::vector<label_t> other(static_cast<std::size_t>(2 * m));
-  std::vector<T> weight(static_cast<std::size_t>(2 * m));
+  std::vector<index_t>& fill_at = space.fill_at;
+  fill_at.assign(start.begin(), start.end() - 1);
+  std::vector<label_t>& other = space.other;
+  std::vector<T>& weight = space.weight;
+  other.resize(static_cast<std::size_t>(2 * m));
+  weight.resize(static_cast<std::size_t>(2 * m));
   for (index_t k = 0; k < m; ++k) {
-    const label_t a = cp.local[2 * k], b = cp.local[2 * k + 1];
+    const label_t a = local[2 * k], b = local[2 * k + 1];
     other[fill_at[a]] = b;
     weight[fill_at[a]++] = w[k];
     other[fill_at[b]] = a;
     weight[fill_at[b]++] = w[k];
   }
-  // r's columns are addressed through cols_of_r (the original indices) when r is not compacted.
-  auto column = [&](label_t local) { return r + rows * static_cast<index_t>(cols_of_r[local]); };
   // Small lists stay on this thread: waking the team costs more than the work (an MMC cycle
   // on a few hundred pairs spent half its time in the OpenMP barrier).
-#pragma omp parallel for schedule(dynamic, 64) if (2 * m * rows > kParallelWork)
-  for (index_t v = 0; v < nv; ++v) {
-    T* yv = y + rows * v;
-    const T* rv = column(static_cast<label_t>(v));
-    T degree = 0;
-    for (index_t e = start[v]; e < start[v + 1]; ++e) degree += weight[e];
-    for (index_t t = 0; t < rows; ++t) yv[t] = degree * rv[t];
-    for (index_t e = start[v]; e < start[v + 1]; ++e) {
-      if (e + kPrefetchAhead < 2 * m) prefetch_column(column(other[e + kPrefetchAhead]), rows);
-      const T* ru = column(other[e]);
-      const T we = weight[e];
-      for (index_t t = 0; t < rows; ++t) yv[t] -= we * ru[t];
-    }
-  }
+  constexpr index_t chunk = 64;
+  const index_t chunks = (nv + chunk - 1) / chunk;
+#pragma omp parallel for schedule(dynamic, 1) if (2 * m * rows > kParallelWork)
+  for (index_t c = 0; c < chunks; ++c)
+    laplacian_rows(r, rows, cols_of_r.data(), start.data(), other.data(), weight.data(), prefetch,
+                   c * chunk, std::min(nv, (c + 1) * chunk), y);
 }
 
 template <class T>
@@ -582,7 +671,7 @@ class cpu_backend final : public backend<T> {
     const index_t rows = z.rows(), n = z.cols();
     check_pair_indices(pairs, n, where);
     if (alpha == T(0)) return;
-    const adding_pairs<T> kept(pairs.data(), weights.data(), pairs.cols());
+    const adding_pairs<T> kept(pairs.data(), weights.data(), pairs.cols(), laplacian_);
     const index_t m = kept.count();
     const label_t* ij = kept.pairs();
     const T* w = kept.weights();
@@ -604,13 +693,15 @@ class cpu_backend final : public backend<T> {
       return;
     }
     // Large: the pairs grouped by vertex, one output column per thread.
-    const compact_pairs cp = compact(ij, m, n);
-    const index_t nv = static_cast<index_t>(cp.vertices.size());
-    std::vector<T> y(static_cast<std::size_t>(rows * nv));
-    laplacian_apply(zs, rows, cp.vertices, cp, w, m, y.data());
+    compact(ij, m, n, laplacian_);
+    const std::vector<label_t>& vertices = laplacian_.vertices;
+    const index_t nv = static_cast<index_t>(vertices.size());
+    std::vector<T>& y = laplacian_.y;
+    y.resize(static_cast<std::size_t>(rows * nv));
+    laplacian_apply(zs, rows, vertices, laplacian_, w, m, exceeds_l2(z), y.data());
 #pragma omp parallel for if (nv * rows > kParallelWork)
     for (index_t v = 0; v < nv; ++v) {
-      T* o = os + rows * static_cast<index_t>(cp.vertices[v]);
+      T* o = os + rows * static_cast<index_t>(vertices[v]);
       const T* yv = y.data() + rows * v;
       for (index_t t = 0; t < rows; ++t) o[t] += alpha * yv[t];
     }
@@ -649,7 +740,7 @@ class cpu_backend final : public backend<T> {
     check_pair_indices(pairs, n, where);
     // LMNN passes all its candidate pairs, most of them inactive: only the points of the pairs
     // that add something are read, and only they enter the CSR and the GEMM.
-    const adding_pairs<T> kept(pairs.data(), weights.data(), pairs.cols());
+    const adding_pairs<T> kept(pairs.data(), weights.data(), pairs.cols(), laplacian_);
     const index_t m = kept.count();
     const label_t* ij = kept.pairs();
     const T* w = kept.weights();
@@ -660,21 +751,23 @@ class cpu_backend final : public backend<T> {
         this->scale(beta, out);
       return;
     }
-    const compact_pairs cp = compact(ij, m, n);
-    const index_t nv = static_cast<index_t>(cp.vertices.size());
+    compact(ij, m, n, laplacian_);
+    const std::vector<label_t>& vertices = laplacian_.vertices;
+    const index_t nv = static_cast<index_t>(vertices.size());
     // Apply Lap to the side with fewer rows; gather the other side's columns when only some
     // points occur in pairs, so the GEMM runs over n' = |vertices| columns.
     const bool lap_on_p = p.rows() <= q.rows();
     const array& r = lap_on_p ? p : q;
     const array& s = lap_on_p ? q : p;
-    std::vector<T> y(static_cast<std::size_t>(r.rows() * nv));
-    laplacian_apply(r.data(), r.rows(), cp.vertices, cp, w, m, y.data());
+    std::vector<T>& y = laplacian_.y;
+    y.resize(static_cast<std::size_t>(r.rows() * nv));
+    laplacian_apply(r.data(), r.rows(), vertices, laplacian_, w, m, exceeds_l2(r), y.data());
     const T* s_cols = s.data();
-    std::vector<T> gathered;
     if (nv < n) {
+      std::vector<T>& gathered = laplacian_.gathered;
       gathered.resize(static_cast<std::size_t>(s.rows() * nv));
       for (index_t v = 0; v < nv; ++v)
-        std::memcpy(gathered.data() + v * s.rows(), s.data() + cp.vertices[v] * s.rows(),
+        std::memcpy(gathered.data() + v * s.rows(), s.data() + vertices[v] * s.rows(),
                     sizeof(T) * s.rows());
       s_cols = gathered.data();
     }
@@ -696,11 +789,12 @@ class cpu_backend final : public backend<T> {
     const T* ps = p.data();
     const T* qs = q.data();
     T* os = out.data();
+    const bool prefetch = exceeds_l2(p) || exceeds_l2(q);
     constexpr index_t chunk = 1024;
     const index_t chunks = (m + chunk - 1) / chunk;
 #pragma omp parallel for if (m * rows > kParallelWork)
     for (index_t c = 0; c < chunks; ++c)
-      pair_sqdist_kernel(ps, qs, ij, rows, c * chunk, std::min(m, (c + 1) * chunk), os);
+      pair_sqdist_kernel(ps, qs, ij, rows, prefetch, c * chunk, std::min(m, (c + 1) * chunk), os);
   }
 
   void do_sqdist_block(const array& p, const array& q, const array& pn, const array& qn,
@@ -1051,9 +1145,18 @@ class cpu_backend final : public backend<T> {
   }
 
   pair_lists impostor_lists_;  // impostor_pairs' and impostor_sweep's per-thread lists, reused
+  laplacian_workspace<T> laplacian_;  // pair_scatter's and pair_laplacian's buffers, reused
 
   static void check_pair_indices(const labels& pairs, index_t n, const char* where) {
     const label_t* ij = pairs.data();
+    // One vector pass over the indices; the offending one is looked for only when there is one.
+    label_t lowest = 0, highest = 0;
+#pragma omp simd reduction(min : lowest) reduction(max : highest)
+    for (index_t t = 0; t < pairs.size(); ++t) {
+      lowest = std::min(lowest, ij[t]);
+      highest = std::max(highest, ij[t]);
+    }
+    if (lowest >= 0 && highest < n) return;
     for (index_t t = 0; t < pairs.size(); ++t)
       expects(ij[t] >= 0 && ij[t] < n, where, "pair ", t / 2, " has index ", ij[t], " outside [0, ",
               n, ")");
@@ -1076,9 +1179,12 @@ std::string blas_info() {
 
 std::string blas_threading() {
   switch (openblas_get_parallel()) {
-    case 1: return "pthreads";
-    case 2: return "openmp";
-    default: return "sequential";
+    case 1:
+      return "pthreads";
+    case 2:
+      return "openmp";
+    default:
+      return "sequential";
   }
 }
 

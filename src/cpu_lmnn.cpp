@@ -27,10 +27,16 @@ void anchor_terms(const T* dist, const label_t* offsets, index_t na, index_t p,
   scratch.assign(static_cast<std::size_t>(2 * k + (capped ? e1 - e0 : 0)), 0.0);
   double* dt = scratch.data();
   double* wt = dt + k;
+  // A candidate at dl is in an active triplet exactly when dl < fl(1 + dt[a]) for some a, so
+  // when dl < fl(1 + reach) with reach the largest target distance (NaNs never activate): the
+  // test that lets the many inactive candidates skip the loop over the targets.
+  double reach = -std::numeric_limits<double>::infinity();
   for (index_t a = 0; a < k; ++a) {
     dt[a] = static_cast<double>(dist[p * k + a]);
     sums.pull += dt[a];
+    if (dt[a] > reach) reach = dt[a];
   }
+  const double active_below = 1 + reach;
   // Only the K nearest candidates count: those below the K-th smallest distance, then the
   // first of those equal to it.
   double cut = std::numeric_limits<double>::infinity();
@@ -44,7 +50,7 @@ void anchor_terms(const T* dist, const label_t* offsets, index_t na, index_t p,
   }
   for (index_t e = e0; e < e1; ++e) {
     const double dl = static_cast<double>(dist[e]);
-    if (dl > cut || (dl == cut && ties-- <= 0)) {
+    if (dl > cut || (dl == cut && ties-- <= 0) || !(dl < active_below)) {
       if (w != nullptr) w[e] = 0;
       continue;
     }

@@ -130,7 +130,7 @@ lmnn_result<T> fit_lmnn(backend<T>& be, matrix_ref<T> X, label_ref y, const lmnn
   }
   const detail::lmnn_terms t = problem.evaluate(Z, true);
   device_array<T> grad = be.alloc(L.rows(), L.cols());
-  problem.gradient_L(Z, grad);
+  problem.gradient_L(Z, L_dev, grad);
   result.L = L.cast<T>();
   result.A = (L.transpose() * L).cast<T>();
   result.objective = t.objective;
@@ -157,7 +157,7 @@ lmnn_evaluation<T> evaluate_lmnn(backend<T>& be, matrix_ref<T> X, label_ref y, m
   problem.full_search(Z, 0.0);
   const detail::lmnn_terms t = problem.evaluate(Z, true);
   device_array<T> gL = be.alloc(L.rows(), L.cols()), gM = be.alloc(X.rows(), X.rows());
-  problem.gradient_L(Z, gL);
+  problem.gradient_L(Z, L_dev, gL);
   problem.gradient_M(gM);
   lmnn_evaluation<T> e;
   e.objective = t.objective;

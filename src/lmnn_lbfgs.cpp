@@ -21,7 +21,7 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
     const matrix<double> Lx = Eigen::Map<const matrix<double>>(x.data(), r, d);
     transform_into(be, Lx, problem.X(), L_dev, Z);
     last = problem.evaluate(Z, true);
-    problem.gradient_L(Z, grad);
+    problem.gradient_L(Z, L_dev, grad);
     be.download(grad, grad_host.data());
     g = Eigen::Map<const vector<T>>(grad_host.data(), r * d).template cast<double>();
     ++result.evaluations;

@@ -268,6 +268,7 @@ void lmnn_problem<T>::upload_pairs() {
   dist_ = buffers::reuse(be_, store_.dist, m, 1);
   weights_ = buffers::reuse(be_, store_.weights, m, 1);
   scale_ = static_cast<double>(n_) / static_cast<double>(std::max<index_t>(na, 1));
+  gram_updates_ = -1;
 }
 
 template <class T>
@@ -292,15 +293,54 @@ lmnn_terms lmnn_problem<T>::evaluate(const device_array<T>& Z, bool want_weights
 }
 
 template <class T>
-void lmnn_problem<T>::gradient_L(const device_array<T>& Z, device_array<T>& grad) {
+bool lmnn_problem<T>::gram_pays_off(index_t r) const {
+  return static_cast<index_t>(anchors_.size()) == n_ && !options_.squared_hinge && 2 * r >= d_ &&
+         d_ <= n_;
+}
+
+template <class T>
+void lmnn_problem<T>::update_gram() {
+  constexpr index_t kGramRefresh = 32;  // bounds the rounding that the updates accumulate
+  const index_t m = weights_.size();
+  if (gram_updates_ < 0 || gram_updates_ >= kGramRefresh) {
+    if (gram_.rows() != d_) gram_ = be_.alloc(d_, d_);
+    be_.pair_scatter(X_, X_, pairs_, weights_, T(1), T(0), gram_);
+    gram_updates_ = 0;
+  } else {
+    // pair_scatter skips the pairs of weight 0: the unchanged ones cost one subtraction.
+    be_.copy(weights_, weight_change_);
+    be_.axpy(T(-1), prior_weights_, weight_change_);
+    be_.pair_scatter(X_, X_, pairs_, weight_change_, T(1), T(1), gram_);
+    ++gram_updates_;
+  }
+  if (prior_weights_.size() != m) {
+    prior_weights_ = be_.alloc(m, 1);
+    weight_change_ = be_.alloc(m, 1);
+  }
+  be_.copy(weights_, prior_weights_);
+}
+
+template <class T>
+void lmnn_problem<T>::gradient_L(const device_array<T>& Z, const device_array<T>& L,
+                                 device_array<T>& grad) {
   const stopwatch clock;
-  be_.pair_scatter(Z, points(), pairs_, weights_, T(2), T(0), grad);
+  if (gram_pays_off(Z.rows())) {
+    update_gram();
+    be_.gemm(false, false, T(2), L, gram_, T(0), grad);
+  } else {
+    be_.pair_scatter(Z, points(), pairs_, weights_, T(2), T(0), grad);
+  }
   evaluation_seconds_ += clock.seconds();
 }
 
 template <class T>
 void lmnn_problem<T>::gradient_M(device_array<T>& G) {
-  be_.pair_scatter(points(), points(), pairs_, weights_, T(1), T(0), G);
+  if (gram_pays_off(d_)) {
+    update_gram();
+    be_.copy(gram_, G);
+  } else {
+    be_.pair_scatter(points(), points(), pairs_, weights_, T(1), T(0), G);
+  }
 }
 
 template <class T>

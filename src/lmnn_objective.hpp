@@ -74,9 +74,9 @@ class lmnn_problem {
   // Objective over the candidates at Z; with want_weights, also the pair weights (device)
   // that the gradient needs.
   lmnn_terms evaluate(const device_array<T>& Z, bool want_weights);
-  // ∂ε/∂L = 2·L·G = 2·pair_scatter(Z, X) into grad (r×d), after evaluate(Z, true).
-  void gradient_L(const device_array<T>& Z, device_array<T>& grad);
-  // G = ∂ε/∂M = pair_scatter(X, X) into G (d×d), after evaluate(·, true).
+  // ∂ε/∂L = 2·L·G into grad (r×d), after evaluate(Z, true); L (r×d) on the device, Z = L·X.
+  void gradient_L(const device_array<T>& Z, const device_array<T>& L, device_array<T>& grad);
+  // G = ∂ε/∂M = X·Lap·Xᵀ = pair_scatter(X, X) into G (d×d), after evaluate(·, true).
   void gradient_M(device_array<T>& G);
 
   // True when, for some anchor, a pair outside the candidates may have come within the margin:
@@ -99,6 +99,14 @@ class lmnn_problem {
 
  private:
   void upload_pairs();
+  // Brings gram_ to X·Lap·Xᵀ for the current weights: in full after a new pair list, otherwise
+  // by the pairs whose weight changed since the last call (weights are counts of active
+  // triplets: between two L-BFGS evaluations of a digits fit a third to a half of the points
+  // see a change, late in the fit a fifth), every kGramRefresh updates in full again.
+  void update_gram();
+  // Whether gradient_L goes through gram_: no batch, the plain hinge (the squared one changes
+  // every active weight) and 2·L·G no dearer than 2·Z·Lap·Xᵀ (r ≥ d/2, d ≤ n).
+  bool gram_pays_off(index_t r) const;
   std::vector<T> target_distances(const device_array<T>& Z);  // k×n
   // The k nearest other columns of Z with the same label, for every column (k×n), searched
   // within each class's block: n²/C distances for C equal classes instead of n². The sort by
@@ -131,6 +139,10 @@ class lmnn_problem {
   device_array<label_t> offsets_;       // |anchors|+1: where each anchor's candidates start
   device_array<T> dist_;                // m×1: the pairs' squared distances
   device_array<T> weights_;             // m×1: their weights in the gradient (0: inactive)
+  device_array<T> gram_;                // d×d: X·Lap·Xᵀ at prior_weights_
+  device_array<T> prior_weights_;       // m×1: the weights gram_ was last brought to
+  device_array<T> weight_change_;       // m×1
+  index_t gram_updates_ = -1;           // since gram_ was computed in full; −1: invalid
   struct {  // the storage behind the views above, kept between mini-batches (buffers::reuse)
     device_array<label_t> batch_index, pairs, offsets;
     device_array<T> batch_X, dist, weights;

@@ -72,7 +72,7 @@ void solve_lmnn_sgd(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_opti
       const lmnn_terms t = problem.evaluate(Z, true);
       ++result.evaluations;
       epoch_objective += t.objective * static_cast<double>(nb) / static_cast<double>(n);
-      problem.gradient_L(Z, grad);
+      problem.gradient_L(Z, L_dev, grad);
       be.download(grad, grad_host.data());
       const matrix<double> gd = grad_host.template cast<double>();
       ++step;

@@ -1,7 +1,9 @@
-// LMNN's mini-batch evaluation (the sgd solver's step) against the full one: a batch works on
-// the points its pairs touch, renumbered (or on all points when it touches most), and over a
-// partition of the anchors the batches' objectives, active triplets and gradients add up to the
-// full ones.
+// The LMNN problem's evaluations against independent ones:
+// - mini-batches (the sgd solver's step): a batch works on the points its pairs touch,
+//   renumbered (or on all points when it touches most), and over a partition of the anchors
+//   the batches' objectives, active triplets and gradients add up to the full ones;
+// - the gradient kept up to date pair by pair (X·Lap·Xᵀ changed by the pairs whose weight
+//   changed) equals the gradient computed afresh, over more steps than its periodic refresh.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -33,7 +35,7 @@ TEST_CASE_TEMPLATE("mini-batches over a partition of the anchors add up to the f
     problem.set_batch({});
     const detail::lmnn_terms full = problem.evaluate(Z, true);
     device_array<T> grad = be->alloc(4, d);
-    problem.gradient_L(Z, grad);
+    problem.gradient_L(Z, L_dev, grad);
     const matrix<double> g_full = to_host(*be, grad).template cast<double>();
 
     std::vector<label_t> order(static_cast<std::size_t>(n));
@@ -53,7 +55,7 @@ TEST_CASE_TEMPLATE("mini-batches over a partition of the anchors add up to the f
       device_array<T> Zb;
       detail::transform_into(*be, L, problem.points(), L_dev, Zb);
       const detail::lmnn_terms t = problem.evaluate(Zb, true);
-      problem.gradient_L(Zb, grad);
+      problem.gradient_L(Zb, L_dev, grad);
       const double share = static_cast<double>(size) / static_cast<double>(n);  // undoes n/|b|
       objective += t.objective * share;
       active += t.active_triplets;
@@ -65,5 +67,48 @@ TEST_CASE_TEMPLATE("mini-batches over a partition of the anchors add up to the f
     CHECK(test::relative_error(g_sum, g_full) < tol);
     problem.set_batch({});
     CHECK(problem.points().cols() == n);
+  }
+}
+
+TEST_CASE_TEMPLATE("the gradient updated pair by pair equals the gradient computed afresh", T,
+                   float, double) {
+  auto be = make_backend<T>(device::cpu);
+  const index_t d = 6, n = 300;
+  const matrix<T> X = test::random_matrix<T>(d, n, 71);
+  const label_vector y = test::random_labels(n, 3, 72);
+  for (const index_t rank : {d, index_t{4}}) {  // the updated gradient, and the direct one
+    CAPTURE(rank);
+    lmnn_options options;
+    options.band = 10;  // candidates enough for every step below
+    detail::lmnn_problem<T> kept(*be, X, y, options, "test");
+    matrix<double> L = matrix<double>::Identity(rank, d);
+    device_array<T> L_dev, Z;
+    detail::transform_into(*be, L, kept.X(), L_dev, Z);
+    kept.full_search(Z, options.band);
+    device_array<T> grad = be->alloc(rank, d), fresh_grad = be->alloc(rank, d);
+    detail::rng g(73);
+    index_t changes = 0, last_active = -1;
+    for (index_t step = 0; step < 45; ++step) {  // past the refresh after 32 updates
+      CAPTURE(step);
+      for (index_t t = 0; t < L.size(); ++t) L.data()[t] += 0.05 * g.normal();
+      detail::transform_into(*be, L, kept.X(), L_dev, Z);
+      const detail::lmnn_terms terms = kept.evaluate(Z, true);
+      kept.gradient_L(Z, L_dev, grad);
+      changes += terms.active_triplets != last_active;
+      last_active = terms.active_triplets;
+      // The same candidates, weights and gradient in a problem that has seen nothing else.
+      detail::lmnn_problem<T> fresh(*be, X, y, options, "test");
+      device_array<T> L0_dev, Z0;
+      detail::transform_into(*be, matrix<double>::Identity(rank, d), fresh.X(), L0_dev, Z0);
+      fresh.full_search(Z0, options.band);
+      REQUIRE(fresh.candidates() == kept.candidates());
+      const detail::lmnn_terms fresh_terms = fresh.evaluate(Z, true);
+      CHECK(fresh_terms.objective == terms.objective);
+      fresh.gradient_L(Z, L_dev, fresh_grad);
+      const matrix<double> a = to_host(*be, grad).template cast<double>();
+      const matrix<double> b = to_host(*be, fresh_grad).template cast<double>();
+      CHECK(test::relative_error(a, b) <= (sizeof(T) == 4 ? 1e-5 : 1e-12));
+    }
+    CHECK(changes >= 30);  // the active set moved at nearly every step
   }
 }

@@ -115,6 +115,7 @@ def child(args):
 
 
 MAHAL = {"mahal": [],  # the paper's objective: every impostor
+         "mahal-float": ["--precision", "float"],  # the same fit in single precision
          # mlpack's objective (the 3 nearest impostors per point), converged as tightly as mlpack
          "mahal-k3": ["--impostors", "3", "--tol", "1e-6"]}
 
@@ -141,6 +142,33 @@ def run_mahal(args, name, data, env):
             "full_searches": rec["full_searches"]}
 
 
+def run_round(args, data, threads):
+    """Every method of args.peers once on one data set with the given thread count."""
+    env = dict(os.environ)
+    for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[v] = str(threads)
+    # Idle OpenMP threads sleep instead of spinning (the cores may be shared).
+    env.setdefault("OMP_WAIT_POLICY", "passive")
+    rows = []
+    for peer in args.peers:
+        if (peer, data) in SLOW and not args.with_slow_peers:
+            continue
+        if peer in MAHAL:
+            rec = run_mahal(args, peer, data, env)
+        else:
+            p = subprocess.run([sys.executable, __file__, "--child", "--data", data,
+                                "--peers", peer, "--datasets", args.datasets],
+                               env=env, capture_output=True, text=True)
+            if p.returncode != 0:
+                print(f"# {peer} on {data} failed: {p.stderr.strip()[-400:]}", file=sys.stderr)
+                continue
+            rec = json.loads(p.stdout.strip().splitlines()[-1])
+        rec.update(data=data, threads=threads)
+        print(json.dumps(rec), file=sys.stderr, flush=True)
+        rows.append(rec)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", default="build/bench/mahal_lmnn_driver")
@@ -150,6 +178,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--peers", default="mahal,mahal-k3,pylmnn,metric-learn,mlpack")
     ap.add_argument("--with-slow-peers", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of every method, interleaved; the table gives their median")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.data = args.data.split(",")
@@ -157,30 +187,13 @@ def main():
     if args.child:
         return child(args)
     rows = []
-    for data in args.data:
-        for threads in [int(t) for t in args.threads.split(",")]:
-            env = dict(os.environ)
-            for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-                env[v] = str(threads)
-            # Idle OpenMP threads sleep instead of spinning (the cores may be shared).
-            env.setdefault("OMP_WAIT_POLICY", "passive")
-            for peer in args.peers:
-                if (peer, data) in SLOW and not args.with_slow_peers:
-                    continue
-                if peer in MAHAL:
-                    rec = run_mahal(args, peer, data, env)
-                else:
-                    p = subprocess.run([sys.executable, __file__, "--child", "--data", data,
-                                        "--peers", peer, "--datasets", args.datasets],
-                                       env=env, capture_output=True, text=True)
-                    if p.returncode != 0:
-                        print(f"# {peer} on {data} failed: {p.stderr.strip()[-400:]}",
-                              file=sys.stderr)
-                        continue
-                    rec = json.loads(p.stdout.strip().splitlines()[-1])
-                rec.update(data=data, threads=threads)
-                print(json.dumps(rec), file=sys.stderr, flush=True)
-                rows.append(rec)
+    # Every method once per round, the rounds one after another: a slow spell of a shared
+    # machine falls on all methods alike.
+    for _ in range(args.repeat):
+        for data in args.data:
+            for threads in [int(t) for t in args.threads.split(",")]:
+                rows += run_round(args, data, threads)
+    rows = median_rows(rows)
     # mahal's train s is the fit alone (the driver clock); peers': their fit call.
     print("| data | threads | method | train s | 3-NN acc (sklearn ties) | "
           "3-NN acc (nearest ties) | s / mahal s |")
@@ -191,8 +204,24 @@ def main():
         ratio = f"{r['seconds'] / base[0]['seconds']:.1f}" if base else "-"
         near = r.get("test_accuracy_nearest_tie")
         near = f"{near:.4f}" if near is not None else "-"
-        print(f"| {r['data']} | {r['threads']} | {r['method']} | {r['seconds']:.3f} | "
+        spread = f" ({r['seconds_min']:.3f}–{r['seconds_max']:.3f})" if r["runs"] > 1 else ""
+        print(f"| {r['data']} | {r['threads']} | {r['method']} | {r['seconds']:.3f}{spread} | "
               f"{r['test_accuracy']:.4f} | {near} | {ratio} |")
+
+
+def median_rows(rows):
+    """One row per (data, threads, method): the first run's, with the median, least and
+    greatest train seconds of all its runs."""
+    import statistics
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["data"], r["threads"], r["method"]), []).append(r)
+    out = []
+    for runs in groups.values():
+        seconds = [r["seconds"] for r in runs]
+        out.append(dict(runs[0], seconds=statistics.median(seconds), seconds_min=min(seconds),
+                        seconds_max=max(seconds), runs=len(runs)))
+    return out
 
 
 if __name__ == "__main__":

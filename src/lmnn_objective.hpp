@@ -100,9 +100,9 @@ class lmnn_problem {
  private:
   void upload_pairs();
   // Brings gram_ to X·Lap·Xᵀ for the current weights: in full after a new pair list, otherwise
-  // by the pairs whose weight changed since the last call (weights are counts of active
-  // triplets: between two L-BFGS evaluations of a digits fit a third to a half of the points
-  // see a change, late in the fit a fifth), every kGramRefresh updates in full again.
+  // by the pairs whose weight changed since the last call (weights count active triplets:
+  // between two L-BFGS evaluations of a digits fit the changed pairs touch nearly every point
+  // early on, a fifth of them late), every kGramRefresh updates in full again.
   void update_gram();
   // Whether gradient_L goes through gram_: no batch, the plain hinge (the squared one changes
   // every active weight) and 2·L·G no dearer than 2·Z·Lap·Xᵀ (r ≥ d/2, d ≤ n).

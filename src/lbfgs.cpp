@@ -154,6 +154,7 @@ lbfgs_result minimize_lbfgs(const lbfgs_function& f, vector<double>& x,
   for (std::size_t t = 0; t < state.s.size(); ++t)
     if (state.s[t].size() != x.size()) {
       state.clear();
+      state.small_decrease = 0;
       break;
     }
   lbfgs_result r;
@@ -172,7 +173,6 @@ lbfgs_result minimize_lbfgs(const lbfgs_function& f, vector<double>& x,
     r.message = "gradient below tolerance at the start";
     return r;
   }
-  index_t small_decrease = 0;
   vector<double> x_new, g_new;
   while (r.iterations < options.max_iterations) {
     bool found = false;
@@ -217,23 +217,27 @@ lbfgs_result minimize_lbfgs(const lbfgs_function& f, vector<double>& x,
     fx = f_new;
     ++r.iterations;
     r.objective = fx;
-    if (callback && !callback(r.iterations, x, fx, g, step)) {
-      r.stopped = true;
-      r.status = solver_status::iteration_cap;
-      r.message = "stopped by the callback";
-      return r;
-    }
+    // Convergence before the callback's stop: a caller that stops every step or two (to
+    // change its objective) would otherwise never see the whole window.
+    state.small_decrease =
+        (f_prev - fx <= options.relative_tolerance * std::max(1.0, std::abs(fx)))
+            ? state.small_decrease + 1
+            : 0;
+    const bool stop = callback && !callback(r.iterations, x, fx, g, step);
     if (grad_small(fx, g)) {
       r.status = solver_status::converged;
       r.message = "gradient below tolerance";
       return r;
     }
-    small_decrease = (f_prev - fx <= options.relative_tolerance * std::max(1.0, std::abs(fx)))
-                         ? small_decrease + 1
-                         : 0;
-    if (small_decrease >= options.relative_window) {
+    if (state.small_decrease >= options.relative_window) {
       r.status = solver_status::converged;
       r.message = "relative decrease below tolerance";
+      return r;
+    }
+    if (stop) {
+      r.stopped = true;
+      r.status = solver_status::iteration_cap;
+      r.message = "stopped by the callback";
       return r;
     }
   }

@@ -99,6 +99,10 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
       x_best = x;
     }
     const bool changed = std::abs(after - before) > 1e-12 * std::max(1.0, std::abs(after));
+    // A search that moves the objective by more than the tolerance restarts the count of small
+    // decreases (which carries over between segments, however short).
+    if (std::abs(after - before) > options.tolerance * std::max(1.0, std::abs(after)))
+      state.small_decrease = 0;
     if (!seg.stopped && !changed) {
       result.status = seg.status;
       result.message = seg.message;

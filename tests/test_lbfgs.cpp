@@ -57,6 +57,37 @@ TEST_CASE("lbfgs on an ill-conditioned quadratic, a callback stop and a warm res
   CHECK(x.lpNorm<Eigen::Infinity>() < 1e-12);
 }
 
+TEST_CASE("lbfgs detects a slow decrease across calls stopped every iteration or two") {
+  // f = Σ x_i⁴ creeps towards 0: the relative decrease falls below the tolerance long before
+  // the gradient does. A caller that stops the iteration every step or two (LMNN between its
+  // impostor searches) must still see that window of small decreases.
+  const lbfgs_function quartic = [](const vector<double>& x, vector<double>& g) {
+    g = 4 * x.array().cube();
+    return x.array().pow(4).sum();
+  };
+  for (const index_t every : {1, 2, 5}) {
+    CAPTURE(every);
+    vector<double> x = vector<double>::LinSpaced(6, 0.5, 3);
+    lbfgs_options opt;
+    opt.relative_tolerance = 1e-3;
+    lbfgs_state state;
+    index_t calls = 0, iterations = 0;
+    lbfgs_result r;
+    do {
+      index_t since = 0;
+      r = minimize_lbfgs(quartic, x, opt, state,
+                         [&](index_t, const vector<double>&, double, const vector<double>&,
+                             double) { return ++since < every; });
+      ++calls;
+      iterations += r.iterations;
+    } while (r.stopped && iterations < 1000);
+    CHECK(r.status == solver_status::converged);
+    CHECK(r.message == "relative decrease below tolerance");
+    CHECK(iterations < 200);
+    CHECK(calls >= iterations / every);
+  }
+}
+
 TEST_CASE("lbfgs reports a stall on a function without a decrease and rejects bad input") {
   const lbfgs_function linear = [](const vector<double>& x, vector<double>& g) {
     g = vector<double>::Ones(x.size());

@@ -221,6 +221,24 @@ TEST_CASE("lmnn solvers recover a planted metric and report exact values") {
   }
 }
 
+TEST_CASE("lmnn lbfgs converges with a search every iteration or two") {
+  auto be = make_backend<double>(device::cpu);
+  matrix<double> X;
+  label_vector y;
+  planted(90, X, y, 7);
+  lmnn_options opt;
+  const auto reference = fit_lmnn<double>(*be, X, y, opt);
+  REQUIRE(reference.status == solver_status::converged);
+  for (const index_t every : {1, 2, 3}) {
+    CAPTURE(every);
+    opt.full_search_every = every;
+    const auto r = fit_lmnn<double>(*be, X, y, opt);
+    CHECK(r.status == solver_status::converged);
+    CHECK(r.iterations < 200);
+    CHECK(r.objective == doctest::Approx(reference.objective).epsilon(0.01));
+  }
+}
+
 TEST_CASE("lmnn sgd comes within 5 % of L-BFGS whatever the mini-batch order") {
   // The stopping rule once fired on the noise after a full search (the first epochs over the
   // new candidates go up), and a constant step kept oscillating around the minimum: on data 11

@@ -45,10 +45,13 @@ struct lbfgs_options {
   double max_step = 1e10;            // upper bound of the step along a direction
 };
 
-// The curvature pairs (s_i = x_{i+1} − x_i, y_i = g_{i+1} − g_i), oldest first.
+// The curvature pairs (s_i = x_{i+1} − x_i, y_i = g_{i+1} − g_i), oldest first, and the
+// count of consecutive steps with a relative decrease below tolerance, which also carries over
+// to the next call.
 struct lbfgs_state {
   std::vector<vector<double>> s;
   std::vector<vector<double>> y;
+  index_t small_decrease = 0;
   void clear() {
     s.clear();
     y.clear();
@@ -57,7 +60,8 @@ struct lbfgs_state {
 
 // f(x), writing ∇f(x) into grad (resized by the callee if needed).
 using lbfgs_function = std::function<double(const vector<double>& x, vector<double>& grad)>;
-// Called after every accepted step with (iteration, x, f, g, step); return false to stop.
+// Called after every accepted step with (iteration, x, f, g, step); return false to stop
+// (the result is `stopped` unless that step also met a convergence test).
 using lbfgs_callback =
     std::function<bool(index_t, const vector<double>&, double, const vector<double>&, double)>;
 

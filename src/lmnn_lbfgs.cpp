@@ -16,11 +16,31 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
   device_array<T> L_dev, Z;
   device_array<T> grad = be.alloc(r, d);
   matrix<T> grad_host(r, d);
+  // Z = L·X at x_Z, and `last`, the evaluation there over the current candidates (with the pair
+  // weights the gradient needs). A segment starts where the previous one ended and its search
+  // evaluated: remembering both saves a transform and an evaluation per search.
+  vector<double> x_Z;
   lmnn_terms last;
+  bool evaluated = false;
+  const auto move_to = [&](const vector<double>& x) {
+    if (x_Z.size() == x.size() && x_Z == x) return;
+    transform_into(be, Eigen::Map<const matrix<double>>(x.data(), r, d), problem.X(), L_dev, Z);
+    x_Z = x;
+    evaluated = false;
+  };
+  const auto evaluate = [&] {
+    if (!evaluated) last = problem.evaluate(Z, true);
+    evaluated = true;
+    return last;
+  };
+  const auto search = [&] {
+    problem.full_search(Z, options.band);
+    ++result.full_searches;
+    evaluated = false;
+  };
   auto f = [&](const vector<double>& x, vector<double>& g) {
-    const matrix<double> Lx = Eigen::Map<const matrix<double>>(x.data(), r, d);
-    transform_into(be, Lx, problem.X(), L_dev, Z);
-    last = problem.evaluate(Z, true);
+    move_to(x);
+    evaluate();
     problem.gradient_L(Z, L_dev, grad);
     be.download(grad, grad_host.data());
     g = Eigen::Map<const vector<T>>(grad_host.data(), r * d).template cast<double>();
@@ -29,14 +49,13 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
   };
   vector<double> x = Eigen::Map<const vector<double>>(L.data(), r * d);
   vector<double> x_search = x;
-  transform_into(be, L, problem.X(), L_dev, Z);
-  problem.full_search(Z, options.band);
-  ++result.full_searches;
+  move_to(x);
+  search();
   index_t since_search = 0;
   // The objective is exact right after a search. Between searches it is taken over stale
   // candidates and can hide a rise, so the searched point with the lowest exact objective is
   // kept: what is returned is never worse than the start.
-  double exact = problem.evaluate(Z, false).objective;
+  double exact = evaluate().objective;
   double best = exact;
   vector<double> x_best = x;
   // L_search⁻¹ for the relative staleness bound (square, well-conditioned L only).
@@ -68,8 +87,7 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
     const double norm = Eigen::JacobiSVD<matrix<double>>(delta).singularValues()(0);
     const double relative =
         have_inverse ? Eigen::JacobiSVD<matrix<double>>(delta * inverse).singularValues()(0) : -1.0;
-    const matrix<double> Lk = Eigen::Map<const matrix<double>>(xk.data(), r, d);
-    transform_into(be, Lk, problem.X(), L_dev, Z);
+    move_to(xk);
     return !problem.is_stale(Z, norm, relative);
   };
   lbfgs_options lo;
@@ -84,15 +102,13 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
     const lbfgs_result seg = minimize_lbfgs(f, x, lo, state, callback);
     // Rebuild the candidates at the new L; the objective over the old candidates equals the
     // exact one at L unless a pair outside them became active.
-    L = Eigen::Map<const matrix<double>>(x.data(), r, d);
-    transform_into(be, L, problem.X(), L_dev, Z);
-    const double before = problem.evaluate(Z, false).objective;
-    problem.full_search(Z, options.band);
-    ++result.full_searches;
+    move_to(x);
+    const double before = evaluate().objective;
+    search();
     x_search = x;
     set_inverse(x_search);
     since_search = 0;
-    const double after = problem.evaluate(Z, false).objective;
+    const double after = evaluate().objective;
     exact = after;
     if (after < best) {
       best = after;
@@ -116,10 +132,8 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
   }
   if (best < exact) {
     x = x_best;
-    L = Eigen::Map<const matrix<double>>(x.data(), r, d);
-    transform_into(be, L, problem.X(), L_dev, Z);
-    problem.full_search(Z, options.band);  // fit_lmnn's final evaluation uses its candidates
-    ++result.full_searches;
+    move_to(x);
+    search();  // fit_lmnn's final evaluation uses its candidates
     result.message += " (the last iterate was worse: returned the best searched one)";
   }
   L = Eigen::Map<const matrix<double>>(x.data(), r, d);

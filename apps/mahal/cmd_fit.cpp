@@ -199,7 +199,7 @@ void add_fit_command(CLI::App& app) {
       ->capture_default_str()
       ->check(non_negative());
   sub->add_option("--search-every", o->search_every,
-                  "lmnn: iterations between full impostor searches (0 = 20)")
+                  "lmnn: most iterations between full impostor searches (0 = 20)")
       ->check(non_negative());
   sub->add_flag("--stale-check", o->stale_check,
                 "lmnn: also search when a bound on the change of L says the impostors may be "

@@ -24,8 +24,10 @@
 //               and projection onto the PSD cone; like lbfgs, it returns the searched point with
 //               the lowest exact objective.
 // Impostors are kept as an active set of (i, l) pairs with d(i,l)² < max_j d(i,j)² + 1 + band,
-// found by a blocked all-pairs sweep (never an n×n matrix); the set is rebuilt every
-// `full_search_every` iterations or when a bound on the change of L says it may be stale, and
+// found by a blocked all-pairs sweep (never an n×n matrix); the set is rebuilt at least every
+// `full_search_every` iterations (lbfgs: a quarter of that after a search that revealed a rise
+// of over 10 % hidden by the old set, doubling back) or when a bound on the change of L says it
+// may be stale (stale_check), and
 // the final objective, gradient norm and active-triplet count are exact over all triplets.
 // Memory: O(n·k + |active|).
 //
@@ -77,7 +79,7 @@ struct lmnn_options {
   double tolerance = 1e-4;         // relative objective decrease / gradient tolerance
   index_t lbfgs_memory = 10;       // L-BFGS curvature pairs
   bool stale_check = false;        // also search when the (loose, worst-case) staleness bound fires
-  index_t full_search_every = 20;  // iterations between full impostor searches (T)
+  index_t full_search_every = 20;  // most iterations between full impostor searches (T)
   double band = 0.2;               // candidates: d_il² < (max_j d_ij² + 1)·(1 + band)
   // sgd
   index_t batch_size = 512;     // anchors per mini-batch

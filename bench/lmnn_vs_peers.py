@@ -116,6 +116,9 @@ def child(args):
 
 MAHAL = {"mahal": [],  # the paper's objective: every impostor
          "mahal-float": ["--precision", "float"],  # the same fit in single precision
+         # pylmnn's work: its objective (the plain hinge over every impostor, mu = 0.5) and its
+         # budget (max_iter = 50 L-BFGS iterations by default; pylmnn stops there on digits)
+         "mahal-iter50": ["--max-iter", "50"],
          # mlpack's objective (the 3 nearest impostors per point), converged as tightly as mlpack
          "mahal-k3": ["--impostors", "3", "--tol", "1e-6"]}
 

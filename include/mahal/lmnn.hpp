@@ -25,9 +25,9 @@
 //               the lowest exact objective.
 // Impostors are kept as an active set of (i, l) pairs with d(i,l)² < max_j d(i,j)² + 1 + band,
 // found by a blocked all-pairs sweep (never an n×n matrix); the set is rebuilt at least every
-// `full_search_every` iterations (lbfgs: a quarter of that after a search that revealed a rise
-// of over 10 % hidden by the old set, doubling back) or when a bound on the change of L says it
-// may be stale (stale_check), and
+// `full_search_every` iterations (lbfgs: a quarter of that at the start and after a search that
+// revealed a rise of over 10 % hidden by the old set, doubling back) or when a bound on the
+// change of L says it may be stale (stale_check), and
 // the final objective, gradient norm and active-triplet count are exact over all triplets.
 // Memory: O(n·k + |active|).
 //

@@ -239,6 +239,25 @@ TEST_CASE("lmnn lbfgs converges with a search every iteration or two") {
   }
 }
 
+TEST_CASE("lmnn lbfgs searches first after a quarter of full_search_every") {
+  auto be = make_backend<double>(device::cpu);
+  matrix<double> X;
+  label_vector y;
+  planted(150, X, y, 11);
+  lmnn_options opt;
+  opt.full_search_every = 8;
+  opt.max_iterations = 6;
+  const auto r = fit_lmnn<double>(*be, X, y, opt);
+  REQUIRE(r.iterations == 6);
+  // At the start, after 2 iterations, then after 4 more (or after 2, 2 and 2 where a search
+  // revealed a rise): never the fixed schedule's two (the start and the capped end).
+  CHECK(r.full_searches >= 3);
+  CHECK(r.full_searches <= 4);
+  // A schedule without a shorter segment: T = 1 searches after every iteration.
+  opt.full_search_every = 1;
+  CHECK(fit_lmnn<double>(*be, X, y, opt).full_searches == 7);
+}
+
 TEST_CASE("lmnn sgd comes within 5 % of L-BFGS whatever the mini-batch order") {
   // The stopping rule once fired on the noise after a full search (the first epochs over the
   // new candidates go up), and a constant step kept oscillating around the minimum: on data 11

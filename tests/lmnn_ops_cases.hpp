@@ -144,6 +144,42 @@ void check_impostor_sweep(backend<T>& be) {
   }
 }
 
+// In double precision a ball's edge is resolved to 1e-12: for each point i, one impostor l_i
+// sits just inside the ball (radius² = d²(i, l_i)·(1 + 1e-12), i even) or just outside it
+// (1 − 1e-12, i odd), and every pair falls as the direct difference says. (The CPU backend
+// sweeps in single precision and tests the pairs it finds in double: a single-precision
+// answer would be wrong here.)
+inline void check_impostor_sweep_edges(backend<double>& be) {
+  const index_t n = 120, dim = 8;
+  const matrix<double> X = random_matrix<double>(dim, n, 21);
+  const label_vector y = random_labels(n, 3, 22);
+  std::vector<double> r2(static_cast<std::size_t>(n));
+  std::vector<index_pair> edge;
+  for (label_t i = 0; i < n; ++i) {
+    label_t l = (i + 1) % n;
+    while (y(l) == y(i)) l = (l + 1) % n;
+    const double d = (X.col(i) - X.col(l)).squaredNorm();
+    r2[i] = d * (i % 2 == 0 ? 1 + 1e-12 : 1 - 1e-12);
+    edge.push_back({i, l});
+  }
+  std::vector<index_pair> expected;
+  for (label_t i = 0; i < n; ++i)
+    for (label_t l = 0; l < n; ++l)
+      if (y(i) != y(l) && (X.col(i) - X.col(l)).squaredNorm() < r2[i]) expected.push_back({i, l});
+  const auto Xd = to_device<double>(be, X);
+  const auto yd = labels_to_device<double>(be, y);
+  auto radius2 = be.alloc(n, 1), norms = be.alloc(n, 1);
+  be.upload(r2.data(), radius2);
+  be.col_dots(Xd, Xd, norms);
+  std::vector<index_pair> got;
+  be.impostor_sweep(Xd, norms, radius2, yd, 4096, 4096, got);
+  CHECK(sorted(got) == sorted(expected));
+  for (const index_pair& p : edge) {
+    CAPTURE(p.i);
+    CHECK((std::find(got.begin(), got.end(), p) != got.end()) == (p.i % 2 == 0));
+  }
+}
+
 // The hinge of backend.hpp in plain loops: each anchor's counted candidates are the first
 // `nearest` by (distance, position).
 struct hinge_reference {

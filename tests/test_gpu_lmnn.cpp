@@ -41,6 +41,7 @@ TEST_CASE_TEMPLATE("the LMNN operations on the GPU match their definitions", T, 
   test::check_impostor_pairs(*gpu);
   test::check_impostor_sweep(*gpu);
   test::check_lmnn_hinge(*gpu);
+  if constexpr (std::is_same_v<T, double>) test::check_impostor_sweep_edges(*gpu);
   // The kernel writes `found` while it reads the labels: one array for both is refused.
   auto labels = gpu->alloc_labels(2, 8);
   auto block = gpu->alloc(4, 4);

@@ -16,6 +16,7 @@ TEST_CASE_TEMPLATE("the LMNN operations on the CPU match their definitions", T, 
     test::check_impostor_pairs(*be);
     test::check_impostor_sweep(*be);
     test::check_lmnn_hinge(*be);
+    if constexpr (std::is_same_v<T, double>) test::check_impostor_sweep_edges(*be);
   }
   omp_set_num_threads(saved);
 }

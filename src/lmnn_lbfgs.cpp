@@ -123,13 +123,13 @@ void solve_lmnn_lbfgs(lmnn_problem<T>& problem, matrix<double>& L, const lmnn_op
       best = after;
       x_best = x;
     }
-    const bool stale = after - before > kStaleRise * std::max(1.0, std::abs(after));
-    segment = stale ? short_segment : std::min(options.full_search_every, 2 * segment);
-    const bool changed = std::abs(after - before) > 1e-12 * std::max(1.0, std::abs(after));
+    // The search's change of the objective, relative to it.
+    const double rise = (after - before) / std::max(1.0, std::abs(after));
+    segment = rise > kStaleRise ? short_segment : std::min(options.full_search_every, 2 * segment);
+    const bool changed = std::abs(rise) > 1e-12;
     // A search that moves the objective by more than the tolerance restarts the count of small
     // decreases (which carries over between segments, however short).
-    if (std::abs(after - before) > options.tolerance * std::max(1.0, std::abs(after)))
-      state.small_decrease = 0;
+    if (std::abs(rise) > options.tolerance) state.small_decrease = 0;
     if (!seg.stopped && !changed) {
       result.status = seg.status;
       result.message = seg.message;

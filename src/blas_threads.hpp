@@ -1,5 +1,8 @@
-// OpenBLAS's own thread count, held at one for a scope when it keeps a pool of its own.
+// OpenBLAS's own thread count, held at one for a scope when it keeps a pool of its own, or in
+// either build around small LAPACK calls.
 #pragma once
+
+#include <omp.h>
 
 extern "C" {
 int openblas_get_num_threads(void);
@@ -21,8 +24,9 @@ inline bool blas_has_own_pool() { return openblas_get_parallel() == 1; }
 // thread against the default on 2 cores: LMNN digits 0.20 s vs 0.26-0.55 s, triplet training
 // 1.4 s vs 6.8 s, MMC full A at n = 1e4 3.4 s vs 12.4 s; the reference MMC on wine under load
 // 0.7 s vs 58.8 s). The OpenMP build, which cmake/mahal_blas.cmake links where it is installed,
-// has no second pool and needs no guard; there openblas_set_num_threads would set the OpenMP
-// team's size too.
+// has no second pool and needs no guard for the fit; there openblas_set_num_threads would set
+// the OpenMP team's size too. Small LAPACK calls want one thread in either build:
+// blas_serial_scope below.
 class blas_single_thread {
  public:
   explicit blas_single_thread(bool engage = true)
@@ -37,6 +41,36 @@ class blas_single_thread {
 
  private:
   int saved_;
+};
+
+// Makes OpenBLAS single-threaded while it lives, whichever build is loaded, for calls too small
+// to share: a d×d eigendecomposition forks a team for each of the d matrix-vector products of its
+// tridiagonal reduction (dsytd2's dsymv), and at d = 30 those forks took 3/4 of the reference
+// MMC's 50000 projection passes (6.9-16 s against 2.4 s on breast cancer). The OpenMP build
+// follows the calling thread's omp_get_max_threads(), so there the scope holds that at one (the
+// library's own regions inside it run on one thread too); the pthreads build is set directly.
+class blas_serial_scope {
+ public:
+  blas_serial_scope() : omp_saved_(omp_get_max_threads()), blas_saved_(1) {
+    if (blas_has_own_pool()) {
+      blas_saved_ = openblas_get_num_threads();
+      if (blas_saved_ != 1) openblas_set_num_threads(1);
+    } else if (omp_saved_ != 1) {
+      omp_set_num_threads(1);
+    }
+  }
+  ~blas_serial_scope() {
+    if (blas_has_own_pool()) {
+      if (blas_saved_ != 1) openblas_set_num_threads(blas_saved_);
+    } else if (omp_saved_ != 1) {
+      omp_set_num_threads(omp_saved_);
+    }
+  }
+  blas_serial_scope(const blas_serial_scope&) = delete;
+  blas_serial_scope& operator=(const blas_serial_scope&) = delete;
+
+ private:
+  int omp_saved_, blas_saved_;
 };
 
 }  // namespace mahal::detail

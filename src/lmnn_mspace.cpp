@@ -4,6 +4,7 @@
 #include <Eigen/Eigenvalues>
 #include <cmath>
 
+#include "blas_threads.hpp"
 #include "lmnn_objective.hpp"
 #include "mahal/metric.hpp"
 
@@ -12,6 +13,7 @@ namespace {
 
 // L with LᵀL = M for a PSD M (d×d): L = diag(√λ⁺)·Vᵀ.
 matrix<double> factor(const matrix<double>& M) {
+  const blas_serial_scope serial;  // Eigen's tridiagonal reduction calls BLAS dsymv per column
   Eigen::SelfAdjointEigenSolver<matrix<double>> eig(M);
   const vector<double> s = eig.eigenvalues().cwiseMax(0.0).cwiseSqrt();
   return s.asDiagonal() * eig.eigenvectors().transpose();

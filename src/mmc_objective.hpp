@@ -159,7 +159,8 @@ void check_mmc_inputs(matrix_ref<T> X, const pair_list& S, const pair_list* D, c
 matrix<double> initial_metric(const mmc_options& options, index_t d, const char* where);
 
 // Symmetric eigendecomposition of a host d×d matrix (its lower triangle), eigenvalues
-// ascending: LAPACK dsyevd on the host with a reused per-thread workspace (no device round trip).
+// ascending, on the host with a reused per-thread workspace (no device round trip): Eigen's solver
+// below d = 96, LAPACK dsyevd from there.
 template <class T>
 void host_eig(backend<T>& be, const matrix<double>& a, vector<double>& w, matrix<double>& v);
 

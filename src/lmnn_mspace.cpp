@@ -13,7 +13,8 @@ namespace {
 
 // L with LᵀL = M for a PSD M (d×d): L = diag(√λ⁺)·Vᵀ.
 matrix<double> factor(const matrix<double>& M) {
-  const blas_serial_scope serial;  // Eigen's tridiagonal reduction calls BLAS dsymv per column
+  // Eigen's tridiagonal reduction calls BLAS dsymv for each column.
+  const blas_serial_scope serial(M.rows() <= kSerialEigenMaxOrder);
   Eigen::SelfAdjointEigenSolver<matrix<double>> eig(M);
   const vector<double> s = eig.eigenvalues().cwiseMax(0.0).cwiseSqrt();
   return s.asDiagonal() * eig.eigenvectors().transpose();

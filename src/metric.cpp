@@ -6,6 +6,7 @@
 #include <Eigen/Eigenvalues>
 #include <cmath>
 
+#include "blas_threads.hpp"
 #include "mahal/error.hpp"
 
 namespace mahal {
@@ -49,6 +50,7 @@ void validate_psd(matrix_ref<T> A, double tolerance, const char* where) {
       expects(std::abs(static_cast<double>(A(i, j) - A(j, i))) <= tolerance * scale, where,
               "A is not symmetric: A(", i, ", ", j, ") = ", A(i, j), " but A(", j, ", ", i,
               ") = ", A(j, i));
+  const detail::blas_serial_scope serial(A.rows() <= detail::kSerialEigenMaxOrder);
   Eigen::SelfAdjointEigenSolver<matrix<double>> eig(A.template cast<double>(),
                                                     Eigen::EigenvaluesOnly);
   const double lo = eig.eigenvalues().minCoeff(), hi = eig.eigenvalues().maxCoeff();
@@ -72,7 +74,11 @@ matrix<T> psd_to_linear_map(matrix_ref<T> A, const psd_factor_options& options) 
             "Cholesky failed: A is not positive definite (use the eigen factorisation)");
     return llt.matrixU();  // A = UᵀU
   }
-  Eigen::SelfAdjointEigenSolver<matrix<T>> eig(sym);
+  Eigen::SelfAdjointEigenSolver<matrix<T>> eig;
+  {
+    const detail::blas_serial_scope serial(A.rows() <= detail::kSerialEigenMaxOrder);
+    eig.compute(sym);
+  }
   expects<numerical_error>(eig.info() == Eigen::Success, where, "eigendecomposition failed");
   const vector<T>& lambda = eig.eigenvalues();  // ascending
   const index_t d = A.rows();
@@ -100,6 +106,7 @@ matrix<T> project_psd(matrix_ref<T> A) {
           A.cols());
   check_finite<T>(A, "mahal::project_psd", "A");
   const matrix<T> sym = (A + A.transpose()) / T(2);
+  const detail::blas_serial_scope serial(A.rows() <= detail::kSerialEigenMaxOrder);
   Eigen::SelfAdjointEigenSolver<matrix<T>> eig(sym);
   const vector<T> clipped = eig.eigenvalues().cwiseMax(T(0));
   return eig.eigenvectors() * clipped.asDiagonal() * eig.eigenvectors().transpose();

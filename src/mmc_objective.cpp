@@ -3,7 +3,6 @@
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <type_traits>
 
 #include "mahal/device_transfer.hpp"
@@ -372,10 +371,7 @@ class host_eigensolver {
 template <class T>
 void host_eig(backend<T>&, const matrix<double>& a, vector<double>& w, matrix<double>& v) {
   thread_local host_eigensolver solver;
-  // Threads only pay from d = 512 on (the table above); below, the OpenMP build would fork a team
-  // for every column of the tridiagonal reduction.
-  std::optional<blas_serial_scope> serial;
-  if (a.rows() <= 256) serial.emplace();
+  const blas_serial_scope serial(a.rows() <= kSerialEigenMaxOrder);
   solver.run(a, w, v);
 }
 

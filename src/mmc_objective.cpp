@@ -125,6 +125,9 @@ void mmc_problem<T>::for_each_dissimilar_chunk(const chunk_function& f) const {
   const bool reuse = cached_;
   const bool keep = !reuse && static_cast<double>(d_) * n_dissimilar_ <= 8.0 * 1024 * 1024;
   if (keep) chunk_cache_.assign(static_cast<std::size_t>(slots_), {});
+  // One slot runs on the calling thread, where each chunk's small BLAS products would otherwise
+  // fork a team (digits' diagonal reference fit: 0.09 s against 0.014 s on one thread).
+  const blas_serial_scope serial(slots_ == 1);
 #pragma omp parallel for schedule(dynamic, 1) if (slots_ > 1)
   for (int slot = 0; slot < slots_; ++slot) {
     if (reuse) {
@@ -330,6 +333,7 @@ class host_eigensolver {
  public:
   void run(const matrix<double>& a, vector<double>& w, matrix<double>& v) {
     const int n = static_cast<int>(a.rows());
+    const blas_serial_scope serial(n <= kSerialEigenMaxOrder);
     if (n < kLapackFrom) {
       small_.compute(a);
       expects<numerical_error>(small_.info() == Eigen::Success, "mahal::fit_mmc",
@@ -371,7 +375,6 @@ class host_eigensolver {
 template <class T>
 void host_eig(backend<T>&, const matrix<double>& a, vector<double>& w, matrix<double>& v) {
   thread_local host_eigensolver solver;
-  const blas_serial_scope serial(a.rows() <= kSerialEigenMaxOrder);
   solver.run(a, w, v);
 }
 

@@ -13,6 +13,7 @@
 #include <functional>
 #include <utility>
 
+#include "blas_threads.hpp"
 #include "mahal/backend.hpp"
 #include "mahal/constraints.hpp"
 #include "mahal/kmeans.hpp"
@@ -84,6 +85,33 @@ TEST_CASE("the loaded OpenBLAS is its OpenMP build, as linked") {
   CHECK(blas_threading() == "openmp");
 }
 #endif
+
+// Small eigendecompositions and pair sweeps hold BLAS at one thread; the caller's count must come
+// back, or everything after them would run on one core.
+TEST_CASE("blas_serial_scope holds BLAS at one thread and gives the caller's count back") {
+  const int threads = omp_get_max_threads();
+  const bool own_pool = detail::blas_has_own_pool();
+  omp_set_num_threads(2);
+  if (own_pool) openblas_set_num_threads(2);
+  auto blas_threads = [&] { return own_pool ? openblas_get_num_threads() : omp_get_max_threads(); };
+  {
+    const detail::blas_serial_scope serial;
+    CHECK(blas_threads() == 1);
+    {
+      const detail::blas_serial_scope nested;
+      CHECK(blas_threads() == 1);
+    }
+    CHECK(blas_threads() == 1);
+  }
+  CHECK(blas_threads() == 2);
+  CHECK(omp_get_max_threads() == 2);
+  {
+    const detail::blas_serial_scope idle(false);
+    CHECK(blas_threads() == 2);
+  }
+  CHECK(blas_threads() == 2);
+  omp_set_num_threads(threads);
+}
 
 TEST_CASE("MMC fast solvers with the implicit D: the same bits again, 1 and 2 threads agree") {
   auto be = make_backend<double>(device::cpu);

@@ -45,8 +45,8 @@ class blas_single_thread {
 
 // Makes OpenBLAS single-threaded while it lives, whichever build is loaded, for calls too small
 // to share: a d×d eigendecomposition forks a team for each of the d matrix-vector products of its
-// tridiagonal reduction (dsytd2's dsymv), and at d = 30 those forks took 3/4 of the reference
-// MMC's 50000 projection passes (6.9-16 s against 2.4 s on breast cancer). The OpenMP build
+// tridiagonal reduction (dsytd2's dsymv); the reference MMC's 50000 projection passes on breast
+// cancer (d = 30) took 6.9-16 s so, against 6.4 s on one thread. The OpenMP build
 // follows the calling thread's omp_get_max_threads(), so there the scope holds that at one (the
 // library's own regions inside it run on one thread too); the pthreads build is set directly.
 class blas_serial_scope {

@@ -89,7 +89,7 @@ TEST_CASE("the loaded OpenBLAS is its OpenMP build, as linked") {
 // Small eigendecompositions and pair sweeps hold BLAS at one thread; the caller's count must come
 // back, or everything after them would run on one core.
 TEST_CASE("blas_serial_scope holds BLAS at one thread and gives the caller's count back") {
-  const int threads = omp_get_max_threads();
+  const int threads = omp_get_max_threads(), pool_threads = openblas_get_num_threads();
   const bool own_pool = detail::blas_has_own_pool();
   omp_set_num_threads(2);
   if (own_pool) openblas_set_num_threads(2);
@@ -111,6 +111,7 @@ TEST_CASE("blas_serial_scope holds BLAS at one thread and gives the caller's cou
   }
   CHECK(blas_threads() == 2);
   omp_set_num_threads(threads);
+  if (own_pool) openblas_set_num_threads(pool_threads);
 }
 
 TEST_CASE("MMC fast solvers with the implicit D: the same bits again, 1 and 2 threads agree") {

@@ -16,33 +16,6 @@ namespace mahal::detail {
 // rather than on the library's OpenMP team.
 inline bool blas_has_own_pool() { return openblas_get_parallel() == 1; }
 
-// Makes OpenBLAS run single-threaded while it lives (when `engage` and OpenBLAS is its pthreads
-// build); restores the previous count. The pthreads pool and the library's OpenMP team fight for
-// the cores: GEMMs called from inside an OpenMP region wake the pool from every thread, and the
-// OpenMP threads still spinning after a region take the cores the pool's threads want. With that
-// build the CPU solvers hold one for the whole fit, because every measurement said so (one BLAS
-// thread against the default on 2 cores: LMNN digits 0.20 s vs 0.26-0.55 s, triplet training
-// 1.4 s vs 6.8 s, MMC full A at n = 1e4 3.4 s vs 12.4 s; the reference MMC on wine under load
-// 0.7 s vs 58.8 s). The OpenMP build, which cmake/mahal_blas.cmake links where it is installed,
-// has no second pool and needs no guard for the fit; there openblas_set_num_threads would set
-// the OpenMP team's size too. Small LAPACK calls want one thread in either build:
-// blas_serial_scope below.
-class blas_single_thread {
- public:
-  explicit blas_single_thread(bool engage = true)
-      : saved_(engage && blas_has_own_pool() ? openblas_get_num_threads() : 1) {
-    if (saved_ != 1) openblas_set_num_threads(1);
-  }
-  ~blas_single_thread() {
-    if (saved_ != 1) openblas_set_num_threads(saved_);
-  }
-  blas_single_thread(const blas_single_thread&) = delete;
-  blas_single_thread& operator=(const blas_single_thread&) = delete;
-
- private:
-  int saved_;
-};
-
 // Makes OpenBLAS single-threaded while it lives, whichever build is loaded, for calls too small
 // to share: a d×d eigendecomposition forks a team for each of the d matrix-vector products of its
 // tridiagonal reduction (dsytd2's dsymv); the reference MMC's 50000 projection passes on breast
@@ -73,6 +46,23 @@ class blas_serial_scope {
 
  private:
   int omp_saved_, blas_saved_;
+};
+
+// Makes OpenBLAS run single-threaded while it lives (when `engage` and OpenBLAS is its pthreads
+// build); restores the previous count. The pthreads pool and the library's OpenMP team fight for
+// the cores: GEMMs called from inside an OpenMP region wake the pool from every thread, and the
+// OpenMP threads still spinning after a region take the cores the pool's threads want. With that
+// build the CPU solvers hold one for the whole fit, because every measurement said so (one BLAS
+// thread against the default on 2 cores: LMNN digits 0.20 s vs 0.26-0.55 s, triplet training
+// 1.4 s vs 6.8 s, MMC full A at n = 1e4 3.4 s vs 12.4 s; the reference MMC on wine under load
+// 0.7 s vs 58.8 s). The OpenMP build, which cmake/mahal_blas.cmake links where it is installed,
+// has no second pool and needs no guard for the fit; there openblas_set_num_threads would set
+// the OpenMP team's size too. Small LAPACK calls want one thread in either build:
+// blas_serial_scope above.
+class blas_single_thread : public blas_serial_scope {
+ public:
+  explicit blas_single_thread(bool engage = true)
+      : blas_serial_scope(engage && blas_has_own_pool()) {}
 };
 
 // Up to this order a symmetric eigendecomposition is faster on one thread than on two (LAPACK

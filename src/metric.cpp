@@ -74,11 +74,8 @@ matrix<T> psd_to_linear_map(matrix_ref<T> A, const psd_factor_options& options) 
             "Cholesky failed: A is not positive definite (use the eigen factorisation)");
     return llt.matrixU();  // A = UᵀU
   }
-  Eigen::SelfAdjointEigenSolver<matrix<T>> eig;
-  {
-    const detail::blas_serial_scope serial(A.rows() <= detail::kSerialEigenMaxOrder);
-    eig.compute(sym);
-  }
+  const detail::blas_serial_scope serial(A.rows() <= detail::kSerialEigenMaxOrder);
+  Eigen::SelfAdjointEigenSolver<matrix<T>> eig(sym);
   expects<numerical_error>(eig.info() == Eigen::Success, where, "eigendecomposition failed");
   const vector<T>& lambda = eig.eigenvalues();  // ascending
   const index_t d = A.rows();
